@@ -1,0 +1,686 @@
+//! End-to-end use of the C ABI, as the C glue will drive it.
+
+use super::*;
+use std::ffi::CStr;
+
+fn slice(bytes: &[u8]) -> umqtt_slice {
+    umqtt_slice {
+        ptr: bytes.as_ptr(),
+        len: bytes.len(),
+    }
+}
+
+const ABSENT: umqtt_slice = umqtt_slice {
+    ptr: ptr::null(),
+    len: 0,
+};
+
+fn new_session() -> Box<umqtt_session> {
+    let mut storage = Box::new(umqtt_session {
+        opaque: [0xA5A5_A5A5_A5A5_A5A5; 96],
+    });
+    unsafe { umqtt_session_init(&mut *storage) };
+    storage
+}
+
+fn options(keep_alive_s: u16) -> umqtt_connect_options {
+    umqtt_connect_options {
+        client_id: slice(b"qpy"),
+        username: ABSENT,
+        password: ABSENT,
+        will_topic: ABSENT,
+        will_payload: ABSENT,
+        keep_alive_s,
+        protocol_level: 4,
+        will_qos: 0,
+        will_retain: false,
+        clean_session: true,
+        ping_max_unanswered: 0,
+    }
+}
+
+fn receive(
+    s: &mut umqtt_session,
+    bytes: &[u8],
+    now: u32,
+    reply: &mut [u8; 4],
+) -> (i32, umqtt_event, usize) {
+    let mut ev = EMPTY_EVENT;
+    let mut reply_len = 0;
+    let status = unsafe {
+        umqtt_receive(
+            s,
+            bytes.as_ptr(),
+            bytes.len(),
+            now,
+            &mut ev,
+            reply.as_mut_ptr(),
+            reply.len(),
+            &mut reply_len,
+        )
+    };
+    (status, ev, reply_len)
+}
+
+fn connect(s: &mut umqtt_session, keep_alive_s: u16, now: u32) {
+    let mut out = [0u8; 64];
+    let mut out_len = 0;
+    let status = unsafe {
+        umqtt_connect(
+            s,
+            &options(keep_alive_s),
+            now,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut out_len,
+        )
+    };
+    assert_eq!(status, 0);
+    assert_eq!(
+        &out[..out_len],
+        &[
+            0x10,
+            15,
+            0,
+            4,
+            b'M',
+            b'Q',
+            b'T',
+            b'T',
+            4,
+            2,
+            0,
+            keep_alive_s as u8,
+            0,
+            3,
+            b'q',
+            b'p',
+            b'y'
+        ]
+    );
+    let mut reply = [0u8; 4];
+    // CONNACK fed in two pieces: first the fixed header only.
+    let (status, ev, _) = receive(s, &[0x20, 0x02], now, &mut reply);
+    assert_eq!(
+        (status, ev.kind, ev.needed, ev.packet_len),
+        (0, UMQTT_EVENT_NEED_MORE as u8, 2, 4)
+    );
+    let (status, ev, _) = receive(s, &[0x20, 0x02, 0x00, 0x00], now, &mut reply);
+    assert_eq!(
+        (status, ev.kind, ev.consumed, ev.session_present),
+        (0, UMQTT_EVENT_CONNACK as u8, 4, false)
+    );
+    assert!(unsafe { umqtt_is_connected(s) });
+}
+
+fn publish(
+    s: &mut umqtt_session,
+    topic: &[u8],
+    payload: &[u8],
+    qos: u8,
+    out: &mut [u8],
+) -> (i32, umqtt_publish_info) {
+    let mut info = umqtt_publish_info {
+        len: 0,
+        payload_included: false,
+        packet_id: 0,
+        slot: 0,
+    };
+    let status = unsafe {
+        umqtt_publish(
+            s,
+            slice(topic),
+            slice(payload),
+            qos,
+            false,
+            0,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut info,
+        )
+    };
+    (status, info)
+}
+
+#[test]
+fn full_client_flow() {
+    let mut s = new_session();
+    let s = &mut *s;
+    connect(s, 10, 0);
+    let mut reply = [0u8; 4];
+
+    // Subscribe; the broker refuses it with 0x80.
+    let mut out = [0u8; 64];
+    let (mut out_len, mut packet_id) = (0usize, 0u16);
+    let status = unsafe {
+        umqtt_subscribe(
+            s,
+            slice(b"a/+"),
+            1,
+            0,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut out_len,
+            &mut packet_id,
+        )
+    };
+    assert_eq!((status, packet_id), (0, 1));
+    assert_eq!(&out[..out_len], &[0x82, 8, 0, 1, 0, 3, b'a', b'/', b'+', 1]);
+    let suback = [0x90, 0x03, 0x00, 0x01, 0x80];
+    let (status, ev, _) = receive(s, &suback, 0, &mut reply);
+    assert_eq!(
+        (status, ev.kind, ev.packet_id, ev.codes_count),
+        (0, UMQTT_EVENT_SUBACK as u8, 1, 1)
+    );
+    assert_eq!(suback[ev.codes_offset], 0x80);
+
+    // QoS 1 publish occupies slot 0 until its PUBACK.
+    let (status, info) = publish(s, b"t", b"hello", 1, &mut out);
+    assert_eq!(
+        (status, info.packet_id, info.slot, info.payload_included),
+        (0, 2, 0, true)
+    );
+    assert_eq!(
+        &out[..info.len],
+        &[0x32, 10, 0, 1, b't', 0, 2, b'h', b'e', b'l', b'l', b'o']
+    );
+    let mut slots = [0xEEu8; 16];
+    assert_eq!(
+        unsafe { umqtt_inflight_slots(s, slots.as_mut_ptr(), slots.len()) },
+        1
+    );
+    assert_eq!(slots[0], 0);
+    let (status, ev, reply_len) = receive(s, &[0x40, 0x02, 0x00, 0x02], 0, &mut reply);
+    assert_eq!(
+        (status, ev.kind, ev.packet_id, ev.slot, reply_len),
+        (0, UMQTT_EVENT_PUBLISH_DONE as u8, 2, 0, 0)
+    );
+    assert_eq!(
+        unsafe { umqtt_inflight_slots(s, slots.as_mut_ptr(), slots.len()) },
+        0
+    );
+
+    // Inbound QoS 1 message: offsets into buf and a PUBACK reply.
+    let inbound = [0x32, 0x08, 0x00, 0x03, b'x', b'/', b'y', 0x00, 0x05, b'!'];
+    let (status, ev, reply_len) = receive(s, &inbound, 0, &mut reply);
+    assert_eq!(
+        (status, ev.kind, ev.qos, ev.packet_id),
+        (0, UMQTT_EVENT_PUBLISH as u8, 1, 5)
+    );
+    assert_eq!(
+        &inbound[ev.topic_offset..ev.topic_offset + ev.topic_len],
+        b"x/y"
+    );
+    assert_eq!(
+        &inbound[ev.payload_offset..ev.payload_offset + ev.payload_len],
+        b"!"
+    );
+    assert_eq!(&reply[..reply_len], &[0x40, 0x02, 0x00, 0x05]);
+
+    // A publish in flight survives a lost connection and goes out again with DUP.
+    let (status, info) = publish(s, b"t", b"again", 1, &mut out);
+    assert_eq!(status, 0);
+    unsafe { umqtt_connection_lost(s) };
+    assert!(!unsafe { umqtt_is_connected(s) });
+    let (status, _) = publish(s, b"t", b"x", 0, &mut out);
+    assert_eq!(status, UMQTT_ERR_NOT_CONNECTED as i32);
+    connect(s, 10, 1_000);
+    assert_eq!(
+        unsafe { umqtt_inflight_slots(s, slots.as_mut_ptr(), slots.len()) },
+        1
+    );
+    let mut again = umqtt_publish_info {
+        len: 0,
+        payload_included: false,
+        packet_id: 0,
+        slot: 0,
+    };
+    let status = unsafe {
+        umqtt_retransmit(
+            s,
+            slots[0],
+            slice(b"t"),
+            slice(b"again"),
+            1_000,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut again,
+        )
+    };
+    assert_eq!(status, 0);
+    assert_eq!(again.packet_id, info.packet_id);
+    assert_eq!(out[0], 0x3A, "PUBLISH QoS 1 with DUP");
+    assert_eq!(unsafe { umqtt_release_slot(s, slots[0]) }, 0);
+    assert_eq!(
+        unsafe { umqtt_release_slot(s, slots[0]) },
+        UMQTT_ERR_NO_SUCH_SLOT as i32
+    );
+
+    // Keepalive 10 s: PINGREQ at 7.5 s after the last send, dead 5 s later.
+    let (mut out_len, mut wait) = (0usize, 0u32);
+    let action = unsafe {
+        umqtt_tick(
+            s,
+            1_000,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut out_len,
+            &mut wait,
+        )
+    };
+    assert_eq!((action, wait), (UMQTT_TICK_IDLE as i32, 7_500));
+    let action = unsafe {
+        umqtt_tick(
+            s,
+            8_500,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut out_len,
+            &mut wait,
+        )
+    };
+    assert_eq!(
+        (action, out_len, wait),
+        (umqtt_tick_action::UMQTT_TICK_SEND as i32, 2, 5_000)
+    );
+    assert_eq!(&out[..2], &[0xC0, 0x00]);
+    let action = unsafe {
+        umqtt_tick(
+            s,
+            13_500,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut out_len,
+            &mut wait,
+        )
+    };
+    assert_eq!(action, umqtt_tick_action::UMQTT_TICK_DEAD as i32);
+}
+
+use umqtt_tick_action::UMQTT_TICK_IDLE;
+
+#[test]
+fn refused_connack_reports_code() {
+    let mut s = new_session();
+    let mut out = [0u8; 64];
+    let mut out_len = 0;
+    assert_eq!(
+        unsafe {
+            umqtt_connect(
+                &mut *s,
+                &options(0),
+                0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut out_len,
+            )
+        },
+        0
+    );
+    let (status, ev, _) = receive(&mut s, &[0x20, 0x02, 0x00, 0x04], 0, &mut [0u8; 4]);
+    assert_eq!(
+        (status, ev.return_code, ev.consumed),
+        (UMQTT_ERR_REFUSED as i32, 4, 4)
+    );
+    assert!(umqtt_refusal_is_permanent(ev.return_code));
+    assert!(!umqtt_refusal_is_permanent(3));
+}
+
+#[test]
+fn connect_option_validation() {
+    let mut s = new_session();
+    let mut out = [0u8; 128];
+    let out_len = std::cell::Cell::new(0usize);
+    let mut call = |opts: &umqtt_connect_options, cap: usize| unsafe {
+        umqtt_connect(&mut *s, opts, 0, out.as_mut_ptr(), cap, out_len.as_ptr())
+    };
+    let password_only = umqtt_connect_options {
+        password: slice(b"pw"),
+        ..options(0)
+    };
+    assert_eq!(
+        call(&password_only, 128),
+        UMQTT_ERR_PASSWORD_WITHOUT_USER as i32
+    );
+    let level5 = umqtt_connect_options {
+        protocol_level: 5,
+        ..options(0)
+    };
+    assert_eq!(call(&level5, 128), UMQTT_ERR_INVALID_PROTOCOL_LEVEL as i32);
+    let long_v31 = umqtt_connect_options {
+        protocol_level: 3,
+        client_id: slice(&[b'a'; 24]),
+        ..options(0)
+    };
+    assert_eq!(call(&long_v31, 128), UMQTT_ERR_CLIENT_ID_TOO_LONG as i32);
+    let bad_will = umqtt_connect_options {
+        will_topic: slice(b"w/#"),
+        ..options(0)
+    };
+    assert_eq!(call(&bad_will, 128), UMQTT_ERR_WILDCARD_IN_TOPIC as i32);
+    let will_qos3 = umqtt_connect_options {
+        will_topic: slice(b"w"),
+        will_qos: 3,
+        ..options(0)
+    };
+    assert_eq!(call(&will_qos3, 128), UMQTT_ERR_INVALID_QOS as i32);
+    let null_client = umqtt_connect_options {
+        client_id: ABSENT,
+        ..options(0)
+    };
+    assert_eq!(call(&null_client, 4), UMQTT_ERR_BUFFER_TOO_SMALL as i32);
+    assert_eq!(out_len.get(), 14, "needed bytes reported");
+    assert_eq!(call(&null_client, 128), 0);
+}
+
+#[test]
+fn publish_errors_and_header_only() {
+    let mut s = new_session();
+    connect(&mut s, 0, 0);
+    let mut out = [0u8; 9];
+    let (status, info) = publish(&mut s, b"a/b", &[1u8; 100], 2, &mut out);
+    assert_eq!(
+        (status, info.payload_included, info.len, info.slot),
+        (0, false, 9, 0)
+    );
+    let (status, info) = publish(&mut s, b"a/b", &[1u8; 100], 1, &mut out[..5]);
+    assert_eq!((status, info.len), (UMQTT_ERR_BUFFER_TOO_SMALL as i32, 9));
+    let mut big = [0u8; 64];
+    assert_eq!(
+        publish(&mut s, b"a/#", b"", 0, &mut big).0,
+        UMQTT_ERR_WILDCARD_IN_TOPIC as i32
+    );
+    assert_eq!(
+        publish(&mut s, b"", b"", 0, &mut big).0,
+        UMQTT_ERR_EMPTY_TOPIC as i32
+    );
+    assert_eq!(
+        publish(&mut s, &[0xFF], b"", 0, &mut big).0,
+        UMQTT_ERR_INVALID_UTF8 as i32
+    );
+    assert_eq!(
+        publish(&mut s, b"t", b"", 3, &mut big).0,
+        UMQTT_ERR_INVALID_QOS as i32
+    );
+    let (status, info) = publish(&mut s, b"t", b"", 0, &mut big);
+    assert_eq!((status, info.slot, info.packet_id), (0, 0xFF, 0));
+}
+
+#[test]
+fn receive_errors_map_to_statuses() {
+    let mut s = new_session();
+    connect(&mut s, 0, 0);
+    let mut reply = [0u8; 4];
+    let cases: [(&[u8], umqtt_status); 6] = [
+        (&[0xC0, 0x00], UMQTT_ERR_UNEXPECTED_PACKET),
+        (&[0x30, 0xFF, 0xFF, 0xFF, 0xFF], UMQTT_ERR_REMAINING_LENGTH),
+        (&[0x41, 0x02, 0x00, 0x01], UMQTT_ERR_RESERVED_FLAGS),
+        (&[0x36, 0x00], UMQTT_ERR_INVALID_QOS),
+        (&[0x30, 0x03, 0x00, 0x01, b'+'], UMQTT_ERR_WILDCARD_IN_TOPIC),
+        (&[0x40, 0x02, 0x00, 0x00], UMQTT_ERR_MALFORMED),
+    ];
+    for (bytes, expected) in cases {
+        assert_eq!(
+            receive(&mut s, bytes, 0, &mut reply).0,
+            expected as i32,
+            "{bytes:02X?}"
+        );
+    }
+    let (status, ev, _) = receive(&mut s, &[], 0, &mut reply);
+    assert_eq!(
+        (status, ev.kind, ev.needed),
+        (0, UMQTT_EVENT_NEED_MORE as u8, 2)
+    );
+}
+
+#[test]
+fn null_pointers_and_uninitialised_sessions_are_errors() {
+    let invalid = UMQTT_ERR_INVALID_ARGUMENT as i32;
+    let mut out = [0u8; 16];
+    let mut out_len = 0usize;
+    let mut packet_id = 0u16;
+    unsafe {
+        umqtt_session_init(ptr::null_mut());
+        umqtt_connection_lost(ptr::null_mut());
+        assert!(!umqtt_is_connected(ptr::null()));
+        assert_eq!(umqtt_inflight_slots(ptr::null(), out.as_mut_ptr(), 16), 0);
+        assert_eq!(
+            umqtt_connect(
+                ptr::null_mut(),
+                &options(0),
+                0,
+                out.as_mut_ptr(),
+                16,
+                &mut out_len
+            ),
+            invalid
+        );
+        assert_eq!(umqtt_release_slot(ptr::null_mut(), 0), invalid);
+        assert_eq!(
+            umqtt_ping(ptr::null_mut(), 0, out.as_mut_ptr(), 16, &mut out_len),
+            invalid
+        );
+
+        // Storage never initialised: refused, not interpreted.
+        let mut garbage = umqtt_session {
+            opaque: [0x1234_5678_9ABC_DEF0; 96],
+        };
+        assert_eq!(
+            umqtt_ping(&mut garbage, 0, out.as_mut_ptr(), 16, &mut out_len),
+            invalid
+        );
+        assert!(!umqtt_is_connected(&garbage));
+
+        let mut s = new_session();
+        assert_eq!(
+            umqtt_connect(&mut *s, ptr::null(), 0, out.as_mut_ptr(), 16, &mut out_len),
+            invalid
+        );
+        assert_eq!(
+            umqtt_connect(&mut *s, &options(0), 0, ptr::null_mut(), 16, &mut out_len),
+            invalid
+        );
+        assert_eq!(
+            umqtt_connect(
+                &mut *s,
+                &options(0),
+                0,
+                out.as_mut_ptr(),
+                16,
+                ptr::null_mut()
+            ),
+            invalid
+        );
+        // NULL buffer with zero capacity is merely too small.
+        assert_eq!(
+            umqtt_connect(&mut *s, &options(0), 0, ptr::null_mut(), 0, &mut out_len),
+            UMQTT_ERR_BUFFER_TOO_SMALL as i32
+        );
+        let mut ev = EMPTY_EVENT;
+        let mut reply = [0u8; 4];
+        assert_eq!(
+            umqtt_receive(
+                &mut *s,
+                ptr::null(),
+                5,
+                0,
+                &mut ev,
+                reply.as_mut_ptr(),
+                4,
+                &mut out_len
+            ),
+            invalid
+        );
+        assert_eq!(
+            umqtt_receive(
+                &mut *s,
+                ptr::null(),
+                0,
+                0,
+                ptr::null_mut(),
+                reply.as_mut_ptr(),
+                4,
+                &mut out_len
+            ),
+            invalid
+        );
+        assert_eq!(
+            umqtt_subscribe(
+                &mut *s,
+                ABSENT,
+                0,
+                0,
+                out.as_mut_ptr(),
+                16,
+                &mut out_len,
+                ptr::null_mut()
+            ),
+            invalid
+        );
+        assert_eq!(
+            umqtt_subscribe(
+                &mut *s,
+                ABSENT,
+                0,
+                0,
+                out.as_mut_ptr(),
+                16,
+                &mut out_len,
+                &mut packet_id
+            ),
+            UMQTT_ERR_NOT_CONNECTED as i32
+        );
+        let mut wait = 0u32;
+        assert_eq!(
+            umqtt_tick(
+                &mut *s,
+                0,
+                out.as_mut_ptr(),
+                16,
+                &mut out_len,
+                ptr::null_mut()
+            ),
+            invalid
+        );
+        assert_eq!(
+            umqtt_tick(&mut *s, 0, out.as_mut_ptr(), 16, &mut out_len, &mut wait),
+            UMQTT_TICK_IDLE as i32
+        );
+        assert_eq!(wait, u32::MAX);
+        let mut info = umqtt_publish_info {
+            len: 0,
+            payload_included: false,
+            packet_id: 0,
+            slot: 0,
+        };
+        assert_eq!(
+            umqtt_publish(
+                &mut *s,
+                ABSENT,
+                ABSENT,
+                0,
+                false,
+                0,
+                out.as_mut_ptr(),
+                16,
+                ptr::null_mut()
+            ),
+            invalid
+        );
+        assert_eq!(
+            umqtt_retransmit(
+                &mut *s,
+                0,
+                ABSENT,
+                ABSENT,
+                0,
+                out.as_mut_ptr(),
+                16,
+                &mut info
+            ),
+            UMQTT_ERR_NOT_CONNECTED as i32
+        );
+    }
+}
+
+#[test]
+fn subscribe_filter_validation_and_unsubscribe() {
+    let mut s = new_session();
+    connect(&mut s, 0, 0);
+    let mut out = [0u8; 32];
+    let (mut out_len, mut packet_id) = (0usize, 0u16);
+    unsafe {
+        assert_eq!(
+            umqtt_subscribe(
+                &mut *s,
+                slice(b"a/#/b"),
+                0,
+                0,
+                out.as_mut_ptr(),
+                32,
+                &mut out_len,
+                &mut packet_id
+            ),
+            UMQTT_ERR_INVALID_TOPIC_FILTER as i32
+        );
+        assert_eq!(
+            umqtt_subscribe(
+                &mut *s,
+                ABSENT,
+                0,
+                0,
+                out.as_mut_ptr(),
+                32,
+                &mut out_len,
+                &mut packet_id
+            ),
+            UMQTT_ERR_INVALID_TOPIC_FILTER as i32
+        );
+        assert_eq!(
+            umqtt_unsubscribe(
+                &mut *s,
+                slice(b"a/#"),
+                0,
+                out.as_mut_ptr(),
+                32,
+                &mut out_len,
+                &mut packet_id
+            ),
+            0
+        );
+    }
+    let (status, ev, _) = receive(
+        &mut s,
+        &[0xB0, 0x02, 0x00, packet_id as u8],
+        0,
+        &mut [0u8; 4],
+    );
+    assert_eq!((status, ev.kind), (0, UMQTT_EVENT_UNSUBACK as u8));
+    let mut out_len = 0;
+    assert_eq!(
+        unsafe { umqtt_disconnect(&mut *s, out.as_mut_ptr(), 32, &mut out_len) },
+        0
+    );
+    assert_eq!(&out[..out_len], &[0xE0, 0x00]);
+    assert!(!unsafe { umqtt_is_connected(&*s) });
+}
+
+#[test]
+fn messages_are_static_c_strings() {
+    for status in -30..=5 {
+        let text = unsafe { CStr::from_ptr(umqtt_status_message(status)) };
+        assert!(!text.to_bytes().is_empty());
+    }
+    let text = |p| unsafe { CStr::from_ptr(p) }.to_str().unwrap();
+    assert_eq!(text(umqtt_status_message(-16)), "connection refused");
+    assert_eq!(text(umqtt_status_message(99)), "unknown error");
+    assert_eq!(text(umqtt_connack_message(0)), "connection accepted");
+    assert_eq!(text(umqtt_connack_message(4)), "bad user name or password");
+    assert_eq!(text(umqtt_connack_message(6)), "unknown");
+}
+
+#[test]
+fn backoff_is_exported() {
+    assert_eq!(umqtt_backoff_ms(0, 500), 1_000);
+    assert_eq!(umqtt_backoff_ms(10, 0), 15_000);
+}

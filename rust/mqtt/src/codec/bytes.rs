@@ -1,0 +1,84 @@
+//! Bounds-checked cursor types, so the codec needs neither indexing nor raw arithmetic.
+
+/// Reads big-endian fields from a borrowed slice.
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Reader { rest: bytes }
+    }
+
+    pub(crate) fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    pub(crate) fn take(&mut self, count: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.rest.split_at_checked(count)?;
+        self.rest = tail;
+        Some(head)
+    }
+
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        let (&first, tail) = self.rest.split_first()?;
+        self.rest = tail;
+        Some(first)
+    }
+
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        let bytes = self.take(2)?;
+        let pair: [u8; 2] = bytes.try_into().ok()?;
+        Some(u16::from_be_bytes(pair))
+    }
+
+    /// A 2-byte length prefix followed by that many bytes.
+    pub(crate) fn binary(&mut self) -> Option<&'a [u8]> {
+        let len = self.u16()?;
+        self.take(usize::from(len))
+    }
+}
+
+/// Writes into a caller's slice; the caller sizes it beforehand, so overflow means
+/// an internal length miscalculation and surfaces as `None` rather than a panic.
+pub(crate) struct Writer<'a> {
+    out: &'a mut [u8],
+    position: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
+        Writer { out, position: 0 }
+    }
+
+    pub(crate) fn position(&self) -> usize {
+        self.position
+    }
+
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.position.checked_add(bytes.len())?;
+        let target = self.out.get_mut(self.position..end)?;
+        target.copy_from_slice(bytes);
+        self.position = end;
+        Some(())
+    }
+
+    pub(crate) fn u8(&mut self, value: u8) -> Option<()> {
+        self.bytes(&[value])
+    }
+
+    pub(crate) fn u16(&mut self, value: u16) -> Option<()> {
+        self.bytes(&value.to_be_bytes())
+    }
+
+    /// Length-prefixed field; the length must already be validated to fit in u16.
+    pub(crate) fn binary(&mut self, bytes: &[u8]) -> Option<()> {
+        let len = u16::try_from(bytes.len()).ok()?;
+        self.u16(len)?;
+        self.bytes(bytes)
+    }
+}

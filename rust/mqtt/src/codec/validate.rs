@@ -1,0 +1,129 @@
+//! Field rules shared by the decoder, the encoder and the session.
+
+use super::error::FieldError;
+
+/// Longest MQTT string or binary field (2-byte length prefix).
+pub const MAX_FIELD_LEN: usize = 65_535;
+
+/// An MQTT UTF-8 string: valid UTF-8, no U+0000, at most 65535 bytes.
+pub fn utf8_string(bytes: &[u8]) -> Result<&str, FieldError> {
+    if bytes.len() > MAX_FIELD_LEN {
+        return Err(FieldError::StringTooLong);
+    }
+    let text = core::str::from_utf8(bytes).map_err(|_| FieldError::InvalidUtf8)?;
+    if text.contains('\0') {
+        return Err(FieldError::NullCharacter);
+    }
+    Ok(text)
+}
+
+/// Same rules for a string that is already `&str`.
+pub fn string(text: &str) -> Result<(), FieldError> {
+    utf8_string(text.as_bytes()).map(|_| ())
+}
+
+/// A binary field (will message, password): at most 65535 bytes.
+pub fn binary(bytes: &[u8]) -> Result<(), FieldError> {
+    if bytes.len() > MAX_FIELD_LEN {
+        Err(FieldError::StringTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+/// A topic name a message is published to: non-empty, no wildcards.
+pub fn topic_name(topic: &str) -> Result<(), FieldError> {
+    string(topic)?;
+    if topic.is_empty() {
+        return Err(FieldError::EmptyTopic);
+    }
+    if topic.contains(['+', '#']) {
+        return Err(FieldError::WildcardInTopic);
+    }
+    Ok(())
+}
+
+/// A subscription filter: non-empty; `+` and `#` occupy a whole level; `#` only last.
+pub fn topic_filter(filter: &str) -> Result<(), FieldError> {
+    string(filter)?;
+    if filter.is_empty() {
+        return Err(FieldError::InvalidTopicFilter);
+    }
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        let is_last = levels.peek().is_none();
+        let wildcard_ok = match level {
+            "+" => true,
+            "#" => is_last,
+            other => !other.contains(['+', '#']),
+        };
+        if !wildcard_ok {
+            return Err(FieldError::InvalidTopicFilter);
+        }
+    }
+    Ok(())
+}
+
+/// Packet identifiers are 1..=65535.
+pub fn packet_id(id: u16) -> Result<u16, FieldError> {
+    if id == 0 {
+        Err(FieldError::ZeroPacketId)
+    } else {
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names() {
+        assert_eq!(topic_name("a/b"), Ok(()));
+        assert_eq!(topic_name("/"), Ok(()));
+        assert_eq!(topic_name(""), Err(FieldError::EmptyTopic));
+        assert_eq!(topic_name("a/+"), Err(FieldError::WildcardInTopic));
+        assert_eq!(topic_name("a/#"), Err(FieldError::WildcardInTopic));
+        assert_eq!(topic_name("a\0b"), Err(FieldError::NullCharacter));
+    }
+
+    #[test]
+    fn topic_filters() {
+        for good in [
+            "#",
+            "+",
+            "a/#",
+            "+/b/+",
+            "sport/tennis/#",
+            "/",
+            "+/+",
+            "a//b",
+        ] {
+            assert_eq!(topic_filter(good), Ok(()), "{good}");
+        }
+        for bad in ["", "a#", "a/#/b", "a+", "+a/b", "#/a", "a/b#"] {
+            assert_eq!(
+                topic_filter(bad),
+                Err(FieldError::InvalidTopicFilter),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(utf8_string(&[0xC3, 0x28]), Err(FieldError::InvalidUtf8));
+        assert_eq!(utf8_string(b"ok"), Ok("ok"));
+        // Surrogate halves encoded as UTF-8 are not UTF-8.
+        assert_eq!(
+            utf8_string(&[0xED, 0xA0, 0x80]),
+            Err(FieldError::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn packet_ids() {
+        assert_eq!(packet_id(0), Err(FieldError::ZeroPacketId));
+        assert_eq!(packet_id(65_535), Ok(65_535));
+    }
+}

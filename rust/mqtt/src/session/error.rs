@@ -1,0 +1,42 @@
+//! Errors of the client session.
+
+use crate::codec::{ConnectReturnCode, DecodeError, EncodeError, PacketType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionError {
+    /// Received bytes are not a valid packet.
+    Decode(DecodeError),
+    /// An outgoing packet was invalid or did not fit the caller's buffer.
+    Encode(EncodeError),
+    /// A packet a client must never receive, or one that does not fit the
+    /// connection state (anything before CONNACK, CONNACK when not connecting).
+    UnexpectedPacket(PacketType),
+    /// Publish/subscribe/ping/retransmit before a CONNACK accepted the connection.
+    NotConnected,
+    /// The server refused the connection.
+    Refused(ConnectReturnCode),
+    /// All outgoing QoS 1/2 slots are taken.
+    InflightFull,
+    /// Too many SUBSCRIBE/UNSUBSCRIBE requests awaiting their ack.
+    PendingFull,
+    /// Too many inbound QoS 2 messages awaiting PUBREL.
+    InboundFull,
+    /// No outgoing message occupies this slot.
+    NoSuchSlot,
+    /// Client id over 23 bytes with MQTT 3.1, or over 65535 bytes.
+    ClientIdTooLong,
+    /// A SUBACK's return-code count differs from the filters we subscribed.
+    SubackCountMismatch,
+}
+
+impl From<DecodeError> for SessionError {
+    fn from(error: DecodeError) -> Self {
+        SessionError::Decode(error)
+    }
+}
+
+impl From<EncodeError> for SessionError {
+    fn from(error: EncodeError) -> Self {
+        SessionError::Encode(error)
+    }
+}

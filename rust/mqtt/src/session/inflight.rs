@@ -1,0 +1,151 @@
+//! Bounded tables of protocol exchanges that still await the server.
+
+use heapless::Vec;
+
+/// Outgoing QoS 1/2 messages that may be in flight at once.
+pub const MAX_INFLIGHT: usize = 16;
+/// Inbound QoS 2 packet ids remembered until their PUBREL.
+pub const MAX_INBOUND_QOS2: usize = 32;
+/// SUBSCRIBE/UNSUBSCRIBE requests awaiting SUBACK/UNSUBACK.
+pub const MAX_PENDING_REQUESTS: usize = 8;
+
+/// Where an outgoing QoS 1/2 message is in its handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutgoingStage {
+    /// QoS 1 PUBLISH sent.
+    AwaitPubAck,
+    /// QoS 2 PUBLISH sent.
+    AwaitPubRec,
+    /// QoS 2 PUBREC received, PUBREL sent.
+    AwaitPubComp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Stable handle the C side uses to keep the topic and payload for resending.
+    pub slot: u8,
+    pub packet_id: u16,
+    pub stage: OutgoingStage,
+    pub retain: bool,
+}
+
+/// Outgoing messages in the order they were first sent, which is the order a
+/// reconnect must resend them in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutgoingTable {
+    entries: Vec<Outgoing, MAX_INFLIGHT>,
+}
+
+impl OutgoingTable {
+    pub const fn new() -> Self {
+        OutgoingTable {
+            entries: Vec::new(),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn is_full(&self) -> bool {
+        self.entries.is_full()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Lowest slot number not in use.
+    pub fn free_slot(&self) -> Option<u8> {
+        (0..u8::try_from(MAX_INFLIGHT).unwrap_or(u8::MAX))
+            .find(|&slot| self.by_slot(slot).is_none())
+    }
+
+    pub fn push(&mut self, entry: Outgoing) -> Result<(), Outgoing> {
+        self.entries.push(entry)
+    }
+
+    pub fn by_slot(&self, slot: u8) -> Option<&Outgoing> {
+        self.entries.iter().find(|entry| entry.slot == slot)
+    }
+
+    pub fn by_slot_mut(&mut self, slot: u8) -> Option<&mut Outgoing> {
+        self.entries.iter_mut().find(|entry| entry.slot == slot)
+    }
+
+    pub fn by_packet_id_mut(&mut self, packet_id: u16) -> Option<&mut Outgoing> {
+        self.entries
+            .iter_mut()
+            .find(|entry| entry.packet_id == packet_id)
+    }
+
+    pub fn contains_packet_id(&self, packet_id: u16) -> bool {
+        self.entries
+            .iter()
+            .any(|entry| entry.packet_id == packet_id)
+    }
+
+    /// Removes the slot, keeping the others in first-send order.
+    pub fn remove_slot(&mut self, slot: u8) -> Option<Outgoing> {
+        let removed = self.by_slot(slot).copied()?;
+        self.entries.retain(|entry| entry.slot != slot);
+        Some(removed)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Outgoing> {
+        self.entries.iter()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Subscribe,
+    Unsubscribe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRequest {
+    pub packet_id: u16,
+    pub kind: RequestKind,
+    /// Filters in the request, which is how many codes its SUBACK must carry.
+    pub filter_count: u16,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn entry(slot: u8, packet_id: u16) -> Outgoing {
+        Outgoing {
+            slot,
+            packet_id,
+            stage: OutgoingStage::AwaitPubAck,
+            retain: false,
+        }
+    }
+
+    #[test]
+    fn slots_are_reused_lowest_first_and_order_is_kept() {
+        let mut table = OutgoingTable::new();
+        for slot in 0..3 {
+            table.push(entry(slot, u16::from(slot) + 100)).unwrap();
+        }
+        assert_eq!(table.free_slot(), Some(3));
+        assert_eq!(table.remove_slot(1).map(|e| e.packet_id), Some(101));
+        assert_eq!(table.free_slot(), Some(1));
+        table.push(entry(1, 200)).unwrap();
+        let order: std::vec::Vec<u8> = table.iter().map(|e| e.slot).collect();
+        assert_eq!(order, [0, 2, 1]);
+        assert!(table.contains_packet_id(200));
+        assert_eq!(table.remove_slot(9), None);
+    }
+
+    #[test]
+    fn full_table_has_no_free_slot() {
+        let mut table = OutgoingTable::new();
+        for slot in 0..16u8 {
+            table.push(entry(slot, u16::from(slot) + 1)).unwrap();
+        }
+        assert!(table.is_full());
+        assert_eq!(table.free_slot(), None);
+        assert!(table.push(entry(16, 99)).is_err());
+    }
+}
