@@ -1,0 +1,336 @@
+//! Secret authentication: ClientId, Username and Password.
+//!
+//! - ClientId = `{device_id}_0_{sign_type}_{YYYYMMDDHH}` (UTC hour)
+//! - Username = `{device_id}`
+//! - Password = lowercase hex of HMAC-SHA256(key = `YYYYMMDDHH`,
+//!   message = secret)
+//!
+//! [`credentials`] derives the hour stamp once and uses it for both the
+//! ClientId and the HMAC key, so the two can never straddle an hour boundary.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::time::DateTime;
+use crate::validate;
+use crate::write::concat;
+use crate::Error;
+
+/// Length of the hex password.
+pub const PASSWORD_LEN: usize = 64;
+/// Length of the hour stamp.
+pub const HOUR_STAMP_LEN: usize = 10;
+/// Bytes the ClientId adds to the device id: `_0_`, sign digit, `_`, stamp.
+pub const CLIENT_ID_OVERHEAD: usize = 15;
+/// Largest ClientId for a valid device id.
+pub const MAX_CLIENT_ID_LEN: usize = validate::MAX_DEVICE_ID_LEN + CLIENT_ID_OVERHEAD;
+
+/// The `sign_type` field of the ClientId.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum SignType {
+    /// HMAC-SHA256; the platform does not check the timestamp (still the
+    /// HMAC key). For devices without a trustworthy clock.
+    NoTimestampCheck = 0,
+    /// HMAC-SHA256; the platform checks the timestamp against its clock.
+    TimestampCheck = 1,
+}
+
+impl SignType {
+    /// The ASCII digit used in the ClientId.
+    pub const fn digit(self) -> u8 {
+        match self {
+            SignType::NoTimestampCheck => b'0',
+            SignType::TimestampCheck => b'1',
+        }
+    }
+}
+
+impl TryFrom<u8> for SignType {
+    type Error = u8;
+    fn try_from(v: u8) -> Result<Self, u8> {
+        match v {
+            0 => Ok(SignType::NoTimestampCheck),
+            1 => Ok(SignType::TimestampCheck),
+            other => Err(other),
+        }
+    }
+}
+
+/// Lengths written by [`credentials`]; the password is always
+/// [`PASSWORD_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    pub client_id_len: usize,
+    pub username_len: usize,
+    /// The hour stamp used for both the ClientId and the password.
+    pub timestamp: [u8; HOUR_STAMP_LEN],
+}
+
+/// Compute ClientId, Username and Password for `unix_secs` (UTC).
+///
+/// The hour stamp is computed once. `client_id` needs `device_id.len() + 15`
+/// bytes, `username` `device_id.len()`; on [`Error::BufferTooSmall`] the
+/// outputs must be ignored.
+pub fn credentials(
+    device_id: &[u8],
+    secret: &[u8],
+    unix_secs: i64,
+    sign_type: SignType,
+    client_id: &mut [u8],
+    username: &mut [u8],
+    password_out: &mut [u8; PASSWORD_LEN],
+) -> Result<Credentials, Error> {
+    let stamp = DateTime::from_unix(unix_secs)?.hour_stamp();
+    credentials_for_hour(
+        device_id,
+        secret,
+        &stamp,
+        sign_type,
+        client_id,
+        username,
+        password_out,
+    )
+}
+
+/// [`credentials`] for an explicit hour stamp `YYYYMMDDHH` (validated).
+pub fn credentials_for_hour(
+    device_id: &[u8],
+    secret: &[u8],
+    timestamp: &[u8; HOUR_STAMP_LEN],
+    sign_type: SignType,
+    client_id: &mut [u8],
+    username: &mut [u8],
+    password_out: &mut [u8; PASSWORD_LEN],
+) -> Result<Credentials, Error> {
+    let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
+    crate::time::parse_hour_stamp(timestamp)?;
+    let client_id_len = concat(
+        client_id,
+        &[id.as_bytes(), b"_0_", &[sign_type.digit()], b"_", timestamp],
+    )?;
+    let username_len = concat(username, &[id.as_bytes()])?;
+    password(timestamp, secret, password_out);
+    Ok(Credentials {
+        client_id_len,
+        username_len,
+        timestamp: *timestamp,
+    })
+}
+
+/// Password = lowercase hex of HMAC-SHA256(key = `timestamp`, message =
+/// `secret`).
+pub fn password(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], out: &mut [u8; PASSWORD_LEN]) {
+    // HMAC zero-pads a key shorter than the block (64 bytes for SHA-256), so
+    // keying with the stamp followed by zeros is exactly HMAC keyed with the
+    // stamp, and the fixed-size constructor cannot fail (no unwrap needed).
+    let mut key = [0u8; 64];
+    for (k, t) in key.iter_mut().zip(timestamp) {
+        *k = *t;
+    }
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&key.into());
+    mac.update(secret);
+    let digest = mac.finalize().into_bytes();
+    hex_lower(&digest, out);
+}
+
+/// Whether `candidate` is the password for (`timestamp`, `secret`), compared
+/// in constant time over the 64 bytes (only the length is not hidden).
+pub fn verify_password(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], candidate: &[u8]) -> bool {
+    let mut expected = [0u8; PASSWORD_LEN];
+    password(timestamp, secret, &mut expected);
+    if candidate.len() != PASSWORD_LEN {
+        return false;
+    }
+    let diff = expected
+        .iter()
+        .zip(candidate)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    // Keep the optimiser from turning the fold into an early exit.
+    core::hint::black_box(diff) == 0
+}
+
+fn hex_lower(bytes: &[u8], out: &mut [u8; PASSWORD_LEN]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
+            *slot = if nibble < 10 {
+                b'0'.wrapping_add(nibble)
+            } else {
+                b'a'.wrapping_add(nibble.wrapping_sub(10))
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // Computed with CPython:
+    // hmac.new(b"2018072417", b"secret123", hashlib.sha256).hexdigest()
+    const PW_2018072417_SECRET123: &[u8; 64] =
+        b"d176a0593be4ec4b0b6ee7059aa0f475b2c5feb75cb4829199c33fa014de277c";
+
+    #[test]
+    fn full_credentials() {
+        let mut cid = [0u8; 64];
+        let mut user = [0u8; 64];
+        let mut pw = [0u8; 64];
+        // 2018-07-24T17:56:20Z
+        let c = credentials(
+            b"dev_1",
+            b"secret123",
+            1_532_454_980,
+            SignType::NoTimestampCheck,
+            &mut cid,
+            &mut user,
+            &mut pw,
+        )
+        .unwrap();
+        assert_eq!(&cid[..c.client_id_len], b"dev_1_0_0_2018072417");
+        assert_eq!(&user[..c.username_len], b"dev_1");
+        assert_eq!(&c.timestamp, b"2018072417");
+        let mut direct = [0u8; 64];
+        password(b"2018072417", b"secret123", &mut direct);
+        assert_eq!(pw, direct);
+        assert!(pw
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c)));
+    }
+
+    #[test]
+    fn known_password() {
+        let mut pw = [0u8; 64];
+        password(b"2018072417", b"secret123", &mut pw);
+        assert_eq!(&pw, PW_2018072417_SECRET123);
+    }
+
+    #[test]
+    fn sign_type_digit_and_errors() {
+        let mut cid = [0u8; 20];
+        let mut user = [0u8; 5];
+        let mut pw = [0u8; 64];
+        let c = credentials_for_hour(
+            b"dev_1",
+            b"",
+            b"2021011909",
+            SignType::TimestampCheck,
+            &mut cid,
+            &mut user,
+            &mut pw,
+        )
+        .unwrap();
+        assert_eq!(&cid[..c.client_id_len], b"dev_1_0_1_2021011909");
+        assert_eq!(
+            credentials_for_hour(
+                b"dev_12",
+                b"",
+                b"2021011909",
+                SignType::TimestampCheck,
+                &mut cid,
+                &mut user,
+                &mut pw
+            ),
+            Err(Error::BufferTooSmall { needed: 21 })
+        );
+        assert_eq!(
+            credentials(
+                b"a/b",
+                b"",
+                0,
+                SignType::TimestampCheck,
+                &mut cid,
+                &mut user,
+                &mut pw
+            ),
+            Err(Error::DeviceId(crate::IdError::Forbidden {
+                byte: b'/',
+                at: 1
+            }))
+        );
+        assert_eq!(
+            credentials(
+                b"a",
+                b"",
+                -1,
+                SignType::TimestampCheck,
+                &mut cid,
+                &mut user,
+                &mut pw
+            ),
+            Err(Error::Time(crate::TimeError::OutOfRange))
+        );
+        assert_eq!(
+            credentials_for_hour(
+                b"a",
+                b"",
+                b"2021011924",
+                SignType::TimestampCheck,
+                &mut cid,
+                &mut user,
+                &mut pw
+            ),
+            Err(Error::Time(crate::TimeError::Malformed))
+        );
+        assert_eq!(SignType::try_from(1), Ok(SignType::TimestampCheck));
+        assert_eq!(SignType::try_from(2), Err(2));
+    }
+
+    #[test]
+    fn verify() {
+        assert!(verify_password(
+            b"2018072417",
+            b"secret123",
+            PW_2018072417_SECRET123
+        ));
+        let mut wrong = *PW_2018072417_SECRET123;
+        wrong[63] = b'0';
+        assert!(!verify_password(b"2018072417", b"secret123", &wrong));
+        assert!(!verify_password(
+            b"2018072418",
+            b"secret123",
+            PW_2018072417_SECRET123
+        ));
+        assert!(!verify_password(
+            b"2018072417",
+            b"secret123",
+            &PW_2018072417_SECRET123[..63]
+        ));
+        let upper = PW_2018072417_SECRET123.to_ascii_uppercase();
+        assert!(!verify_password(b"2018072417", b"secret123", &upper));
+    }
+
+    #[test]
+    fn long_secret_is_hashed_not_truncated() {
+        let mut a = [0u8; 64];
+        let mut b = [0u8; 64];
+        let long = [b'x'; 1000];
+        password(b"2018072417", &long, &mut a);
+        password(b"2018072417", &long[..999], &mut b);
+        assert_ne!(a, b);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn never_panics(id in proptest::collection::vec(any::<u8>(), 0..150),
+                        secret in proptest::collection::vec(any::<u8>(), 0..100),
+                        t in any::<i64>(), cap in 0usize..160) {
+            let mut cid = [0u8; 160];
+            let mut user = [0u8; 160];
+            let mut pw = [0u8; 64];
+            let r = credentials(&id, &secret, t, SignType::TimestampCheck,
+                                &mut cid[..cap], &mut user[..cap], &mut pw);
+            if let Ok(c) = r {
+                prop_assert_eq!(c.client_id_len, id.len() + CLIENT_ID_OVERHEAD);
+                prop_assert!(verify_password(&c.timestamp, &secret, &pw));
+            }
+        }
+    }
+}

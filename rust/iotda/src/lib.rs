@@ -1,0 +1,43 @@
+//! Huawei Cloud IoTDA, device side: the protocol facts as allocation-free,
+//! sans-IO functions.
+//!
+//! - [`time`]: UTC civil time from Unix seconds, the `YYYYMMDDHH` hour stamp
+//!   and the `yyyyMMddTHHmmssZ` event time (and parsing them back).
+//! - [`auth`]: secret authentication, ClientId / Username / Password.
+//! - [`topic`]: every system topic, built into caller buffers and classified
+//!   zero-copy.
+//! - [`validate`]: device ids, request ids and custom topic names that could
+//!   produce an invalid or foreign topic are rejected.
+//!
+//! Every function writes into a buffer the caller lends and reports
+//! [`Error::BufferTooSmall`] with the size it needed otherwise.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unreachable,
+    clippy::todo
+)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod auth;
+mod error;
+pub mod time;
+pub mod topic;
+pub mod validate;
+mod write;
+
+pub use auth::{
+    credentials, credentials_for_hour, password, verify_password, Credentials, SignType,
+    PASSWORD_LEN,
+};
+pub use error::Error;
+pub use time::{DateTime, TimeError};
+pub use topic::{classify_for, parse, Kind, Subscription, Topic};
+pub use validate::IdError;
