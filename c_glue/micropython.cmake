@@ -1,0 +1,2 @@
+# Entry point for CMake ports: USER_C_MODULES=<this file>.
+include(${CMAKE_CURRENT_LIST_DIR}/umqtt/micropython.cmake)
