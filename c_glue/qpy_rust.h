@@ -347,6 +347,16 @@ int32_t umqtt_tick(struct umqtt_session *s,
 bool umqtt_is_connected(const struct umqtt_session *s);
 
 /**
+ * Checks a topic name a message may be published to (non-empty UTF-8, no
+ * wildcards, at most 65535 bytes): `UMQTT_OK` or the reason it is not.
+ * Lets the glue reject a bad will topic when it is set, not at connect.
+ *
+ * # Safety
+ * `topic.ptr` is NULL or valid for `topic.len` bytes.
+ */
+int32_t umqtt_check_topic_name(struct umqtt_slice topic);
+
+/**
  * Reconnect delay for `attempt` (0-based), jittered by `random`.
  */
 uint32_t umqtt_backoff_ms(uint32_t attempt, uint32_t random);

@@ -46,6 +46,8 @@ typedef struct _umqtt_client_obj_t {
     mp_obj_t client_id, server, user, password, ssl_params;
     mp_obj_t will_topic, will_msg;
     mp_obj_t callback, error_callback;
+    // returns (client_id, user, password) before every CONNECT, or None
+    mp_obj_t credentials_callback;
     // topic -> qos, restored after every reconnect (each topic keeps its own QoS)
     mp_obj_t subscriptions;
     // topic and payload of each in-flight QoS 1/2 message, for retransmission
@@ -53,6 +55,8 @@ typedef struct _umqtt_client_obj_t {
     uint16_t inflight_pid[UMQTT_MAX_INFLIGHT];
     // the stream we read and write (TLS wrapper or TCP socket), and the TCP socket
     mp_obj_t sock, tcp;
+    // a stream the script connected us over (connect(sock=...)), else MP_OBJ_NULL
+    mp_obj_t given_stream;
     // bound poller.ipoll plus its timeout argument: waits without allocating
     mp_obj_t ipoll[3];
     // receive buffer: bytes [rx_start, rx_end) are received but not yet parsed
@@ -74,11 +78,74 @@ typedef struct _umqtt_client_obj_t {
     mp_thread_mutex_t lock;
     volatile uint32_t pinger_generation;
     volatile bool pinger_running;
-    uint8_t depth; // nesting of script calls holding the lock
+    void *owner;   // thread state of the script thread holding the lock
+    uint8_t depth; // its nesting: a callback may call the client again
     #endif
 } umqtt_client_obj_t;
 
 static const mp_obj_type_t umqtt_client_type;
+
+/******************************************************************************/
+// Locking. Script threads and the background pinger share a client; calls
+// nest (a callback may publish), and a thread blocked waiting for data lets
+// the others in.
+
+#if MICROPY_PY_THREAD
+static void enter(umqtt_client_obj_t *self) {
+    void *me = mp_thread_get_state();
+    if (self->owner == me) {
+        self->depth++;
+        return;
+    }
+    mp_thread_mutex_lock(&self->lock, 1);
+    self->owner = me;
+    self->depth = 1;
+}
+
+static void leave(umqtt_client_obj_t *self) {
+    if (--self->depth == 0) {
+        self->owner = NULL;
+        mp_thread_mutex_unlock(&self->lock);
+    }
+}
+
+static uint8_t suspend(umqtt_client_obj_t *self) {
+    uint8_t depth = self->depth;
+    if (depth > 0 && self->owner == mp_thread_get_state()) {
+        self->depth = 0;
+        self->owner = NULL;
+        mp_thread_mutex_unlock(&self->lock);
+        return depth;
+    }
+    return 0;
+}
+
+static void resume(umqtt_client_obj_t *self, uint8_t depth) {
+    if (depth > 0) {
+        mp_thread_mutex_lock(&self->lock, 1);
+        self->owner = mp_thread_get_state();
+        self->depth = depth;
+    }
+}
+#else
+static void enter(umqtt_client_obj_t *self) {
+    (void)self;
+}
+
+static void leave(umqtt_client_obj_t *self) {
+    (void)self;
+}
+
+static uint8_t suspend(umqtt_client_obj_t *self) {
+    (void)self;
+    return 0;
+}
+
+static void resume(umqtt_client_obj_t *self, uint8_t depth) {
+    (void)self;
+    (void)depth;
+}
+#endif
 
 MP_DEFINE_EXCEPTION(MQTTException, ValueError)
 
@@ -109,12 +176,20 @@ static mp_obj_t check_text(mp_obj_t obj, bool none_ok) {
     mp_raise_TypeError(MP_ERROR_TEXT("expected str or bytes"));
 }
 
+static void check_buffer(mp_obj_t obj) {
+    mp_buffer_info_t bufinfo;
+    if (!mp_obj_is_str_or_bytes(obj) && !mp_get_buffer(obj, &bufinfo, MP_BUFFER_READ)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("message must be str, bytes or a buffer"));
+    }
+}
+
 // Payloads may be any buffer; a mutable one is frozen into bytes so that a
 // retransmission sends what was published.
 static mp_obj_t check_payload(mp_obj_t obj) {
     if (mp_obj_is_str_or_bytes(obj)) {
         return obj;
     }
+    check_buffer(obj);
     umqtt_slice s = slice_of(obj);
     return mp_obj_new_bytes(s.ptr, s.len);
 }
@@ -274,7 +349,7 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t sock) {
     return mp_call_method_n_kw(1, 1, dest);
 }
 
-static void open_link(umqtt_client_obj_t *self) {
+static mp_obj_t open_tcp(umqtt_client_obj_t *self) {
     mp_obj_t socket_mod = import_first(MP_QSTR_socket, MP_QSTR_usocket);
     mp_obj_t ai_args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
     mp_obj_t infos = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args);
@@ -299,7 +374,17 @@ static void open_link(umqtt_client_obj_t *self) {
         call_method(tcp, MP_QSTR_setsockopt, 3, opt);
         nlr_pop();
     }
-    mp_obj_t sock = self->ssl ? wrap_tls(self, tcp) : tcp;
+    return tcp;
+}
+
+static void open_link(umqtt_client_obj_t *self) {
+    mp_obj_t tcp, sock;
+    if (self->given_stream != MP_OBJ_NULL) {
+        tcp = sock = self->given_stream;
+    } else {
+        tcp = open_tcp(self);
+        sock = self->ssl ? wrap_tls(self, tcp) : tcp;
+    }
     mp_get_stream_raise(sock, MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
 
     mp_obj_t select_mod = import_first(MP_QSTR_select, MP_QSTR_uselect);
@@ -338,8 +423,19 @@ static bool wait_readable(umqtt_client_obj_t *self, uint32_t timeout_ms) {
     if (timeout_ms == 0) {
         return false;
     }
-    self->ipoll[2] = MP_OBJ_NEW_SMALL_INT(timeout_ms > 0x3fffffff ? 0x3fffffff : timeout_ms);
-    mp_call_method_n_kw(1, 0, self->ipoll);
+    // a copy: another thread may close the link while this one waits
+    mp_obj_t call[3] = { self->ipoll[0], self->ipoll[1],
+                         MP_OBJ_NEW_SMALL_INT(timeout_ms > 0x3fffffff ? 0x3fffffff : timeout_ms) };
+    uint8_t depth = suspend(self);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_call_method_n_kw(1, 0, call);
+        nlr_pop();
+        resume(self, depth);
+    } else {
+        resume(self, depth);
+        nlr_jump(nlr.ret_val);
+    }
     return self->sock != MP_OBJ_NULL && readable(self);
 }
 
@@ -418,6 +514,28 @@ static void deliver(umqtt_client_obj_t *self, mp_obj_t topic, mp_obj_t msg) {
     }
 }
 
+// Hands the receive buffer over as the payload of the PUBLISH at rx_start
+// (moved to the front) and starts a fresh default-sized buffer with whatever
+// followed that packet.
+static mp_obj_t take_rx_as_payload(umqtt_client_obj_t *self, const umqtt_event *ev) {
+    size_t next = self->rx_start + ev->consumed;
+    size_t rest = self->rx_end - next;
+    size_t cap = rest > RX_BUF_DEFAULT ? rest : RX_BUF_DEFAULT;
+    uint8_t *fresh = m_new(uint8_t, cap);
+    memcpy(fresh, self->rx + next, rest);
+    vstr_t vstr;
+    vstr.buf = (char *)self->rx;
+    vstr.alloc = self->rx_cap;
+    vstr.len = ev->payload_len;
+    vstr.fixed_buf = false;
+    memmove(vstr.buf, self->rx + self->rx_start + ev->payload_offset, ev->payload_len);
+    self->rx = fresh;
+    self->rx_cap = cap;
+    self->rx_start = 0;
+    self->rx_end = rest;
+    return mp_obj_new_bytes_from_vstr(&vstr);
+}
+
 // Returns true when a whole packet was parsed and handled.
 static bool process_buffered(umqtt_client_obj_t *self) {
     if (self->sock == MP_OBJ_NULL) {
@@ -441,7 +559,14 @@ static bool process_buffered(umqtt_client_obj_t *self) {
     mp_obj_t topic = MP_OBJ_NULL, msg = MP_OBJ_NULL;
     if (ev.kind == UMQTT_EVENT_PUBLISH && !ev.duplicate) {
         topic = mp_obj_new_bytes(buf + ev.topic_offset, ev.topic_len);
-        msg = mp_obj_new_bytes(buf + ev.payload_offset, ev.payload_len);
+        if (self->rx_cap > RX_BUF_DEFAULT && ev.payload_len > RX_BUF_DEFAULT) {
+            // A large packet: its buffer becomes the payload object, so the
+            // peak heap is about one copy of the message, not two.
+            msg = take_rx_as_payload(self, &ev);
+            ev.consumed = 0;
+        } else {
+            msg = mp_obj_new_bytes(buf + ev.payload_offset, ev.payload_len);
+        }
     } else if (ev.kind == UMQTT_EVENT_SUBACK) {
         self->suback_seen = true;
         self->suback_pid = ev.packet_id;
@@ -564,6 +689,18 @@ static void start_pinger(umqtt_client_obj_t *self);
 // Opens the link, logs in and restores subscriptions and in-flight messages.
 // Returns the session-present flag.
 static bool establish(umqtt_client_obj_t *self) {
+    if (self->credentials_callback != mp_const_none) {
+        // fresh credentials for every login (Huawei's hour-stamped passwords)
+        size_t n;
+        mp_obj_t *creds;
+        mp_obj_get_array(mp_call_function_0(self->credentials_callback), &n, &creds);
+        if (n != 3) {
+            mp_raise_ValueError(MP_ERROR_TEXT("credentials callback must return (client_id, user, password)"));
+        }
+        self->client_id = check_text(creds[0], false);
+        self->user = check_text(creds[1], true);
+        self->password = check_text(creds[2], true);
+    }
     close_link(self);
     self->state = STA_CONNECTING;
     open_link(self);
@@ -676,12 +813,17 @@ static void reconnect(umqtt_client_obj_t *self) {
     }
 }
 
+// A stream handed to connect() cannot be opened again.
+static bool can_reconnect(umqtt_client_obj_t *self) {
+    return self->reconn && self->given_stream == MP_OBJ_NULL;
+}
+
 // Before an operation: the link must be up, or come back up when reconn=True.
 static void ensure_link(umqtt_client_obj_t *self) {
     if (self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
         return;
     }
-    if (self->state == STA_SERVER_CLOSED && self->reconn) {
+    if (self->state == STA_SERVER_CLOSED && can_reconnect(self)) {
         reconnect(self);
         return;
     }
@@ -691,7 +833,7 @@ static void ensure_link(umqtt_client_obj_t *self) {
 // After an operation raised: recover (returns) when the link failed and
 // reconn=True, else re-raise.
 static void recover_or_raise(umqtt_client_obj_t *self, void *exc) {
-    if (self->state == STA_SERVER_CLOSED && self->reconn
+    if (self->state == STA_SERVER_CLOSED && can_reconnect(self)
         && (is_instance_of(MP_OBJ_FROM_PTR(exc), &mp_type_OSError)
             || is_instance_of(MP_OBJ_FROM_PTR(exc), &mp_type_MQTTException))) {
         reconnect(self);
@@ -701,22 +843,9 @@ static void recover_or_raise(umqtt_client_obj_t *self, void *exc) {
 }
 
 /******************************************************************************/
-// Locking against the background pinger. Script calls nest (a callback may
-// publish), so only the outermost call takes the lock.
+// Background keepalive.
 
 #if MICROPY_PY_THREAD
-static void enter(umqtt_client_obj_t *self) {
-    if (self->depth++ == 0) {
-        mp_thread_mutex_lock(&self->lock, 1);
-    }
-}
-
-static void leave(umqtt_client_obj_t *self) {
-    if (--self->depth == 0) {
-        mp_thread_mutex_unlock(&self->lock);
-    }
-}
-
 // QuecPython keeps the session alive while the script sleeps or does other
 // work; this MicroPython thread does the same. It acts only when the script is
 // outside the client, and never calls the script's callbacks.
@@ -765,14 +894,6 @@ static void start_pinger(umqtt_client_obj_t *self) {
         // no usable threads: keepalive then runs inside the client's calls only
         self->pinger_running = false;
     }
-}
-#else
-static void enter(umqtt_client_obj_t *self) {
-    (void)self;
-}
-
-static void leave(umqtt_client_obj_t *self) {
-    (void)self;
 }
 #endif
 
@@ -866,9 +987,11 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     self->will_msg = mp_const_none;
     self->callback = mp_const_none;
     self->error_callback = mp_const_none;
+    self->credentials_callback = mp_const_none;
     self->subscriptions = mp_obj_new_dict(0);
     self->sock = MP_OBJ_NULL;
     self->tcp = MP_OBJ_NULL;
+    self->given_stream = MP_OBJ_NULL;
     self->ssl = args[ARG_ssl].u_bool;
     self->port = port ? port : (self->ssl ? 8883 : 1883);
     self->keepalive = keepalive;
@@ -916,6 +1039,16 @@ static mp_obj_t umqtt_error_register_cb(mp_obj_t self_in, mp_obj_t f) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_error_register_cb_obj, umqtt_error_register_cb);
 
+// set_credentials_cb(f): f() -> (client_id, user, password), called before
+// every CONNECT, first connect and reconnects alike. Not in QuecPython: it
+// lets a cloud module recompute time-stamped credentials.
+static mp_obj_t umqtt_set_credentials_cb(mp_obj_t self_in, mp_obj_t f) {
+    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    self->credentials_callback = check_callable(f);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_set_credentials_cb_obj, umqtt_set_credentials_cb);
+
 static mp_int_t check_qos(mp_int_t qos) {
     if (qos < 0 || qos > 2) {
         mp_raise_ValueError(MP_ERROR_TEXT("qos must be 0, 1 or 2"));
@@ -935,7 +1068,11 @@ static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
     self->will_qos = check_qos(args[ARG_qos].u_int);
-    self->will_topic = check_text(args[ARG_topic].u_obj, false);
+    int32_t st = umqtt_check_topic_name(slice_of(check_text(args[ARG_topic].u_obj, false)));
+    if (st != UMQTT_OK) {
+        raise_status(st);
+    }
+    self->will_topic = args[ARG_topic].u_obj;
     self->will_msg = check_payload(args[ARG_msg].u_obj);
     self->will_retain = args[ARG_retain].u_bool;
     return mp_const_none;
@@ -943,14 +1080,19 @@ static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_set_last_will_obj, 1, umqtt_set_last_will);
 
 static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_clean_session };
+    enum { ARG_clean_session, ARG_sock };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_clean_session, MP_ARG_BOOL, {.u_bool = true} },
+        { MP_QSTR_sock, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
     self->clean_session = args[ARG_clean_session].u_bool;
+    // sock=: log in over an already open stream (a custom transport, or an
+    // in-memory one in tests) instead of resolving and dialling the server;
+    // such a link is not reopened by reconn.
+    self->given_stream = args[ARG_sock].u_obj == mp_const_none ? MP_OBJ_NULL : args[ARG_sock].u_obj;
     enter(self);
     nlr_buf_t nlr;
     bool present = false;
@@ -1050,6 +1192,7 @@ static mp_obj_t umqtt_publish_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
         .start = now_ms(),
     };
     // QoS 1/2 payloads are kept for retransmission, so they must not change
+    check_buffer(args[ARG_msg].u_obj);
     op.msg_obj = op.qos > 0 ? check_payload(args[ARG_msg].u_obj) : args[ARG_msg].u_obj;
     op.topic = slice_of(op.topic_obj);
     op.payload = slice_of(op.msg_obj);
@@ -1068,13 +1211,23 @@ static mp_obj_t umqtt_publish_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
     }
     return mp_obj_new_bool(op.done);
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_publish_obj, 3, umqtt_publish_meth);
+static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_publish_obj, 1, umqtt_publish_meth);
 
 typedef struct {
     mp_obj_t topic_obj;
     uint8_t qos;
     bool subscribe;
 } subscribe_op_t;
+
+// Remembered subscriptions are keyed by the topic's bytes, so "t" and b"t"
+// are one subscription.
+static mp_obj_t subscription_key(mp_obj_t topic) {
+    if (mp_obj_is_type(topic, &mp_type_bytes)) {
+        return topic;
+    }
+    umqtt_slice s = slice_of(topic);
+    return mp_obj_new_bytes(s.ptr, s.len);
+}
 
 static void subscribe_op(umqtt_client_obj_t *self, void *ctx) {
     subscribe_op_t *op = ctx;
@@ -1101,12 +1254,13 @@ static void subscribe_op(umqtt_client_obj_t *self, void *ctx) {
             link_failed(self, MP_ETIMEDOUT);
         }
     }
+    mp_obj_t key = subscription_key(op->topic_obj);
     if (!op->subscribe) {
-        mp_obj_dict_delete(self->subscriptions, op->topic_obj);
+        mp_map_lookup(mp_obj_dict_get_map(self->subscriptions), key, MP_MAP_LOOKUP_REMOVE_IF_FOUND);
     } else if (self->suback_code == 0x80) {
         report(self, "subscribe failed: the server refused the topic");
     } else {
-        mp_obj_dict_store(self->subscriptions, op->topic_obj, MP_OBJ_NEW_SMALL_INT(op->qos));
+        mp_obj_dict_store(self->subscriptions, key, MP_OBJ_NEW_SMALL_INT(op->qos));
     }
 }
 
@@ -1132,7 +1286,7 @@ static mp_obj_t umqtt_subscribe_meth(size_t n_args, const mp_obj_t *pos_args, mp
     run_guarded(self, subscribe_op, &op);
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_subscribe_obj, 2, umqtt_subscribe_meth);
+static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_subscribe_obj, 1, umqtt_subscribe_meth);
 
 static mp_obj_t umqtt_unsubscribe_meth(mp_obj_t self_in, mp_obj_t topic) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -1223,6 +1377,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_get_mqttsta_obj, umqtt_get_mqttsta);
 static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_set_callback), MP_ROM_PTR(&umqtt_set_callback_obj) },
     { MP_ROM_QSTR(MP_QSTR_error_register_cb), MP_ROM_PTR(&umqtt_error_register_cb_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_credentials_cb), MP_ROM_PTR(&umqtt_set_credentials_cb_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_last_will), MP_ROM_PTR(&umqtt_set_last_will_obj) },
     { MP_ROM_QSTR(MP_QSTR_connect), MP_ROM_PTR(&umqtt_connect_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&umqtt_publish_obj) },

@@ -913,6 +913,24 @@ pub unsafe extern "C" fn umqtt_is_connected(s: *const umqtt_session) -> bool {
     unsafe { session_ref(s) }.is_ok_and(Session::is_connected)
 }
 
+/// Checks a topic name a message may be published to (non-empty UTF-8, no
+/// wildcards, at most 65535 bytes): `UMQTT_OK` or the reason it is not.
+/// Lets the glue reject a bad will topic when it is set, not at connect.
+///
+/// # Safety
+/// `topic.ptr` is NULL or valid for `topic.len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_check_topic_name(topic: umqtt_slice) -> i32 {
+    // SAFETY: caller contract.
+    let result = unsafe { input_bytes(topic.ptr, topic.len) }
+        .and_then(utf8)
+        .and_then(|name| mqtt_core::codec::validate::topic_name(name).map_err(field_status));
+    match result {
+        Ok(()) => UMQTT_OK as i32,
+        Err(status) => status as i32,
+    }
+}
+
 /// Reconnect delay for `attempt` (0-based), jittered by `random`.
 #[no_mangle]
 pub extern "C" fn umqtt_backoff_ms(attempt: u32, random: u32) -> u32 {

@@ -684,3 +684,27 @@ fn backoff_is_exported() {
     assert_eq!(umqtt_backoff_ms(0, 500), 1_000);
     assert_eq!(umqtt_backoff_ms(10, 0), 15_000);
 }
+
+#[test]
+fn check_topic_name_accepts_names_and_rejects_filters() {
+    let check = |t: &[u8]| unsafe {
+        umqtt_check_topic_name(umqtt_slice {
+            ptr: t.as_ptr(),
+            len: t.len(),
+        })
+    };
+    assert_eq!(check(b"$oc/devices/d/sys/messages/up"), UMQTT_OK as i32);
+    assert_eq!(check(b"a/+/b"), UMQTT_ERR_WILDCARD_IN_TOPIC as i32);
+    assert_eq!(check(b"a/#"), UMQTT_ERR_WILDCARD_IN_TOPIC as i32);
+    assert_eq!(check(b""), UMQTT_ERR_EMPTY_TOPIC as i32);
+    assert_eq!(check(b"a\xffb"), UMQTT_ERR_INVALID_UTF8 as i32);
+    assert_eq!(check(b"a\0b"), UMQTT_ERR_INVALID_UTF8 as i32);
+    let null = umqtt_slice {
+        ptr: core::ptr::null(),
+        len: 3,
+    };
+    assert_eq!(
+        unsafe { umqtt_check_topic_name(null) },
+        UMQTT_ERR_INVALID_ARGUMENT as i32
+    );
+}
