@@ -482,7 +482,16 @@ static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
         self->rx_start = 0;
     }
     if (size > self->rx_cap) {
-        self->rx = m_renew(uint8_t, self->rx, self->rx_cap, size);
+        uint8_t *bigger = m_renew_maybe(uint8_t, self->rx, self->rx_cap, size, true);
+        if (bigger == NULL) {
+            // the server announced a packet this heap cannot hold: drop the
+            // link (and the half-received packet), keep the client usable
+            close_link(self);
+            self->state = STA_SERVER_CLOSED;
+            mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("incoming packet of %u bytes does not fit in memory"),
+                (unsigned)size);
+        }
+        self->rx = bigger;
         self->rx_cap = size;
     }
 }
