@@ -1,4 +1,4 @@
-# HARNESS-ARGS: -X heapsize=2300K
+# HARNESS-ARGS: -X heapsize=16M
 # A 1 MiB payload round trip (QoS 1 and QoS 0), byte for byte.
 from umqtt import MQTTClient
 from mqtt_test_util import HOST, PORT, Checker, Inbox, uid, poll_until, now_ms, elapsed_ms
