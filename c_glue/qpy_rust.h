@@ -13,6 +13,38 @@
 #endif
 
 /**
+ * Length of the hex password written by `iotda_credentials`.
+ */
+#define IOTDA_PASSWORD_LEN 64
+
+/**
+ * Length of an event time `yyyyMMddTHHmmssZ`.
+ */
+#define IOTDA_EVENT_TIME_LEN 16
+
+/**
+ * Longest device id, request id or custom topic name accepted.
+ */
+#define IOTDA_MAX_ID_LEN 128
+
+/**
+ * Largest ClientId for a valid device id (device id + `_0_S_YYYYMMDDHH`).
+ */
+#define IOTDA_MAX_CLIENT_ID_LEN 143
+
+/**
+ * A buffer of this size holds every topic and subscription filter built
+ * from valid ids.
+ */
+#define IOTDA_MAX_TOPIC_LEN 320
+
+/**
+ * The subscriptions a device makes on a normal connection, in order
+ * (`IOTDA_SUB_MESSAGES_DOWN` .. `IOTDA_SUB_EVENTS_DOWN`).
+ */
+#define IOTDA_DEVICE_SUBSCRIPTIONS 6
+
+/**
  * Bytes C reserves for one session.
  */
 #define UMQTT_SESSION_SIZE 768
@@ -28,6 +60,162 @@
  * Largest reply `umqtt_receive` writes.
  */
 #define UMQTT_REPLY_MAX 4
+
+/**
+ * Topic kinds (the codes of the `iotda` crate's `Kind`).
+ */
+enum iotda_kind
+#ifdef __cplusplus
+  : uint8_t
+#endif // __cplusplus
+ {
+  /**
+   * `iotda_classify`: not a topic of this device.
+   */
+  IOTDA_KIND_NOT_OURS = 0,
+  IOTDA_KIND_MESSAGES_UP = 1,
+  IOTDA_KIND_MESSAGES_DOWN = 2,
+  IOTDA_KIND_PROPERTIES_REPORT = 3,
+  IOTDA_KIND_GATEWAY_SUB_DEVICES_REPORT = 4,
+  IOTDA_KIND_PROPERTIES_SET = 5,
+  IOTDA_KIND_PROPERTIES_SET_RESPONSE = 6,
+  IOTDA_KIND_PROPERTIES_GET = 7,
+  IOTDA_KIND_PROPERTIES_GET_RESPONSE = 8,
+  IOTDA_KIND_SHADOW_GET = 9,
+  IOTDA_KIND_SHADOW_GET_RESPONSE = 10,
+  IOTDA_KIND_COMMAND = 11,
+  IOTDA_KIND_COMMAND_RESPONSE = 12,
+  IOTDA_KIND_EVENTS_UP = 13,
+  IOTDA_KIND_EVENTS_DOWN = 14,
+  IOTDA_KIND_BOOTSTRAP_UP = 15,
+  IOTDA_KIND_BOOTSTRAP_DOWN = 16,
+  /**
+   * `$oc/devices/{id}/user/{name}`; the parameter is the name.
+   */
+  IOTDA_KIND_USER = 17,
+};
+#ifndef __cplusplus
+typedef uint8_t iotda_kind;
+#endif // __cplusplus
+
+/**
+ * The `sign_type` digit of the ClientId.
+ */
+enum iotda_sign_type
+#ifdef __cplusplus
+  : uint8_t
+#endif // __cplusplus
+ {
+  /**
+   * HMAC-SHA256, timestamp not checked by the platform.
+   */
+  IOTDA_SIGN_NO_TIMESTAMP_CHECK = 0,
+  /**
+   * HMAC-SHA256, timestamp checked against the platform's clock.
+   */
+  IOTDA_SIGN_TIMESTAMP_CHECK = 1,
+};
+#ifndef __cplusplus
+typedef uint8_t iotda_sign_type;
+#endif // __cplusplus
+
+/**
+ * Status codes: 0 ok, negative error.
+ */
+enum iotda_status
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  IOTDA_OK = 0,
+  /**
+   * A required pointer was NULL (or a NULL buffer with a non-zero length).
+   */
+  IOTDA_ERR_INVALID_ARGUMENT = -1,
+  /**
+   * The output buffer is too small; `*out_len` holds the size needed.
+   */
+  IOTDA_ERR_BUFFER_TOO_SMALL = -2,
+  IOTDA_ERR_DEVICE_ID_EMPTY = -3,
+  IOTDA_ERR_DEVICE_ID_TOO_LONG = -4,
+  /**
+   * The device id contains `/`, `+`, `#` or NUL.
+   */
+  IOTDA_ERR_DEVICE_ID_FORBIDDEN = -5,
+  IOTDA_ERR_DEVICE_ID_NOT_UTF8 = -6,
+  IOTDA_ERR_REQUEST_ID_EMPTY = -7,
+  IOTDA_ERR_REQUEST_ID_TOO_LONG = -8,
+  /**
+   * The request id contains `/`, `+`, `#` or NUL.
+   */
+  IOTDA_ERR_REQUEST_ID_FORBIDDEN = -9,
+  IOTDA_ERR_REQUEST_ID_NOT_UTF8 = -10,
+  IOTDA_ERR_TOPIC_NAME_EMPTY = -11,
+  IOTDA_ERR_TOPIC_NAME_TOO_LONG = -12,
+  /**
+   * The custom topic name contains `+`, `#`, NUL or an empty level.
+   */
+  IOTDA_ERR_TOPIC_NAME_FORBIDDEN = -13,
+  IOTDA_ERR_TOPIC_NAME_NOT_UTF8 = -14,
+  /**
+   * The time is before 1970-01-01T00:00:00Z or after 9999-12-31T23:59:59Z.
+   */
+  IOTDA_ERR_TIME_OUT_OF_RANGE = -15,
+  IOTDA_ERR_TIME_MALFORMED = -16,
+  /**
+   * Not an `iotda_kind` (or `IOTDA_KIND_NOT_OURS`), or not an
+   * `iotda_subscription_kind`.
+   */
+  IOTDA_ERR_UNKNOWN_KIND = -17,
+  /**
+   * Not an `iotda_sign_type`.
+   */
+  IOTDA_ERR_UNKNOWN_SIGN_TYPE = -18,
+};
+#ifndef __cplusplus
+typedef int32_t iotda_status;
+#endif // __cplusplus
+
+/**
+ * Subscription filters (the codes of the `iotda` crate's `Subscription`).
+ */
+enum iotda_subscription_kind
+#ifdef __cplusplus
+  : uint8_t
+#endif // __cplusplus
+ {
+  /**
+   * `T/sys/messages/down`
+   */
+  IOTDA_SUB_MESSAGES_DOWN = 1,
+  /**
+   * `T/sys/commands/#`
+   */
+  IOTDA_SUB_COMMANDS = 2,
+  /**
+   * `T/sys/properties/set/#`
+   */
+  IOTDA_SUB_PROPERTIES_SET = 3,
+  /**
+   * `T/sys/properties/get/#`
+   */
+  IOTDA_SUB_PROPERTIES_GET = 4,
+  /**
+   * `T/sys/shadow/get/response/#`
+   */
+  IOTDA_SUB_SHADOW_GET_RESPONSE = 5,
+  /**
+   * `T/sys/events/down`
+   */
+  IOTDA_SUB_EVENTS_DOWN = 6,
+  /**
+   * `T/sys/bootstrap/down` (bootstrap server only)
+   */
+  IOTDA_SUB_BOOTSTRAP_DOWN = 7,
+};
+#ifndef __cplusplus
+typedef uint8_t iotda_subscription_kind;
+#endif // __cplusplus
 
 enum umqtt_event_kind
 #ifdef __cplusplus
@@ -84,6 +272,10 @@ enum umqtt_status
    * non-zero length), or the session was never initialised.
    */
   UMQTT_ERR_INVALID_ARGUMENT = -22,
+  /**
+   * The caller's limit of messages queued while offline is reached.
+   */
+  UMQTT_ERR_QUEUE_FULL = -23,
 };
 #ifndef __cplusplus
 typedef int32_t umqtt_status;
@@ -167,6 +359,111 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Static, NUL-terminated message for a status code.
+ */
+const char *iotda_status_message(int32_t status);
+
+/**
+ * ClientId, and Password for Huawei IoTDA secret authentication at Unix
+ * time `unix_s` (UTC). The hour stamp is computed once and used for both.
+ * The Username is the device id itself.
+ *
+ * `client_id` needs `device_id_len + 15` bytes (at most
+ * `IOTDA_MAX_CLIENT_ID_LEN`); `*client_id_len` gets the length written (or
+ * needed, with `IOTDA_ERR_BUFFER_TOO_SMALL`). `password` receives
+ * `IOTDA_PASSWORD_LEN` lowercase hex characters, not NUL-terminated.
+ *
+ * # Safety
+ * Each pointer is NULL or valid for its length (`password`:
+ * `IOTDA_PASSWORD_LEN` bytes); `client_id_len` is NULL or writable.
+ */
+int32_t iotda_credentials(const uint8_t *device_id,
+                          size_t device_id_len,
+                          const uint8_t *secret,
+                          size_t secret_len,
+                          int64_t unix_s,
+                          uint8_t sign_type,
+                          uint8_t *client_id,
+                          size_t client_id_cap,
+                          size_t *client_id_len,
+                          uint8_t *password);
+
+/**
+ * Write the topic of `kind` for `device_id` into `out`. `param` is the
+ * request id (request/response kinds) or the custom topic name
+ * (`IOTDA_KIND_USER`), ignored by the other kinds (may be NULL then).
+ * `*out_len` gets the length written (or needed).
+ *
+ * # Safety
+ * Each pointer is NULL or valid for its length; `out_len` is NULL or
+ * writable.
+ */
+int32_t iotda_topic(const uint8_t *device_id,
+                    size_t device_id_len,
+                    uint8_t kind,
+                    const uint8_t *param,
+                    size_t param_len,
+                    uint8_t *out,
+                    size_t out_cap,
+                    size_t *out_len);
+
+/**
+ * Write the subscription filter `which` (an `iotda_subscription_kind`) for
+ * `device_id` into `out`.
+ *
+ * # Safety
+ * Each pointer is NULL or valid for its length; `out_len` is NULL or
+ * writable.
+ */
+int32_t iotda_subscription(const uint8_t *device_id,
+                           size_t device_id_len,
+                           uint8_t which,
+                           uint8_t *out,
+                           size_t out_cap,
+                           size_t *out_len);
+
+/**
+ * Classify `topic` as seen by `device_id`, zero-copy. `*kind` gets an
+ * `iotda_kind` (`IOTDA_KIND_NOT_OURS` for another device's topic, an
+ * unknown path or a malformed request id / name); for request/response
+ * kinds and `IOTDA_KIND_USER`, the request id / name is
+ * `topic[*param_offset .. *param_offset + *param_len]`, else both are 0.
+ *
+ * Returns an error only for NULL arguments or an invalid `device_id`.
+ *
+ * # Safety
+ * Each pointer is NULL or valid for its length; the out pointers are NULL
+ * or writable.
+ */
+int32_t iotda_classify(const uint8_t *device_id,
+                       size_t device_id_len,
+                       const uint8_t *topic,
+                       size_t topic_len,
+                       uint8_t *kind,
+                       size_t *param_offset,
+                       size_t *param_len);
+
+/**
+ * Write the event time `yyyyMMddTHHmmssZ` (UTC) of Unix time `unix_s` into
+ * `out` (`IOTDA_EVENT_TIME_LEN` bytes, not NUL-terminated).
+ *
+ * # Safety
+ * `out` is NULL or valid for writes of `IOTDA_EVENT_TIME_LEN` bytes.
+ */
+int32_t iotda_event_time(int64_t unix_s, uint8_t *out);
+
+/**
+ * The device's UTC time in milliseconds at `device_recv` from a
+ * `$time_sync` response: `(server_recv + server_send + device_recv -
+ * device_send) / 2`, computed without overflow and saturated to the `int64`
+ * range (division rounds toward negative infinity).
+ */
+int64_t iotda_time_sync_ms(int64_t device_send,
+                           int64_t server_recv,
+                           int64_t server_send,
+                           int64_t device_recv);
+
+/**
  * Static NUL-terminated English message for a status.
  */
 const char *umqtt_status_message(int32_t status);
@@ -227,6 +524,23 @@ int32_t umqtt_publish(struct umqtt_session *s,
                       uint8_t *out,
                       size_t out_cap,
                       struct umqtt_publish_info *info);
+
+/**
+ * Keeps a QoS 1/2 message while offline: it takes a packet id and a slot and is
+ * sent by `umqtt_retransmit` after the next CONNACK, in order, without DUP. At
+ * most `max_unsent` such messages wait at once (`UMQTT_ERR_QUEUE_FULL`).
+ * `info->len` is 0: nothing is encoded now.
+ *
+ * # Safety
+ * Pointers are NULL or valid for their stated sizes.
+ */
+int32_t umqtt_queue(struct umqtt_session *s,
+                    struct umqtt_slice topic,
+                    struct umqtt_slice payload,
+                    uint8_t qos,
+                    bool retain,
+                    uint8_t max_unsent,
+                    struct umqtt_publish_info *info);
 
 /**
  * Slots in flight in first-send order; returns how many were written.
@@ -345,6 +659,17 @@ int32_t umqtt_tick(struct umqtt_session *s,
  * `s` is NULL or a valid session.
  */
 bool umqtt_is_connected(const struct umqtt_session *s);
+
+/**
+ * True when the first packet in `buf` (complete or not) is a PUBLISH: lets a
+ * background thread handle acknowledgements but leave messages, and their
+ * callbacks, to the script's thread. False for anything else, incomplete
+ * headers and invalid bytes (the next `umqtt_receive` reports those).
+ *
+ * # Safety
+ * `buf` is NULL or valid for `len` bytes.
+ */
+bool umqtt_next_is_publish(const uint8_t *buf, size_t len);
 
 /**
  * Checks a topic name a message may be published to (non-empty UTF-8, no

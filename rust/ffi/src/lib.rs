@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod iotda;
 pub mod umqtt;
 
 /// Panics cannot happen by construction (the core crate denies every panicking

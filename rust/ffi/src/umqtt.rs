@@ -9,8 +9,8 @@ use core::mem::{align_of, size_of};
 use core::ptr;
 
 use mqtt_core::codec::{
-    decode_fixed_header, DecodeError, EncodeError, FieldError, LastWill, Protocol, QoS, Status,
-    SubscribeTopic,
+    decode_fixed_header, DecodeError, EncodeError, FieldError, LastWill, PacketType, Protocol, QoS,
+    Status, SubscribeTopic,
 };
 use mqtt_core::session::{
     self, ConnectOptions, Event, PublishOutcome, Session, SessionError, Tick,
@@ -68,6 +68,8 @@ pub enum umqtt_status {
     /// Added to the spec: a required pointer was NULL (or a NULL buffer with a
     /// non-zero length), or the session was never initialised.
     UMQTT_ERR_INVALID_ARGUMENT = -22,
+    /// The caller's limit of messages queued while offline is reached.
+    UMQTT_ERR_QUEUE_FULL = -23,
 }
 
 use umqtt_status::*;
@@ -302,6 +304,7 @@ fn session_status(error: SessionError) -> umqtt_status {
         SessionError::NotConnected => UMQTT_ERR_NOT_CONNECTED,
         SessionError::Refused(_) => UMQTT_ERR_REFUSED,
         SessionError::InflightFull | SessionError::PendingFull => UMQTT_ERR_INFLIGHT_FULL,
+        SessionError::QueueFull => UMQTT_ERR_QUEUE_FULL,
         SessionError::InboundFull => UMQTT_ERR_INBOUND_FULL,
         SessionError::NoSuchSlot => UMQTT_ERR_NO_SUCH_SLOT,
         SessionError::ClientIdTooLong => UMQTT_ERR_CLIENT_ID_TOO_LONG,
@@ -393,6 +396,7 @@ pub extern "C" fn umqtt_status_message(status: i32) -> *const c_char {
         -20 => b"too many inbound QoS 2 messages\0",
         -21 => b"invalid topic filter\0",
         -22 => b"invalid argument\0",
+        -23 => b"offline queue full\0",
         _ => b"unknown error\0",
     })
 }
@@ -636,6 +640,47 @@ pub unsafe extern "C" fn umqtt_publish(
                 session.publish(topic, payload, qos, retain, now_ms, out),
                 info,
             )
+        })()
+    })
+}
+
+/// Keeps a QoS 1/2 message while offline: it takes a packet id and a slot and is
+/// sent by `umqtt_retransmit` after the next CONNACK, in order, without DUP. At
+/// most `max_unsent` such messages wait at once (`UMQTT_ERR_QUEUE_FULL`).
+/// `info->len` is 0: nothing is encoded now.
+///
+/// # Safety
+/// Pointers are NULL or valid for their stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_queue(
+    s: *mut umqtt_session,
+    topic: umqtt_slice,
+    payload: umqtt_slice,
+    qos: u8,
+    retain: bool,
+    max_unsent: u8,
+    info: *mut umqtt_publish_info,
+) -> i32 {
+    // SAFETY: caller contract for every pointer.
+    status_code(unsafe {
+        (|| {
+            let session = session_mut(s)?;
+            let info = out_param(info)?;
+            *info = umqtt_publish_info {
+                len: 0,
+                payload_included: false,
+                packet_id: 0,
+                slot: NO_SLOT,
+            };
+            let topic = utf8(input_bytes(topic.ptr, topic.len)?)?;
+            let payload = input_bytes(payload.ptr, payload.len)?;
+            let qos = QoS::from_u8(qos).map_err(field_status)?;
+            let (packet_id, slot) = session
+                .queue(topic, payload, qos, retain, max_unsent)
+                .map_err(session_status)?;
+            info.packet_id = packet_id;
+            info.slot = slot;
+            Ok(())
         })()
     })
 }
@@ -911,6 +956,25 @@ pub unsafe extern "C" fn umqtt_tick(
 pub unsafe extern "C" fn umqtt_is_connected(s: *const umqtt_session) -> bool {
     // SAFETY: caller contract.
     unsafe { session_ref(s) }.is_ok_and(Session::is_connected)
+}
+
+/// True when the first packet in `buf` (complete or not) is a PUBLISH: lets a
+/// background thread handle acknowledgements but leave messages, and their
+/// callbacks, to the script's thread. False for anything else, incomplete
+/// headers and invalid bytes (the next `umqtt_receive` reports those).
+///
+/// # Safety
+/// `buf` is NULL or valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_next_is_publish(buf: *const u8, len: usize) -> bool {
+    // SAFETY: caller contract.
+    let Ok(bytes) = (unsafe { input_bytes(buf, len) }) else {
+        return false;
+    };
+    matches!(
+        decode_fixed_header(bytes),
+        Ok(Status::Complete(header)) if header.packet_type == PacketType::Publish
+    )
 }
 
 /// Checks a topic name a message may be published to (non-empty UTF-8, no

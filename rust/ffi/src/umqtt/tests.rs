@@ -708,3 +708,61 @@ fn check_topic_name_accepts_names_and_rejects_filters() {
         UMQTT_ERR_INVALID_ARGUMENT as i32
     );
 }
+
+#[test]
+fn queue_while_offline_then_send_after_connack() {
+    let mut s = new_session();
+    let s = &mut *s;
+    let mut info = umqtt_publish_info {
+        len: 9,
+        payload_included: true,
+        packet_id: 0,
+        slot: 0,
+    };
+    let queue = |s: &mut umqtt_session, info: &mut umqtt_publish_info, max: u8| unsafe {
+        umqtt_queue(s, slice(b"t/q"), slice(b"hi"), 1, false, max, info)
+    };
+    assert_eq!(queue(s, &mut info, 1), UMQTT_OK as i32);
+    assert_eq!((info.len, info.packet_id), (0, 1));
+    let slot = info.slot;
+    assert_eq!(queue(s, &mut info, 1), UMQTT_ERR_QUEUE_FULL as i32);
+    let msg = unsafe { CStr::from_ptr(umqtt_status_message(UMQTT_ERR_QUEUE_FULL as i32)) };
+    assert_eq!(msg.to_str().unwrap(), "offline queue full");
+    assert_eq!(
+        unsafe { umqtt_queue(s, slice(b"t/q"), slice(b"hi"), 0, false, 4, &mut info) },
+        UMQTT_ERR_INVALID_QOS as i32
+    );
+    connect(s, 0, 0);
+    let mut out = [0u8; 32];
+    assert_eq!(
+        unsafe {
+            umqtt_retransmit(
+                s,
+                slot,
+                slice(b"t/q"),
+                slice(b"hi"),
+                0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut info,
+            )
+        },
+        UMQTT_OK as i32
+    );
+    assert_eq!(
+        &out[..info.len],
+        &[0x32, 0x09, 0x00, 0x03, b't', b'/', b'q', 0x00, 0x01, b'h', b'i']
+    );
+}
+
+#[test]
+fn next_is_publish_peeks_only_the_packet_type() {
+    let peek = |b: &[u8]| unsafe { umqtt_next_is_publish(b.as_ptr(), b.len()) };
+    assert!(peek(&[0x30, 0x05, 0x00]));
+    assert!(peek(&[0x32, 0x80, 0x01]));
+    assert!(!peek(&[0x40, 0x02, 0x00, 0x01]));
+    assert!(!peek(&[0x30]));
+    assert!(!peek(&[]));
+    assert!(!peek(&[0x31 | 0x06, 0x00]));
+    assert!(!unsafe { umqtt_next_is_publish(core::ptr::null(), 4) });
+}

@@ -50,12 +50,36 @@ pub fn decode_fixed_header(buf: &[u8]) -> Result<Status<FixedHeader>, DecodeErro
     check_flags(packet_type, flags)?;
     match varint::decode(rest)? {
         Status::Partial(needed) => Ok(Status::Partial(needed)),
-        Status::Complete((remaining_length, length_bytes)) => Ok(Status::Complete(FixedHeader {
-            packet_type,
-            flags,
-            remaining_length,
-            header_len: length_bytes.saturating_add(1),
-        })),
+        Status::Complete((remaining_length, length_bytes)) => {
+            check_fixed_length(packet_type, remaining_length)?;
+            Ok(Status::Complete(FixedHeader {
+                packet_type,
+                flags,
+                remaining_length,
+                header_len: length_bytes.saturating_add(1),
+            }))
+        }
+    }
+}
+
+/// Packets whose body has one possible size must announce exactly that size:
+/// a peer announcing more would otherwise leave the reader waiting for bytes
+/// that never come.
+fn check_fixed_length(packet_type: PacketType, remaining_length: usize) -> Result<(), DecodeError> {
+    let required = match packet_type {
+        PacketType::ConnAck
+        | PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp
+        | PacketType::UnsubAck => 2,
+        PacketType::PingReq | PacketType::PingResp | PacketType::Disconnect => 0,
+        _ => return Ok(()),
+    };
+    if remaining_length == required {
+        Ok(())
+    } else {
+        Err(DecodeError::LengthMismatch)
     }
 }
 
@@ -461,5 +485,49 @@ mod tests {
             decode(&[0x40, 0x01, 0x00]),
             Err(DecodeError::LengthMismatch)
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fixed_length_tests {
+    use super::*;
+
+    /// A fixed-size packet announcing a longer body is rejected from its
+    /// header: waiting for the announced bytes would stall the client
+    /// (found by the hostile-broker suite: CONNACK/PUBACK announcing 100).
+    #[test]
+    fn fixed_size_packets_must_announce_their_size() {
+        for header in [
+            [0x20u8, 0x64],
+            [0x40, 0x64],
+            [0x50, 0x03],
+            [0x62, 0x01],
+            [0x70, 0x00],
+            [0xB0, 0x04],
+        ] {
+            assert_eq!(
+                decode(&header),
+                Err(DecodeError::LengthMismatch),
+                "{header:02x?}"
+            );
+            assert_eq!(
+                decode_fixed_header(&header),
+                Err(DecodeError::LengthMismatch)
+            );
+        }
+        for header in [[0xC0u8, 0x01], [0xD0, 0x02], [0xE0, 0x7F]] {
+            assert_eq!(
+                decode(&header),
+                Err(DecodeError::LengthMismatch),
+                "{header:02x?}"
+            );
+        }
+        // the right sizes still wait for their body or decode
+        assert_eq!(decode(&[0x20, 0x02, 0x00]), Ok(Status::Partial(1)));
+        assert!(matches!(
+            decode(&[0xD0, 0x00]),
+            Ok(Status::Complete((Packet::PingResp, 2)))
+        ));
     }
 }

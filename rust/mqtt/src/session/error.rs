@@ -17,6 +17,8 @@ pub enum SessionError {
     Refused(ConnectReturnCode),
     /// All outgoing QoS 1/2 slots are taken.
     InflightFull,
+    /// The caller's limit of messages queued while offline is reached.
+    QueueFull,
     /// Too many SUBSCRIBE/UNSUBSCRIBE requests awaiting their ack.
     PendingFull,
     /// Too many inbound QoS 2 messages awaiting PUBREL.

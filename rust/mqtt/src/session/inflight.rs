@@ -27,6 +27,8 @@ pub struct Outgoing {
     pub packet_id: u16,
     pub stage: OutgoingStage,
     pub retain: bool,
+    /// False while queued offline: its first transmission carries no DUP.
+    pub sent: bool,
 }
 
 /// Outgoing messages in the order they were first sent, which is the order a
@@ -89,6 +91,11 @@ impl OutgoingTable {
         Some(removed)
     }
 
+    /// Messages queued while offline and not transmitted yet.
+    pub fn unsent(&self) -> usize {
+        self.entries.iter().filter(|entry| !entry.sent).count()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Outgoing> {
         self.entries.iter()
     }
@@ -119,6 +126,7 @@ mod tests {
             packet_id,
             stage: OutgoingStage::AwaitPubAck,
             retain: false,
+            sent: true,
         }
     }
 

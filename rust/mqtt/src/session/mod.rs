@@ -16,8 +16,8 @@ pub use keepalive::{KeepAlive, KeepAliveAction};
 
 use crate::codec::{
     decode, encode_publish_header, publish_header_len, ConnAck, Connect, ConnectReturnCode,
-    EncodeError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status, SubAck,
-    Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
+    EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status,
+    SubAck, Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
 };
 use heapless::Vec;
 use inflight::OutgoingTable;
@@ -488,6 +488,7 @@ impl Session {
                     packet_id,
                     stage,
                     retain,
+                    sent: true,
                 })
                 .map_err(|_| SessionError::InflightFull)?;
             self.commit_packet_id(packet_id);
@@ -501,9 +502,56 @@ impl Session {
         })
     }
 
+    /// Keeps a QoS 1/2 message for sending once connected (an offline queue in the
+    /// in-flight table): it takes a packet id and a slot now, and goes out, in
+    /// order, through `retransmit` after the next CONNACK. At most `max_unsent`
+    /// such messages wait at once. Works in any state; nothing is encoded.
+    pub fn queue(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        max_unsent: u8,
+    ) -> Result<(u16, u8), SessionError> {
+        let stage = match qos {
+            QoS::AtMostOnce => return Err(EncodeError::Field(FieldError::InvalidQos).into()),
+            QoS::AtLeastOnce => OutgoingStage::AwaitPubAck,
+            QoS::ExactlyOnce => OutgoingStage::AwaitPubRec,
+        };
+        if self.outgoing.unsent() >= usize::from(max_unsent) {
+            return Err(SessionError::QueueFull);
+        }
+        let slot = self
+            .outgoing
+            .free_slot()
+            .ok_or(SessionError::InflightFull)?;
+        let packet_id = self.free_packet_id();
+        // Validate now, so a queued message can always be encoded later.
+        publish_header_len(&Publish {
+            dup: false,
+            qos_pid: QosPid::new(qos, packet_id),
+            retain,
+            topic,
+            payload,
+        })?;
+        self.outgoing
+            .push(Outgoing {
+                slot,
+                packet_id,
+                stage,
+                retain,
+                sent: false,
+            })
+            .map_err(|_| SessionError::InflightFull)?;
+        self.commit_packet_id(packet_id);
+        Ok((packet_id, slot))
+    }
+
     /// Re-encodes an in-flight message after a reconnect: the PUBLISH with DUP set
-    /// and its original packet id, or PUBREL once PUBREC was received (the topic and
-    /// payload are then unused).
+    /// (clear for a message queued offline and never sent) and its original packet
+    /// id, or PUBREL once PUBREC was received (the topic and payload are then
+    /// unused).
     pub fn retransmit(
         &mut self,
         slot: u8,
@@ -526,7 +574,7 @@ impl Session {
                     QoS::ExactlyOnce
                 };
                 let publish = Publish {
-                    dup: true,
+                    dup: entry.sent,
                     qos_pid: QosPid::new(qos, entry.packet_id),
                     retain: entry.retain,
                     topic,
@@ -535,6 +583,9 @@ impl Session {
                 encode_publish_into(&publish, out)?
             }
         };
+        if let Some(sent) = self.outgoing.by_slot_mut(slot) {
+            sent.sent = true;
+        }
         self.keep_alive.on_send(now_ms);
         Ok(PublishOutcome {
             len,

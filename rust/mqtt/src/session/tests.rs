@@ -587,3 +587,56 @@ fn decode_errors_surface() {
         )))
     );
 }
+
+#[test]
+fn messages_queued_offline_go_out_in_order_without_dup_then_with_dup() {
+    let mut session = Session::new();
+    // Offline: accepted up to the caller's limit, nothing encoded.
+    let first = session
+        .queue("t/a", b"one", QoS::AtLeastOnce, false, 2)
+        .unwrap();
+    let second = session
+        .queue("t/b", b"two", QoS::ExactlyOnce, true, 2)
+        .unwrap();
+    assert_ne!(first.0, second.0);
+    assert_eq!(
+        session.queue("t/c", b"three", QoS::AtLeastOnce, false, 2),
+        Err(SessionError::QueueFull)
+    );
+    assert!(matches!(
+        session.queue("t/+", b"x", QoS::AtLeastOnce, false, 8),
+        Err(SessionError::Encode(_))
+    ));
+    assert!(session
+        .queue("t/a", b"x", QoS::AtMostOnce, false, 8)
+        .is_err());
+
+    // Connected: both are resent in queue order; the first transmission has no DUP.
+    let mut session = {
+        let mut out = [0u8; 64];
+        session.connect(&options(0), NOW, &mut out).unwrap();
+        receive_ok(&mut session, &[0x20, 0x02, 0x00, 0x00], &mut [0u8; 4]);
+        session
+    };
+    let order: std::vec::Vec<u8> = session.inflight().map(|e| e.slot).collect();
+    assert_eq!(order, [first.1, second.1]);
+    let mut out = [0u8; 64];
+    let sent = session
+        .retransmit(first.1, "t/a", b"one", NOW, &mut out)
+        .unwrap();
+    assert_eq!(out[0], 0x32, "QoS 1, no DUP");
+    assert_eq!(sent.packet_id, first.0);
+    session
+        .retransmit(second.1, "t/b", b"two", NOW, &mut out)
+        .unwrap();
+    assert_eq!(out[0], 0x35, "QoS 2, retain, no DUP");
+    // A second transmission (after another reconnect) is flagged DUP.
+    session
+        .retransmit(first.1, "t/a", b"one", NOW, &mut out)
+        .unwrap();
+    assert_eq!(out[0], 0x3A, "QoS 1, DUP");
+    // Sent messages no longer count against the offline limit.
+    assert!(session
+        .queue("t/d", b"four", QoS::AtLeastOnce, false, 1)
+        .is_ok());
+}
