@@ -23,7 +23,7 @@
 #define TX_BUF_DEFAULT (256)
 #define CONNECT_TIMEOUT_S (20)
 #define ACK_TIMEOUT_MS (5000)
-#define PINGER_PERIOD_MS (1000)
+#define SUPERVISOR_PERIOD_MS (200)
 #define NO_SLOT (0xff)
 
 // get_mqttsta() values, as in QuecPython.
@@ -67,17 +67,26 @@ typedef struct _umqtt_client_obj_t {
     mp_int_t port;
     uint32_t random;
     uint16_t keepalive;
+    // packets handled so far, by any thread: a waiter whose packet another
+    // thread handled sees it change and re-checks what it waits for
+    uint32_t packets_handled;
     uint16_t suback_pid;
     uint8_t suback_code;
     uint8_t version, pingmaxnum, will_qos;
     bool will_retain, ssl, reconn, clean_session, suback_seen, unsuback_seen;
     int8_t state;
+    // reconnecting: failed attempts so far, and when the next one is due
+    uint32_t next_attempt_ms;
+    uint8_t attempt;
+    bool reconnecting;
+    // most QoS 1/2 messages kept while offline (queue_size)
+    uint8_t queue_size;
     #if MICROPY_PY_THREAD
-    // Serialises the background pinger against the script's calls; the
-    // pinger only acts when the script is outside the client.
+    // Serialises the background thread against the script's calls.
     mp_thread_mutex_t lock;
-    volatile uint32_t pinger_generation;
-    volatile bool pinger_running;
+    volatile uint32_t supervisor_generation;
+    volatile bool supervisor_running;
+    uint8_t calls; // script calls inside the client, waiting ones included
     void *owner;   // thread state of the script thread holding the lock
     uint8_t depth; // its nesting: a callback may call the client again
     #endif
@@ -100,11 +109,13 @@ static void enter(umqtt_client_obj_t *self) {
     mp_thread_mutex_lock(&self->lock, 1);
     self->owner = me;
     self->depth = 1;
+    self->calls++;
 }
 
 static void leave(umqtt_client_obj_t *self) {
     if (--self->depth == 0) {
         self->owner = NULL;
+        self->calls--;
         mp_thread_mutex_unlock(&self->lock);
     }
 }
@@ -261,9 +272,6 @@ static mp_obj_t import_first(qstr name, qstr fallback) {
 // The link: socket, TLS and waiting.
 
 static void close_link(umqtt_client_obj_t *self) {
-    #if MICROPY_PY_THREAD
-    self->pinger_running = false;
-    #endif
     if (self->sock != MP_OBJ_NULL) {
         mp_obj_t sock = self->sock;
         self->sock = MP_OBJ_NULL;
@@ -281,15 +289,19 @@ static void close_link(umqtt_client_obj_t *self) {
 
 // The network failed under us: drop the link and raise. With reconn=True the
 // caller's recovery loop reconnects.
-static NORETURN void link_failed(umqtt_client_obj_t *self, int err) {
+static void link_lost(umqtt_client_obj_t *self) {
     close_link(self);
     self->state = STA_SERVER_CLOSED;
+    self->next_attempt_ms = now_ms();
+}
+
+static NORETURN void link_failed(umqtt_client_obj_t *self, int err) {
+    link_lost(self);
     mp_raise_OSError(err);
 }
 
 static NORETURN void protocol_failed(umqtt_client_obj_t *self, int32_t status) {
-    close_link(self);
-    self->state = STA_SERVER_CLOSED;
+    link_lost(self);
     raise_mqtt(status, umqtt_status_message(status));
 }
 
@@ -486,8 +498,7 @@ static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
         if (bigger == NULL) {
             // the server announced a packet this heap cannot hold: drop the
             // link (and the half-received packet), keep the client usable
-            close_link(self);
-            self->state = STA_SERVER_CLOSED;
+            link_lost(self);
             mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("incoming packet of %u bytes does not fit in memory"),
                 (unsigned)size);
         }
@@ -587,6 +598,7 @@ static bool process_buffered(umqtt_client_obj_t *self) {
     }
     // Consume before calling out: the callback may use the client.
     self->rx_start += ev.consumed;
+    self->packets_handled++;
     if (self->rx_start == self->rx_end) {
         rx_shrink(self);
     }
@@ -619,8 +631,10 @@ static uint32_t service_keepalive(umqtt_client_obj_t *self) {
 // while keeping the connection alive. Returns false on timeout.
 static bool process_one(umqtt_client_obj_t *self, uint32_t timeout_ms) {
     uint32_t start = now_ms();
+    uint32_t handled = self->packets_handled;
     for (;;) {
-        if (process_buffered(self)) {
+        // another thread may have handled packets while this one waited
+        if (process_buffered(self) || self->packets_handled != handled) {
             return true;
         }
         uint32_t wait_ms = service_keepalive(self);
@@ -690,10 +704,6 @@ static void restore_session(umqtt_client_obj_t *self) {
         send_publish(self, &info, payload);
     }
 }
-
-#if MICROPY_PY_THREAD
-static void start_pinger(umqtt_client_obj_t *self);
-#endif
 
 // Opens the link, logs in and restores subscriptions and in-flight messages.
 // Returns the session-present flag.
@@ -765,9 +775,6 @@ static bool establish(umqtt_client_obj_t *self) {
             self->rx_start += ev.consumed;
             self->state = STA_CONNECTED;
             restore_session(self);
-            #if MICROPY_PY_THREAD
-            start_pinger(self);
-            #endif
             return ev.session_present;
         }
         if (ev.packet_len > self->rx_cap) {
@@ -795,128 +802,211 @@ static bool is_instance_of(mp_obj_t exc, const mp_obj_type_t *type) {
     return mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)), MP_OBJ_FROM_PTR(type));
 }
 
-// Reconnects with capped exponential backoff and jitter until it works or the
-// broker refuses for a reason retrying cannot fix.
-static void reconnect(umqtt_client_obj_t *self) {
-    report(self, "reconnect_start");
-    for (uint32_t attempt = 0;; attempt++) {
-        mp_hal_delay_ms(umqtt_backoff_ms(attempt, next_random(self)));
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
-            establish(self);
-            nlr_pop();
-            report(self, "reconnect_success");
-            return;
-        }
-        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-        if (is_instance_of(exc, &mp_type_MQTTException)) {
-            mp_obj_t code = mp_obj_exception_get_value(exc);
-            if (mp_obj_is_small_int(code) && MP_OBJ_SMALL_INT_VALUE(code) > 0
-                && umqtt_refusal_is_permanent(MP_OBJ_SMALL_INT_VALUE(code))) {
-                report(self, "reconnect_stop: connection refused");
-                nlr_jump(nlr.ret_val);
-            }
-        } else if (!is_instance_of(exc, &mp_type_OSError)) {
-            nlr_jump(nlr.ret_val);
-        }
-    }
-}
-
 // A stream handed to connect() cannot be opened again.
 static bool can_reconnect(umqtt_client_obj_t *self) {
     return self->reconn && self->given_stream == MP_OBJ_NULL;
 }
 
-// Before an operation: the link must be up, or come back up when reconn=True.
-static void ensure_link(umqtt_client_obj_t *self) {
+// True while the background thread (keepalive and reconnects) runs: then the
+// script's calls never reconnect themselves and never block on a lost link.
+static bool supervised(umqtt_client_obj_t *self) {
+    #if MICROPY_PY_THREAD
+    return self->supervisor_running;
+    #else
+    (void)self;
+    return false;
+    #endif
+}
+
+// One login attempt after the link was lost. True when connected again. A
+// refusal that retrying cannot fix (CONNACK 1, 2, 4, 5) ends reconnecting
+// (state -1) and is raised; other failures schedule the next attempt with
+// capped exponential backoff and jitter.
+static bool try_reconnect(umqtt_client_obj_t *self) {
+    if (!self->reconnecting) {
+        self->reconnecting = true;
+        self->attempt = 0;
+        report(self, "reconnect_start");
+    }
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        establish(self);
+        nlr_pop();
+        self->reconnecting = false;
+        report(self, "reconnect_success");
+        return true;
+    }
+    mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+    if (is_instance_of(exc, &mp_type_MQTTException)) {
+        mp_obj_t code = mp_obj_exception_get_value(exc);
+        if (mp_obj_is_small_int(code) && MP_OBJ_SMALL_INT_VALUE(code) > 0
+            && umqtt_refusal_is_permanent(MP_OBJ_SMALL_INT_VALUE(code))) {
+            self->reconnecting = false;
+            self->state = STA_CLOSED;
+            report(self, "reconnect_stop: connection refused");
+            nlr_jump(nlr.ret_val);
+        }
+    } else if (!is_instance_of(exc, &mp_type_OSError)) {
+        nlr_jump(nlr.ret_val);
+    }
+    close_link(self);
+    self->state = STA_SERVER_CLOSED;
+    self->next_attempt_ms = now_ms() + umqtt_backoff_ms(self->attempt, next_random(self));
+    if (self->attempt < 30) {
+        self->attempt++;
+    }
+    return false;
+}
+
+// Reconnects in the caller's thread until it works (ports without threads).
+static void reconnect(umqtt_client_obj_t *self) {
+    for (;;) {
+        int32_t wait = (int32_t)(self->next_attempt_ms - now_ms());
+        if (wait > 0) {
+            mp_hal_delay_ms(wait);
+        }
+        if (try_reconnect(self)) {
+            return;
+        }
+    }
+}
+
+// Before an operation. True: the link is up. False: it is down and the
+// background thread is bringing it back, so the operation does its offline
+// part. Without that thread the link is brought back here, or ENOTCONN.
+static bool ensure_link(umqtt_client_obj_t *self) {
     if (self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
-        return;
+        return true;
     }
     if (self->state == STA_SERVER_CLOSED && can_reconnect(self)) {
+        if (supervised(self)) {
+            return false;
+        }
         reconnect(self);
-        return;
+        return true;
     }
     mp_raise_OSError(MP_ENOTCONN);
 }
 
-// After an operation raised: recover (returns) when the link failed and
-// reconn=True, else re-raise.
+// After an operation raised: returns (so it runs again) when the link failed
+// and reconn=True; re-raises anything else.
 static void recover_or_raise(umqtt_client_obj_t *self, void *exc) {
     if (self->state == STA_SERVER_CLOSED && can_reconnect(self)
         && (is_instance_of(MP_OBJ_FROM_PTR(exc), &mp_type_OSError)
             || is_instance_of(MP_OBJ_FROM_PTR(exc), &mp_type_MQTTException))) {
-        reconnect(self);
+        if (!supervised(self)) {
+            reconnect(self);
+        }
         return;
     }
     nlr_jump(exc);
 }
 
+// Lets the lock go for a moment (another thread may be reconnecting).
+static void pause_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
+    uint8_t depth = suspend(self);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_hal_delay_ms(ms);
+        nlr_pop();
+        resume(self, depth);
+    } else {
+        resume(self, depth);
+        nlr_jump(nlr.ret_val);
+    }
+}
+
 /******************************************************************************/
-// Background keepalive.
+// The background thread. QuecPython keeps the session alive and reconnects
+// while the script blocks, sleeps or does other work; this MicroPython thread
+// does the same. It acts only when no script thread is inside the client, and
+// calls no message callback (only the error callback, as QuecPython does).
 
 #if MICROPY_PY_THREAD
-// QuecPython keeps the session alive while the script sleeps or does other
-// work; this MicroPython thread does the same. It acts only when the script is
-// outside the client, and never calls the script's callbacks.
-static mp_obj_t umqtt_pinger(mp_obj_t self_in, mp_obj_t generation_in) {
+static mp_obj_t umqtt_supervisor(mp_obj_t self_in, mp_obj_t generation_in) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
     uint32_t generation = mp_obj_get_int(generation_in);
-    while (self->pinger_running && self->pinger_generation == generation) {
-        mp_hal_delay_ms(PINGER_PERIOD_MS);
+    while (self->supervisor_running && self->supervisor_generation == generation) {
+        mp_hal_delay_ms(SUPERVISOR_PERIOD_MS);
         if (!mp_thread_mutex_lock(&self->lock, 0)) {
             continue;
         }
-        if (self->pinger_running && self->pinger_generation == generation
-            && self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
+        if (self->supervisor_running && self->supervisor_generation == generation) {
             nlr_buf_t nlr;
             if (nlr_push(&nlr) == 0) {
-                // take in what arrived (a PINGRESP proves the server alive);
-                // parsing and delivery wait for the script's next call
-                while (self->rx_end < self->rx_cap && fill_rx(self, 0) > 0) {
+                if (self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
+                    // Only when no script call is inside (a waiting one keeps
+                    // the link alive itself and must see what arrives).
+                    if (self->calls == 0) {
+                        // take in what arrived and handle acknowledgements up
+                        // to the first message, which waits for the script
+                        while (self->rx_end < self->rx_cap && fill_rx(self, 0) > 0) {
+                        }
+                        while (!umqtt_next_is_publish(self->rx + self->rx_start, self->rx_end - self->rx_start)
+                               && process_buffered(self)) {
+                        }
+                        service_keepalive(self);
+                    }
+                } else if (self->state == STA_SERVER_CLOSED && can_reconnect(self)
+                           && (int32_t)(now_ms() - self->next_attempt_ms) >= 0) {
+                    try_reconnect(self);
                 }
-                service_keepalive(self);
                 nlr_pop();
+            } else if (self->state == STA_CLOSED) {
+                // refused for good: reported already; nothing left to do
+                self->supervisor_running = false;
             }
-            // on failure the link is closed with state SERVER_CLOSED: the
-            // script's next call reconnects (reconn=True) or raises
         }
         mp_thread_mutex_unlock(&self->lock);
     }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_pinger_obj, umqtt_pinger);
+static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_supervisor_obj, umqtt_supervisor);
+#endif
 
-static void start_pinger(umqtt_client_obj_t *self) {
-    if (self->keepalive == 0) {
+static void stop_supervisor(umqtt_client_obj_t *self) {
+    #if MICROPY_PY_THREAD
+    self->supervisor_running = false;
+    self->supervisor_generation++;
+    #else
+    (void)self;
+    #endif
+}
+
+static void start_supervisor(umqtt_client_obj_t *self) {
+    #if MICROPY_PY_THREAD
+    if (self->keepalive == 0 && !can_reconnect(self)) {
         return;
     }
-    self->pinger_generation++;
-    self->pinger_running = true;
+    stop_supervisor(self);
+    self->supervisor_running = true;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_obj_t thread = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-        mp_obj_t args[2] = { MP_OBJ_FROM_PTR(self), mp_obj_new_int_from_uint(self->pinger_generation) };
-        mp_obj_t start_args[2] = { MP_OBJ_FROM_PTR(&umqtt_pinger_obj), mp_obj_new_tuple(2, args) };
+        mp_obj_t args[2] = { MP_OBJ_FROM_PTR(self), mp_obj_new_int_from_uint(self->supervisor_generation) };
+        mp_obj_t start_args[2] = { MP_OBJ_FROM_PTR(&umqtt_supervisor_obj), mp_obj_new_tuple(2, args) };
         mp_call_function_n_kw(mp_load_attr(thread, MP_QSTR_start_new_thread), 2, 0, start_args);
         nlr_pop();
     } else {
-        // no usable threads: keepalive then runs inside the client's calls only
-        self->pinger_running = false;
+        // no usable threads: keepalive and reconnects happen in the calls
+        self->supervisor_running = false;
     }
+    #else
+    (void)self;
+    #endif
 }
-#endif
 
-typedef void (*umqtt_op_t)(umqtt_client_obj_t *self, void *ctx);
+typedef void (*umqtt_op_t)(umqtt_client_obj_t *self, void *ctx, bool online);
 
-// Runs op with the link up. A network failure with reconn=True reconnects and
-// runs op again; anything else is raised once the lock is released.
+// Runs op with the link up (online) or, while the background thread
+// reconnects, offline. A network failure reconnects (reconn=True) and runs op
+// again; anything else is raised once the lock is released.
 static void run_guarded(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx) {
     enter(self);
     for (;;) {
         nlr_buf_t nlr;
         if (nlr_push(&nlr) == 0) {
-            ensure_link(self);
-            op(self, ctx);
+            op(self, ctx, ensure_link(self));
             nlr_pop();
             break;
         }
@@ -937,7 +1027,7 @@ static void run_guarded(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx) {
 
 static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *all_args) {
     enum { ARG_client_id, ARG_server, ARG_port, ARG_user, ARG_password, ARG_keepalive, ARG_ssl, ARG_ssl_params,
-           ARG_reconn, ARG_version, ARG_pingmaxnum, ARG_manage, ARG_ipvtype };
+           ARG_reconn, ARG_version, ARG_pingmaxnum, ARG_manage, ARG_ipvtype, ARG_queue_size };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_client_id, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_server, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
@@ -952,6 +1042,7 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
         { MP_QSTR_pingmaxnum, MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_manage, MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_ipvtype, MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_queue_size, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 4} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all_kw_array(n_args, n_kw, all_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -977,6 +1068,10 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
         ssl_params = mp_obj_new_dict(0);
     } else if (!mp_obj_is_type(ssl_params, &mp_type_dict)) {
         mp_raise_TypeError(MP_ERROR_TEXT("ssl_params must be a dict"));
+    }
+    mp_int_t queue_size = args[ARG_queue_size].u_int;
+    if (queue_size < 0 || queue_size > UMQTT_MAX_INFLIGHT) {
+        mp_raise_ValueError(MP_ERROR_TEXT("queue_size must be 0..16"));
     }
     if (args[ARG_ipvtype].u_int != 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("ipvtype: only 0 is supported"));
@@ -1007,6 +1102,7 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     self->version = version;
     self->pingmaxnum = pingmaxnum;
     self->reconn = args[ARG_reconn].u_bool;
+    self->queue_size = queue_size;
     self->clean_session = true;
     self->state = STA_CLOSED;
     self->random = (uint32_t)mp_hal_ticks_us() | 1;
@@ -1103,10 +1199,13 @@ static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
     // such a link is not reopened by reconn.
     self->given_stream = args[ARG_sock].u_obj == mp_const_none ? MP_OBJ_NULL : args[ARG_sock].u_obj;
     enter(self);
+    stop_supervisor(self);
+    self->reconnecting = false;
     nlr_buf_t nlr;
     bool present = false;
     if (nlr_push(&nlr) == 0) {
         present = establish(self);
+        start_supervisor(self);
         nlr_pop();
     } else {
         close_link(self);
@@ -1136,8 +1235,35 @@ static bool publish_acked(umqtt_client_obj_t *self, const publish_op_t *op) {
     return self->inflight[op->slot][0] == MP_OBJ_NULL || self->inflight_pid[op->slot] != op->pid;
 }
 
-static void publish_op(umqtt_client_obj_t *self, void *ctx) {
+static void publish_op(umqtt_client_obj_t *self, void *ctx, bool online) {
     publish_op_t *op = ctx;
+    if (!online) {
+        if (op->slot != NO_SLOT) {
+            // already in the table: resent after the reconnect
+            op->done = true;
+        } else if (op->qos == 0) {
+            report(self, "publish: offline, QoS 0 message not sent");
+        } else {
+            // kept, in order, for after the reconnect; a full queue is told now
+            umqtt_publish_info info;
+            int32_t st = umqtt_queue(&self->session, op->topic, op->payload, op->qos, op->retain,
+                self->queue_size, &info);
+            if (st == UMQTT_ERR_QUEUE_FULL || st == UMQTT_ERR_INFLIGHT_FULL) {
+                report(self, "publish: offline queue full, message not kept");
+                return;
+            }
+            if (st != UMQTT_OK) {
+                raise_status(st);
+            }
+            op->slot = info.slot;
+            op->pid = info.packet_id;
+            self->inflight[op->slot][0] = op->topic_obj;
+            self->inflight[op->slot][1] = op->msg_obj;
+            self->inflight_pid[op->slot] = op->pid;
+            op->done = true;
+        }
+        return;
+    }
     if (op->slot == NO_SLOT) {
         umqtt_publish_info info;
         int32_t st = umqtt_publish(&self->session, op->topic, op->payload, op->qos, op->retain, now_ms(),
@@ -1238,8 +1364,18 @@ static mp_obj_t subscription_key(mp_obj_t topic) {
     return mp_obj_new_bytes(s.ptr, s.len);
 }
 
-static void subscribe_op(umqtt_client_obj_t *self, void *ctx) {
+static void subscribe_op(umqtt_client_obj_t *self, void *ctx, bool online) {
     subscribe_op_t *op = ctx;
+    if (!online) {
+        // remembered now, sent by the reconnect
+        mp_obj_t key = subscription_key(op->topic_obj);
+        if (op->subscribe) {
+            mp_obj_dict_store(self->subscriptions, key, MP_OBJ_NEW_SMALL_INT(op->qos));
+        } else {
+            mp_map_lookup(mp_obj_dict_get_map(self->subscriptions), key, MP_MAP_LOOKUP_REMOVE_IF_FOUND);
+        }
+        return;
+    }
     umqtt_slice filter = slice_of(op->topic_obj);
     size_t len;
     uint16_t pid;
@@ -1305,8 +1441,11 @@ static mp_obj_t umqtt_unsubscribe_meth(mp_obj_t self_in, mp_obj_t topic) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_unsubscribe_obj, umqtt_unsubscribe_meth);
 
-static void check_msg_op(umqtt_client_obj_t *self, void *ctx) {
+static void check_msg_op(umqtt_client_obj_t *self, void *ctx, bool online) {
     (void)ctx;
+    if (!online) {
+        return;
+    }
     service_keepalive(self);
     // "no data yet" is not a fault: fill_rx returns 0 for it
     if (!process_buffered(self) && fill_rx(self, 0) > 0) {
@@ -1320,8 +1459,13 @@ static mp_obj_t umqtt_check_msg(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_check_msg_obj, umqtt_check_msg);
 
-static void wait_msg_op(umqtt_client_obj_t *self, void *ctx) {
+static void wait_msg_op(umqtt_client_obj_t *self, void *ctx, bool online) {
     (void)ctx;
+    // while the background thread reconnects, wait for it
+    while (!online) {
+        pause_unlocked(self, 100);
+        online = ensure_link(self);
+    }
     process_one(self, UINT32_MAX);
 }
 
@@ -1331,8 +1475,11 @@ static mp_obj_t umqtt_wait_msg(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_wait_msg_obj, umqtt_wait_msg);
 
-static void ping_op(umqtt_client_obj_t *self, void *ctx) {
+static void ping_op(umqtt_client_obj_t *self, void *ctx, bool online) {
     (void)ctx;
+    if (!online) {
+        return;
+    }
     size_t len;
     int32_t st = umqtt_ping(&self->session, now_ms(), self->tx, self->tx_cap, &len);
     send_encoded(self, st, len);
@@ -1359,6 +1506,7 @@ static mp_obj_t umqtt_disconnect_meth(mp_obj_t self_in) {
             }
         }
     }
+    stop_supervisor(self);
     close_link(self);
     self->state = STA_CLOSED;
     leave(self);
@@ -1370,6 +1518,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_disconnect_obj, umqtt_disconnect_meth);
 static mp_obj_t umqtt_close_meth(mp_obj_t self_in) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
     enter(self);
+    stop_supervisor(self);
     close_link(self);
     self->state = STA_CLOSED;
     leave(self);
