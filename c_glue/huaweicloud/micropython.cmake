@@ -1,0 +1,8 @@
+# huaweicloud: Huawei Cloud IoTDA client over umqtt and the Rust core
+# (qpy_rust.h). The Rust staticlib is linked by umqtt's micropython.cmake.
+add_library(usermod_huaweicloud INTERFACE)
+
+target_sources(usermod_huaweicloud INTERFACE ${CMAKE_CURRENT_LIST_DIR}/modhuaweicloud.c)
+target_include_directories(usermod_huaweicloud INTERFACE ${CMAKE_CURRENT_LIST_DIR}/..)
+
+target_link_libraries(usermod INTERFACE usermod_huaweicloud)
