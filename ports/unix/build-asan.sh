@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The unix firmware under AddressSanitizer + UndefinedBehaviorSanitizer, out of
+# tree in build/unix-asan/obj -> build/unix-asan/micropython. Same options as
+# build.sh (whose make_args this mirrors); the Rust staticlib is the normal
+# release one (Rust is checked by the fuzz targets, which run under ASan).
+# Run the suites with it, e.g.:
+#   ASAN_OPTIONS=detect_leaks=0 python3 tests/run_firmware_tests.py build/unix-asan/micropython
+# (detect_leaks=0: MicroPython's GC heap is one malloc'd block freed at exit;
+# LeakSanitizer only reports noise from the port's own atexit path.)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+src="$root/build/micropython-src"
+obj="$root/build/unix-asan/obj"
+out="$root/build/unix-asan/micropython"
+jobs="${JOBS:-$(nproc)}"
+rust_lib="${QPY_RUST_LIB:-$root/target/release/libqpy_rust.a}"
+
+[[ -d "$src" && -f "$rust_lib" ]] || { echo "build-asan.sh: run 'make firmware' first" >&2; exit 1; }
+san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+mkdir -p "$obj"
+make -C "$src/mpy-cross" -j"$jobs" -s
+# MICROPY_GCREGS_SETJMP: the conservative GC scans registers via setjmp rather
+# than the port's asm helper, which ASan handles better.
+make -C "$src/ports/unix" -j"$jobs" \
+    VARIANT=standard BUILD="$obj" USER_C_MODULES="$root/c_glue" \
+    FROZEN_MANIFEST="$root/micropython/manifest.py" MICROPY_PY_BTREE=0 \
+    MICROPY_SSL_AXTLS=0 MICROPY_SSL_MBEDTLS=1 QPY_RUST_LIB="$rust_lib" \
+    COPT="-O1 -g" \
+    CFLAGS_EXTRA="$san -DMICROPY_GCREGS_SETJMP=1" \
+    LDFLAGS_EXTRA="$san"
+cp "$obj/micropython" "$out"
+echo "build-asan.sh: $out"
