@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Compile the C glue with one Quectel family's vendor flags, link it with the
+Rust archive into a dummy image and report sizes (called by build.sh).
+
+1. genhdr/qstrdefs.generated.h: the MP_QSTR_ names the glue uses (found by
+   preprocessing it with -DNO_QSTR, as MicroPython's makeqstrdefs does) plus
+   py/qstrdefs.h, through MicroPython's own makeqstrdata.py.
+2. obj/<module>.o: c_glue/<module>/mod*.c with the vendor flags and -Werror,
+   against ports/quectel/mpconfig/ (a minimal bare-metal configuration).
+3. Link check: a partial link of an entry object (referencing every module
+   object named by MP_REGISTER_MODULE) + the glue + the Rust archive lists the
+   undefined symbols. Each must come from newlib's libc/libgcc (the vendor
+   toolchain's) or be declared in MicroPython's headers (py/, extmod/,
+   shared/: the runtime the vendor port links); anything else fails. The
+   runtime symbols are then stubbed and everything is linked with
+   --gc-sections into image.elf (entry = the module objects): ld fails on any
+   undefined or duplicate symbol; a glue/Rust global defined on both sides
+   fails too.
+4. Size table from image.map: what each input object contributes after
+   --gc-sections. Panic/formatting check: no core::fmt or panic symbol in the
+   image except the project's panic handler (a spin loop, <= 32 bytes).
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GLUE = os.environ.get("QPY_USER_C_MODULES") or os.path.join(ROOT, "c_glue")
+CC = "arm-none-eabi-gcc"
+NM = "arm-none-eabi-nm"
+FLASH_GOAL = 48 * 1024      # both modules, EC600U flags (issue 5)
+RAM_GOAL = 512              # "a few hundred bytes" of .data/.bss of their own
+WARN_FLAGS = ["-Wall", "-Wpointer-arith", "-Wdouble-promotion", "-Wfloat-conversion", "-Werror"]
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if p.returncode != 0:
+        raise CheckFailed("command failed: %s\n%s%s" % (" ".join(cmd), p.stdout, p.stderr))
+    return p.stdout
+
+
+def nm_symbols(path, *opts):
+    out = run([NM, "--no-sort", *opts, path])
+    syms = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[-2]) == 1:
+            syms.append((parts[-2], parts[-1]))
+    return syms
+
+
+def glue_modules():
+    mods = []
+    only = os.environ.get("QPY_MODULES", "").split()
+    for path in sorted(glob.glob(os.path.join(GLUE, "*", "mod*.c"))):
+        if only and os.path.basename(os.path.dirname(path)) not in only:
+            continue
+        text = open(path).read()
+        regs = re.findall(r"MP_REGISTER_MODULE\(\s*MP_QSTR_(\w+)\s*,\s*(\w+)\s*\)", text)
+        if not regs:
+            raise CheckFailed("%s: no MP_REGISTER_MODULE" % path)
+        mods.append((os.path.basename(os.path.dirname(path)), path, regs))
+    if not mods:
+        raise CheckFailed("no c_glue/*/mod*.c")
+    return mods
+
+
+def make_genhdr(args, cflags, mods):
+    gen = os.path.join(args.out, "genhdr")
+    os.makedirs(gen, exist_ok=True)
+    open(os.path.join(gen, "root_pointers.h"), "w").close()
+    names = set()
+    for _, path, _ in mods:
+        pre = run([CC, "-E", "-DNO_QSTR", *cflags, path])
+        names.update(re.findall(r"\bMP_QSTR_(\w+)", pre))
+    collected = "".join("Q(%s)\n" % n for n in sorted(names))
+    core = open(os.path.join(args.src, "py", "qstrdefs.h")).read()
+    # as py/py.mk: protect Q(...) lines from cpp, preprocess, unprotect
+    text = re.sub(r"^(Q\(.*\))$", r'"\1"', core + collected, flags=re.M)
+    pre = subprocess.run([CC, "-E", *cflags, "-"], input=text, stdout=subprocess.PIPE, text=True, check=True).stdout
+    pre = re.sub(r'^"(Q\(.*\))"$', r"\1", pre, flags=re.M)
+    pre_path = os.path.join(gen, "qstrdefs.preprocessed.h")
+    with open(pre_path, "w") as f:
+        f.write(pre)
+    hdr = run([sys.executable, os.path.join(args.src, "py", "makeqstrdata.py"), pre_path])
+    with open(os.path.join(gen, "qstrdefs.generated.h"), "w") as f:
+        f.write(hdr)
+
+
+def header_text(src):
+    chunks = []
+    for sub in ("py", "extmod", "shared"):
+        for path in glob.glob(os.path.join(src, sub, "**", "*.h"), recursive=True):
+            with open(path, errors="replace") as f:
+                chunks.append(f.read())
+    return "\n".join(chunks)
+
+
+def lib_path(cflags, name):
+    return run([CC, *cflags, "-print-file-name=" + name]).strip()
+
+
+def parse_map(map_path):
+    """{input file: {"text","rodata","data","bss"}} after --gc-sections."""
+    kinds = (("text", (".text", ".ARM.exidx", ".glue_7", ".vfp11_veneer", ".v4_bx")),
+             ("rodata", (".rodata",)),
+             ("data", (".data",)),
+             ("bss", (".bss", "COMMON")))
+    sizes = {}
+    lines = open(map_path).read().split("Linker script and memory map", 1)[1].splitlines()
+    pending = None
+    for line in lines:
+        m = re.match(r"^ (\S+)\s*$", line)
+        if m and not line.startswith("  "):
+            pending = m.group(1)
+            continue
+        m = re.match(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+        if not m:
+            pending = None
+            continue
+        name = m.group(1) or pending
+        pending = None
+        if not name or name.startswith("*"):
+            continue
+        size = int(m.group(3), 16)
+        for kind, prefixes in kinds:
+            if name.startswith(prefixes):
+                d = sizes.setdefault(m.group(4).strip(), dict(text=0, rodata=0, data=0, bss=0))
+                d[kind] += size
+                break
+    return sizes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--family", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--rust-lib", required=True)
+    ap.add_argument("--rust-target", required=True)
+    ap.add_argument("--rust-flags", default="")
+    ap.add_argument("--cflags", required=True)
+    args = ap.parse_args()
+
+    vendor = args.cflags.split()
+    cflags = vendor + ["-std=gnu99", "-Os", "-DNDEBUG", "-ffunction-sections", "-fdata-sections", "-fno-common",
+                       "-I" + os.path.join(HERE, "mpconfig"), "-I" + args.src, "-I" + args.out, "-I" + GLUE]
+    mods = glue_modules()
+    make_genhdr(args, cflags, mods)
+
+    objdir = os.path.join(args.out, "obj")
+    lc = os.path.join(args.out, "linkcheck")
+    os.makedirs(objdir, exist_ok=True)
+    os.makedirs(lc, exist_ok=True)
+    glue_objs = []
+    for mod, path, _ in mods:
+        obj = os.path.join(objdir, mod + ".o")
+        run([CC, *cflags, *WARN_FLAGS, "-c", path, "-o", obj])
+        glue_objs.append((mod, obj))
+
+    # entry: keeps every registered module object (and what it reaches)
+    entry_c = os.path.join(lc, "entry.c")
+    with open(entry_c, "w") as f:
+        f.write("// generated by ports/quectel/linkcheck.py\n")
+        syms = [sym for _, _, regs in mods for _, sym in regs]
+        for sym in syms:
+            f.write("extern const char %s[];\n" % sym)
+        f.write("const void *const qpy_linkcheck_modules[] = {\n")
+        for sym in syms:
+            f.write("    %s,\n" % sym)
+        f.write("};\nconst void *const *qpy_linkcheck_entry(void);\n")
+        f.write("const void *const *qpy_linkcheck_entry(void) {\n    return qpy_linkcheck_modules;\n}\n")
+    entry_o = os.path.join(lc, "entry.o")
+    run([CC, *cflags, *WARN_FLAGS, "-c", entry_c, "-o", entry_o])
+
+    objs = [entry_o] + [o for _, o in glue_objs]
+    libc, libgcc = lib_path(vendor, "libc.a"), lib_path(vendor, "libgcc.a")
+    # newlib's system-call stubs (the vendor SDK has real ones): only pulled
+    # when the glue uses stdio-like libc functions (reported below)
+    libnosys = lib_path(vendor, "libnosys.a")
+    ldflags = vendor + ["-nostdlib", "-Wl,-z,noexecstack"]
+
+    # duplicates between the glue and the Rust archive (strong or weak)
+    glue_defs = {}
+    for mod, o in glue_objs:
+        for t, s in nm_symbols(o, "--defined-only", "--extern-only"):
+            if s in glue_defs:
+                raise CheckFailed("duplicate symbol %s in %s and %s" % (s, glue_defs[s], mod))
+            glue_defs[s] = mod
+    rust_defs = {s for t, s in nm_symbols(args.rust_lib, "--defined-only", "--extern-only")}
+    both = sorted(set(glue_defs) & rust_defs)
+    if both:
+        raise CheckFailed("defined by the glue and by the Rust archive: %s" % ", ".join(both))
+
+    # undefined symbols after pulling what the glue needs from the archive
+    partial = os.path.join(lc, "partial.o")
+    run([CC, *ldflags, "-r", "-Wl,-u,qpy_linkcheck_entry", "-o", partial, *objs, args.rust_lib])
+    undef = sorted({s for t, s in nm_symbols(partial, "--undefined-only")})
+    provided = {s for lib in (libc, libgcc)
+                for t, s in nm_symbols(lib, "--defined-only", "--extern-only")}
+    headers = header_text(args.src)
+    runtime, from_libs, unknown = [], [], []
+    for s in undef:
+        if s in provided:
+            from_libs.append(s)
+        elif re.search(r"\b%s\b" % re.escape(s), headers):
+            runtime.append(s)
+        else:
+            unknown.append(s)
+    if unknown:
+        raise CheckFailed("undefined symbols that neither libc/libgcc nor the MicroPython "
+                          "runtime provide: %s" % ", ".join(unknown))
+
+    # stubs for the MicroPython runtime, then the real link
+    stubs_s = os.path.join(lc, "runtime_stubs.S")
+    with open(stubs_s, "w") as f:
+        f.write("@ generated by ports/quectel/linkcheck.py: stand-ins for the MicroPython\n"
+                "@ runtime the vendor port links (never run; excluded from the sizes)\n"
+                "    .syntax unified\n    .thumb\n")
+        for s in runtime:
+            f.write("    .section .text.stub.%s,\"ax\",%%progbits\n    .globl %s\n"
+                    "    .type %s, %%function\n    .thumb_func\n%s:\n    bx lr\n" % (s, s, s, s))
+    stubs_o = os.path.join(lc, "runtime_stubs.o")
+    run([CC, *vendor, "-c", stubs_s, "-o", stubs_o])
+    image = os.path.join(lc, "image.elf")
+    map_path = os.path.join(lc, "image.map")
+    run([CC, *ldflags, "-Wl,--gc-sections", "-Wl,-e,qpy_linkcheck_entry", "-Wl,--fatal-warnings",
+         "-Wl,--no-warn-rwx-segments", "-Wl,-Map=" + map_path, "-o", image, *objs, stubs_o,
+         args.rust_lib, "-Wl,--start-group", libc, libgcc, libnosys, "-Wl,--end-group"])
+
+    # sizes per input object
+    sizes = parse_map(map_path)
+    rows = []
+    for mod, o in glue_objs:
+        rows.append(("%s glue (C)" % mod, sizes.get(o, dict(text=0, rodata=0, data=0, bss=0)), True))
+    rust = {}
+    extern = {}
+    for path, d in sizes.items():
+        m = re.match(r"(.*)\((.*)\)$", path)
+        if m and os.path.abspath(m.group(1)) == os.path.abspath(args.rust_lib):
+            member = m.group(2)
+            label = ("Rust core (qpy_rust: every module's core)" if member.startswith("qpy_rust")
+                     else "Rust compiler_builtins" if member.startswith("compiler_builtins")
+                     else "Rust " + member)
+            acc = rust.setdefault(label, dict(text=0, rodata=0, data=0, bss=0))
+        elif m and os.path.basename(m.group(1)) in ("libc.a", "libgcc.a", "libnosys.a"):
+            acc = extern.setdefault(os.path.basename(m.group(1)) + " (vendor toolchain)",
+                                    dict(text=0, rodata=0, data=0, bss=0))
+        else:
+            continue
+        for k in acc:
+            acc[k] += d[k]
+    for label in sorted(rust):
+        rows.append((label, rust[label], True))
+    for label in sorted(extern):
+        rows.append((label, extern[label], False))
+
+    total = dict(text=0, rodata=0, data=0, bss=0)
+    for _, d, ours in rows:
+        if ours:
+            for k in total:
+                total[k] += d[k]
+
+    # panic / formatting machinery
+    sized = run([NM, "-C", "-S", image])
+    suspicious = []
+    for line in sized.splitlines():
+        parts = line.split(None, 3)
+        if len(parts) == 4 and re.search(r"core::fmt|panic|Formatter|unwind|eh_personality|Debug|Display", parts[3]):
+            suspicious.append((int(parts[1], 16), parts[3]))
+    allowed = [(n, s) for n, s in suspicious if s == "core::panicking::panic_fmt" and n <= 32]
+    bad = [x for x in suspicious if x not in allowed]
+    exidx = "ARM.exidx" in run(["arm-none-eabi-objdump", "-h", image])
+
+    fmt = "  %-44s %7s %7s %7s %7s %8s %6s"
+    lines = []
+    lines.append("%s: Rust %s [%s], C %s" % (args.family.upper(), args.rust_target,
+                                              args.rust_flags or "-", args.cflags))
+    lines.append(fmt % ("object (after --gc-sections)", ".text", ".rodata", ".data", ".bss", "flash", "RAM"))
+    for label, d, ours in rows:
+        lines.append(fmt % (label + ("" if ours else " *"), d["text"], d["rodata"], d["data"], d["bss"],
+                            d["text"] + d["rodata"] + d["data"], d["data"] + d["bss"]))
+    flash = total["text"] + total["rodata"] + total["data"]
+    ram = total["data"] + total["bss"]
+    lines.append(fmt % ("TOTAL ours (glue + Rust)", total["text"], total["rodata"], total["data"],
+                        total["bss"], flash, ram))
+    lines.append("  * not counted: the vendor toolchain's libc/libgcc (already in every firmware)")
+    goal = ("flash %d B = %.1f KB (goal < 48 KB: %s), RAM %d B (goal < %d B: %s)"
+            % (flash, flash / 1024, "met" if flash < FLASH_GOAL else "NOT MET", ram, RAM_GOAL,
+               "met" if ram < RAM_GOAL else "NOT MET"))
+    lines.append("  " + goal)
+    lines.append("  link check: ok (no undefined symbols beyond %d MicroPython runtime symbols, "
+                 "%d from libc/libgcc; no duplicates)" % (len(runtime), len(from_libs)))
+    lines.append("  libc/libgcc symbols used: %s" % (", ".join(from_libs) or "none"))
+    lines.append("  panic/fmt symbols in the image: %s; .ARM.exidx: %s" % (
+        ", ".join("%s (%d B)" % (s, n) for n, s in suspicious) or "none",
+        "present" if exidx else "absent"))
+    report = "\n".join(lines) + "\n"
+    with open(os.path.join(args.out, "sizes.txt"), "w") as f:
+        f.write(report)
+    sys.stdout.write(report)
+    if bad:
+        raise CheckFailed("panic/formatting machinery in the image: %s"
+                          % ", ".join("%s (%d B)" % (s, n) for n, s in bad))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except CheckFailed as e:
+        sys.exit("linkcheck: FAILED: %s" % e)
