@@ -12,7 +12,7 @@ FIRMWARE := build/unix/micropython
 DEB_PACKAGES := build-essential pkg-config libffi-dev libmbedtls-dev \
                 mosquitto mosquitto-clients cbindgen python3 iproute2 util-linux
 
-.PHONY: setup fetch firmware rust-check test demo clean distclean
+.PHONY: setup fetch firmware rust-check test demo demo-mosquitto bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
 
 ## setup: install the missing Debian packages (apt-get update only if needed)
 setup:
@@ -45,17 +45,74 @@ rust-check: setup
 	cargo test --workspace
 	cbindgen --config rust/ffi/cbindgen.toml --crate qpy-rust --output c_glue/qpy_rust.h --verify
 
-## test: rust-check, then the firmware tests
+## test: rust-check, then the firmware tests, the demo against the emulator, and the other suites
 test: rust-check firmware
 	$(PYTHON) tests/run_firmware_tests.py $(FIRMWARE)
+	$(MAKE) --no-print-directory demo
+	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory reliability-test
+	$(MAKE) --no-print-directory fuzz-smoke
+	$(MAKE) --no-print-directory qemu-test
 
-## demo: run the demo against the firmware
+## bench: full benchmark (valgrind for instruction counts); writes bench/RESULTS.md, bench/results.json
+bench: firmware
+	@command -v valgrind >/dev/null || { sudo=; [[ $$(id -u) == 0 ]] || sudo=sudo; \
+	    DEBIAN_FRONTEND=noninteractive $$sudo $(APT_GET) install -y -qq valgrind \
+	    || echo "bench: valgrind not installed: no instruction counts"; }
+	$(PYTHON) bench/run.py --firmware $(FIRMWARE)
+
+## bench-smoke: the benchmark in a short mode (every path once, no thresholds, < 60 s)
+bench-smoke: firmware
+	$(PYTHON) bench/run.py --quick --firmware $(FIRMWARE)
+
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 300), FUZZ_JOBS at once (default 1)
+FUZZ_SECONDS ?= 300
+FUZZ_JOBS ?= 1
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_JOBS)
+
+## fuzz-smoke: every fuzz target for 15 s, two at a time (< 90 s once built)
+fuzz-smoke:
+	bash fuzz/run.sh 15 2
+
+## reliability-test: hostile broker, TLS and network-fault suites on the firmware (< 4 min)
+reliability-test: firmware
+	$(PYTHON) tests/hostile/run_hostile_tests.py $(FIRMWARE)
+	$(PYTHON) tests/tls/run_tls_tests.py $(FIRMWARE)
+	$(PYTHON) tests/faults/run_fault_tests.py $(FIRMWARE)
+
+## qemu-setup: ARM cross toolchain + qemu (Debian) and nightly's rust-src, when missing
+ARM_DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+.PHONY: qemu-setup qemu-firmware qemu-test quectel
+qemu-setup: setup
+	@$(MAKE) --no-print-directory setup DEB_PACKAGES="$(ARM_DEB_PACKAGES)"
+	@rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src' \
+	    || rustup component add rust-src --toolchain nightly
+
+## qemu-firmware: build/qemu/firmware.elf (MicroPython qemu port, SABRELITE, Cortex-A9)
+qemu-firmware: qemu-setup
+	bash ports/qemu/build.sh
+
+## qemu-test: offline tests (tests/qemu) on the ARM firmware under qemu and on the unix firmware
+qemu-test: qemu-firmware firmware
+	$(PYTHON) tests/run_qemu_tests.py --qemu build/qemu/firmware.elf --unix $(FIRMWARE)
+
+## quectel: Rust archive + C glue with the EC600U and EC600N vendor flags, link check, size table
+quectel: qemu-setup
+	bash ports/quectel/build.sh
+
+## demo: the guide's script, unchanged, on the firmware against the local IoTDA emulator
 demo: firmware
+	cargo build -q --release -p iotda-emulator
+	bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
+
+## demo-mosquitto: the same against a plain mosquitto broker
+demo-mosquitto: firmware
 	$(PYTHON) tests/run_demo.py $(FIRMWARE)
 
 ## clean: remove build products (keeps the downloaded source archives)
 clean:
-	rm -rf build/unix build/micropython-src build/micropython-src.tmp
+	rm -rf build/unix build/unix-asan build/qemu build/quectel build/micropython-src build/micropython-src.tmp
 	cargo clean
 
 ## distclean: remove everything generated, downloads included
