@@ -87,6 +87,12 @@ static mp_obj_t new_str(const char *s) {
     return mp_obj_new_str(s, strlen(s));
 }
 
+// Text the Rust core wrote from validated UTF-8 (ids, topics, hex, stamps):
+// no second UTF-8 check and no interned-string lookup.
+static mp_obj_t new_core_str(const uint8_t *data, size_t len) {
+    return mp_obj_new_str_copy(&mp_type_str, data, len);
+}
+
 static mp_obj_t import_first(qstr name, qstr fallback) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -192,7 +198,7 @@ static mp_obj_t event_time_str(int64_t unix_s) {
     if (st != IOTDA_OK) {
         raise_status(st);
     }
-    return mp_obj_new_str((const char *)out, sizeof(out));
+    return new_core_str(out, sizeof(out));
 }
 
 // Topic of `kind` for device_id; param may be MP_OBJ_NULL / None.
@@ -209,7 +215,7 @@ static mp_obj_t build_topic(mp_obj_t device_id, uint8_t kind, mp_obj_t param) {
     if (st != IOTDA_OK) {
         raise_status(st);
     }
-    return mp_obj_new_str((const char *)buf, len);
+    return new_core_str(buf, len);
 }
 
 static void check_device_id(mp_obj_t device_id) {
@@ -288,9 +294,10 @@ static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix
         raise_status(st);
     }
     mp_obj_t items[3] = {
-        mp_obj_new_str((const char *)client_id, client_id_len),
-        mp_obj_new_str(id, id_len),
-        mp_obj_new_str((const char *)password, sizeof(password)),
+        new_core_str(client_id, client_id_len),
+        // validated by the core: a str device id is returned as it is
+        mp_obj_is_str(device_id) ? device_id : new_core_str((const uint8_t *)id, id_len),
+        new_core_str(password, sizeof(password)),
     };
     memset(password, 0, sizeof(password));
     return mp_obj_new_tuple(3, items);

@@ -1000,14 +1000,21 @@ typedef void (*umqtt_op_t)(umqtt_client_obj_t *self, void *ctx, bool online);
 
 // Runs op with the link up (online) or, while the background thread
 // reconnects, offline. A network failure reconnects (reconn=True) and runs op
-// again; anything else is raised once the lock is released.
-static void run_guarded(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx) {
+// again. With network_failed given, a network failure that cannot be
+// recovered (reconn=False) sets it instead of raising; anything else is
+// raised once the lock is released.
+static void run_guarded_or_fail(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx, bool *network_failed) {
     enter(self);
     for (;;) {
         nlr_buf_t nlr;
         if (nlr_push(&nlr) == 0) {
             op(self, ctx, ensure_link(self));
             nlr_pop();
+            break;
+        }
+        if (network_failed != NULL && self->state == STA_SERVER_CLOSED && !can_reconnect(self)
+            && is_instance_of(MP_OBJ_FROM_PTR(nlr.ret_val), &mp_type_OSError)) {
+            *network_failed = true;
             break;
         }
         nlr_buf_t again;
@@ -1020,6 +1027,10 @@ static void run_guarded(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx) {
         }
     }
     leave(self);
+}
+
+static void run_guarded(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx) {
+    run_guarded_or_fail(self, op, ctx, NULL);
 }
 
 /******************************************************************************/
@@ -1293,6 +1304,7 @@ static void publish_op(umqtt_client_obj_t *self, void *ctx, bool online) {
             op->done = true;
             return;
         }
+        op->start = now_ms();
     }
     while (!publish_acked(self, op)) {
         uint32_t elapsed = now_ms() - op->start;
@@ -1317,32 +1329,42 @@ static mp_obj_t umqtt_publish_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
         { MP_QSTR_qos, MP_ARG_INT, {.u_int = 0} },
     };
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
-    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
-    mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+    mp_obj_t topic_obj, msg_obj;
+    mp_int_t qos = 0;
+    bool retain = false;
+    if (kw_args->used == 0 && n_args >= 3 && n_args <= 5) {
+        // the common positional call, without the argument parser (hot path)
+        topic_obj = pos_args[1];
+        msg_obj = pos_args[2];
+        retain = n_args > 3 && mp_obj_is_true(pos_args[3]);
+        qos = n_args > 4 ? mp_obj_get_int(pos_args[4]) : 0;
+    } else {
+        mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
+        mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+        topic_obj = args[ARG_topic].u_obj;
+        msg_obj = args[ARG_msg].u_obj;
+        retain = args[ARG_retain].u_bool;
+        qos = args[ARG_qos].u_int;
+    }
     publish_op_t op = {
-        .topic_obj = check_text(args[ARG_topic].u_obj, false),
-        .qos = check_qos(args[ARG_qos].u_int),
-        .retain = args[ARG_retain].u_bool,
+        .topic_obj = check_text(topic_obj, false),
+        .qos = check_qos(qos),
+        .retain = retain,
         .slot = NO_SLOT,
-        .start = now_ms(),
     };
     // QoS 1/2 payloads are kept for retransmission, so they must not change
-    check_buffer(args[ARG_msg].u_obj);
-    op.msg_obj = op.qos > 0 ? check_payload(args[ARG_msg].u_obj) : args[ARG_msg].u_obj;
+    check_buffer(msg_obj);
+    op.msg_obj = op.qos > 0 ? check_payload(msg_obj) : msg_obj;
     op.topic = slice_of(op.topic_obj);
     op.payload = slice_of(op.msg_obj);
     if (self->state == STA_CLOSED) {
         mp_raise_OSError(MP_ENOTCONN);
     }
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        run_guarded(self, publish_op, &op);
-        nlr_pop();
-    } else if (is_instance_of(MP_OBJ_FROM_PTR(nlr.ret_val), &mp_type_OSError) && self->state == STA_SERVER_CLOSED) {
+    bool network_failed = false;
+    run_guarded_or_fail(self, publish_op, &op, &network_failed);
+    if (network_failed) {
         // reconn=False: QuecPython reports network errors instead of raising
         report(self, "publish: network error");
-    } else {
-        nlr_jump(nlr.ret_val);
     }
     return mp_obj_new_bool(op.done);
 }

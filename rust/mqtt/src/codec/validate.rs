@@ -17,9 +17,15 @@ pub fn utf8_string(bytes: &[u8]) -> Result<&str, FieldError> {
     Ok(text)
 }
 
-/// Same rules for a string that is already `&str`.
+/// Same rules for a string that is already `&str` (so already valid UTF-8).
 pub fn string(text: &str) -> Result<(), FieldError> {
-    utf8_string(text.as_bytes()).map(|_| ())
+    if text.len() > MAX_FIELD_LEN {
+        return Err(FieldError::StringTooLong);
+    }
+    if text.as_bytes().contains(&0) {
+        return Err(FieldError::NullCharacter);
+    }
+    Ok(())
 }
 
 /// A binary field (will message, password): at most 65535 bytes.
@@ -33,12 +39,20 @@ pub fn binary(bytes: &[u8]) -> Result<(), FieldError> {
 
 /// A topic name a message is published to: non-empty, no wildcards.
 pub fn topic_name(topic: &str) -> Result<(), FieldError> {
-    string(topic)?;
+    if topic.len() > MAX_FIELD_LEN {
+        return Err(FieldError::StringTooLong);
+    }
     if topic.is_empty() {
         return Err(FieldError::EmptyTopic);
     }
-    if topic.contains(['+', '#']) {
-        return Err(FieldError::WildcardInTopic);
+    // One pass (this runs for every publish): U+0000 and the wildcards are
+    // single ASCII bytes, never part of a multi-byte UTF-8 sequence.
+    for byte in topic.bytes() {
+        match byte {
+            0 => return Err(FieldError::NullCharacter),
+            b'+' | b'#' => return Err(FieldError::WildcardInTopic),
+            _ => {}
+        }
     }
     Ok(())
 }
