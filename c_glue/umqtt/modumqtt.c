@@ -1513,6 +1513,13 @@ static mp_obj_t umqtt_ping_meth(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_ping_obj, umqtt_ping_meth);
 
+// The script ends the connection: no keepalive, no reconnect, state -1.
+static void shut_down(umqtt_client_obj_t *self) {
+    stop_supervisor(self);
+    close_link(self);
+    self->state = STA_CLOSED;
+}
+
 // disconnect(): DISCONNECT, close, stop the keepalive. The client can
 // connect() again (QuecPython's cannot).
 static mp_obj_t umqtt_disconnect_meth(mp_obj_t self_in) {
@@ -1528,9 +1535,7 @@ static mp_obj_t umqtt_disconnect_meth(mp_obj_t self_in) {
             }
         }
     }
-    stop_supervisor(self);
-    close_link(self);
-    self->state = STA_CLOSED;
+    shut_down(self);
     leave(self);
     return mp_const_none;
 }
@@ -1540,9 +1545,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_disconnect_obj, umqtt_disconnect_meth);
 static mp_obj_t umqtt_close_meth(mp_obj_t self_in) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
     enter(self);
-    stop_supervisor(self);
-    close_link(self);
-    self->state = STA_CLOSED;
+    shut_down(self);
     leave(self);
     return mp_const_none;
 }

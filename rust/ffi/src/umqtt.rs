@@ -365,6 +365,32 @@ fn report_publish(
     }
 }
 
+/// The out-parameter, topic and payload every PUBLISH entry point takes: the
+/// info is reset (slot as given) before anything can fail.
+///
+/// # Safety
+/// Pointers are NULL or valid for their stated sizes.
+unsafe fn publish_inputs<'a>(
+    info: *mut umqtt_publish_info,
+    slot: u8,
+    topic: umqtt_slice,
+    payload: umqtt_slice,
+) -> Result<(&'a mut umqtt_publish_info, &'a str, &'a [u8])> {
+    // SAFETY: caller contract for every pointer.
+    let info = unsafe { out_param(info) }?;
+    *info = umqtt_publish_info {
+        len: 0,
+        payload_included: false,
+        packet_id: 0,
+        slot,
+    };
+    // SAFETY: caller contract.
+    let topic = utf8(unsafe { input_bytes(topic.ptr, topic.len) }?)?;
+    // SAFETY: caller contract.
+    let payload = unsafe { input_bytes(payload.ptr, payload.len) }?;
+    Ok((info, topic, payload))
+}
+
 const fn message(text: &'static [u8]) -> *const c_char {
     text.as_ptr().cast()
 }
@@ -625,15 +651,7 @@ pub unsafe extern "C" fn umqtt_publish(
     status_code(unsafe {
         (|| {
             let session = session_mut(s)?;
-            let info = out_param(info)?;
-            *info = umqtt_publish_info {
-                len: 0,
-                payload_included: false,
-                packet_id: 0,
-                slot: NO_SLOT,
-            };
-            let topic = utf8(input_bytes(topic.ptr, topic.len)?)?;
-            let payload = input_bytes(payload.ptr, payload.len)?;
+            let (info, topic, payload) = publish_inputs(info, NO_SLOT, topic, payload)?;
             let qos = QoS::from_u8(qos).map_err(field_status)?;
             let out = output_bytes(out, out_cap)?;
             report_publish(
@@ -665,15 +683,7 @@ pub unsafe extern "C" fn umqtt_queue(
     status_code(unsafe {
         (|| {
             let session = session_mut(s)?;
-            let info = out_param(info)?;
-            *info = umqtt_publish_info {
-                len: 0,
-                payload_included: false,
-                packet_id: 0,
-                slot: NO_SLOT,
-            };
-            let topic = utf8(input_bytes(topic.ptr, topic.len)?)?;
-            let payload = input_bytes(payload.ptr, payload.len)?;
+            let (info, topic, payload) = publish_inputs(info, NO_SLOT, topic, payload)?;
             let qos = QoS::from_u8(qos).map_err(field_status)?;
             let (packet_id, slot) = session
                 .queue(topic, payload, qos, retain, max_unsent)
@@ -728,15 +738,7 @@ pub unsafe extern "C" fn umqtt_retransmit(
     status_code(unsafe {
         (|| {
             let session = session_mut(s)?;
-            let info = out_param(info)?;
-            *info = umqtt_publish_info {
-                len: 0,
-                payload_included: false,
-                packet_id: 0,
-                slot,
-            };
-            let topic = utf8(input_bytes(topic.ptr, topic.len)?)?;
-            let payload = input_bytes(payload.ptr, payload.len)?;
+            let (info, topic, payload) = publish_inputs(info, slot, topic, payload)?;
             let out = output_bytes(out, out_cap)?;
             report_publish(session.retransmit(slot, topic, payload, now_ms, out), info)
         })()
