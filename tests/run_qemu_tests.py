@@ -152,6 +152,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("-v", action="store_true", help="print every output")
     args = ap.parse_args()
+    # the firmware runs with cwd=tests/qemu: resolve paths given relative to the caller
+    args.qemu = os.path.abspath(args.qemu) if args.qemu else args.qemu
+    args.unix = os.path.abspath(args.unix) if args.unix else args.unix
 
     targets = []
     if args.qemu:
