@@ -128,14 +128,16 @@ static int64_t get_i64(mp_obj_t obj, const char *what) {
     if (!mp_obj_is_int(obj)) {
         mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be an int"), what);
     }
-    // obj = hi * 2**30 + lo with 0 <= lo < 2**30: both halves fit mp_int_t
-    mp_obj_t base = MP_OBJ_NEW_SMALL_INT(1 << 30);
+    // obj = hi * 2**29 + lo with 0 <= lo < 2**29. 2**29 is a small int on
+    // every build (32-bit ports' small ints stop at 2**30 - 1), and there
+    // every Unix time after 2004 is a big int that takes this path.
+    mp_obj_t base = MP_OBJ_NEW_SMALL_INT(1 << 29);
     mp_int_t hi = mp_obj_int_get_checked(mp_binary_op(MP_BINARY_OP_FLOOR_DIVIDE, obj, base));
     mp_int_t lo = MP_OBJ_SMALL_INT_VALUE(mp_binary_op(MP_BINARY_OP_MODULO, obj, base));
-    if ((int64_t)hi > (INT64_MAX >> 30) || (int64_t)hi < (INT64_MIN >> 30)) {
+    if ((int64_t)hi > (INT64_MAX >> 29) || (int64_t)hi < (INT64_MIN >> 29)) {
         mp_raise_msg(&mp_type_OverflowError, MP_ERROR_TEXT("int too large"));
     }
-    return (int64_t)hi * (1 << 30) + lo;
+    return (int64_t)hi * (1 << 29) + lo;
 }
 
 // Seconds given as int or float (floored).
