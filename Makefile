@@ -49,6 +49,8 @@ rust-check: setup
 test: rust-check firmware
 	$(PYTHON) tests/run_firmware_tests.py $(FIRMWARE)
 	$(MAKE) --no-print-directory demo
+	cargo build -q --release -p iotda-tool
+	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory reliability-test
 	$(MAKE) --no-print-directory fuzz-smoke
