@@ -51,6 +51,7 @@ test: rust-check firmware
 	$(MAKE) --no-print-directory demo
 	cargo build -q --release -p iotda-tool
 	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
+	$(PYTHON) tests/emulator/test_huaweicloud_e2e.py $(FIRMWARE) target/release/iotda-emulator
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory reliability-test
 	$(MAKE) --no-print-directory fuzz-smoke

@@ -1,0 +1,69 @@
+# The device side of tests/emulator/test_huaweicloud_e2e.py, on the firmware:
+# a huaweicloud client that answers the platform's commands and property
+# requests, reports properties, asks for its shadow and syncs its clock.
+# Prints one line per event for the driver; stops on the message "stop".
+import os
+import time
+import huaweicloud
+
+DEV = os.getenv("E2E_DEVICE")
+SECRET = os.getenv("E2E_SECRET")
+PORT = int(os.getenv("E2E_MQTT_PORT"))
+state = {"temp": 21, "stop": False}
+
+
+def say(*a):
+    print("E2E", *a)
+
+
+def on_command(request_id, cmd):
+    say("command", cmd.get("command_name"), cmd.get("paras"))
+    return {"result_code": 0, "response_name": "ack", "paras": {"echo": cmd.get("paras")}}
+
+
+def on_set(request_id, req):
+    for s in req.get("services", []):
+        state.update(s.get("properties", {}))
+    say("set", state["temp"])
+    return 0
+
+
+def on_get(request_id, req):
+    say("get", req.get("service_id"))
+    return [{"service_id": "Thermo", "properties": {"temp": state["temp"]}}]
+
+
+def on_message(msg):
+    content = msg.get("content") if isinstance(msg, dict) else msg
+    say("message", content)
+    if content == "stop":
+        state["stop"] = True
+
+
+def on_shadow(request_id, resp):
+    say("shadow", [s.get("service_id") for s in resp.get("shadow", [])])
+
+
+def on_time(utc_ms):
+    say("time_sync", abs(utc_ms - time.time() * 1000) < 5000)
+
+
+c = huaweicloud.HuaweiCloud(DEV, SECRET, "127.0.0.1", PORT)
+c.setMqtt(keepAlive=60)
+c.set_command_callback(on_command)
+c.set_property_set_callback(on_set)
+c.set_property_get_callback(on_get)
+c.set_message_callback(on_message)
+c.set_shadow_callback(on_shadow)
+c.set_time_sync_callback(on_time)
+c.error_register_cb(lambda e: say("error", e))
+c.start()
+say("started", c.getHuaweiCloudSta())
+say("report", c.report_properties({"Thermo": {"temp": state["temp"]}}))
+say("shadow_request", c.get_shadow("Thermo") is not None)
+say("time_request", c.time_sync())
+t0 = time.time()
+while not state["stop"] and time.time() - t0 < 60:
+    time.sleep_ms(50)
+c.disconnect()
+say("done")
