@@ -12,7 +12,7 @@ FIRMWARE := build/unix/micropython
 DEB_PACKAGES := build-essential pkg-config libffi-dev libmbedtls-dev \
                 mosquitto mosquitto-clients cbindgen python3 iproute2 util-linux
 
-.PHONY: setup fetch firmware rust-check test demo demo-mosquitto bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
+.PHONY: setup fetch firmware rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
 
 ## setup: install the missing Debian packages (apt-get update only if needed)
 setup:
@@ -83,6 +83,12 @@ reliability-test: firmware
 	$(PYTHON) tests/hostile/run_hostile_tests.py $(FIRMWARE)
 	$(PYTHON) tests/tls/run_tls_tests.py $(FIRMWARE)
 	$(PYTHON) tests/faults/run_fault_tests.py $(FIRMWARE)
+
+## sanitize-test: the unix firmware under ASan+UBSan (setjmp nlr, symbols), firmware and hostile suites
+sanitize-test: firmware
+	bash ports/unix/build-asan.sh
+	ASAN_OPTIONS=detect_leaks=0 $(PYTHON) tests/run_firmware_tests.py build/unix-asan/micropython
+	ASAN_OPTIONS=detect_leaks=0 $(PYTHON) tests/hostile/run_hostile_tests.py build/unix-asan/micropython
 
 ## qemu-setup: ARM cross toolchain + qemu (Debian) and nightly's rust-src, when missing
 ARM_DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

@@ -438,7 +438,8 @@ static bool wait_readable(umqtt_client_obj_t *self, uint32_t timeout_ms) {
     // a copy: another thread may close the link while this one waits
     mp_obj_t call[3] = { self->ipoll[0], self->ipoll[1],
                          MP_OBJ_NEW_SMALL_INT(timeout_ms > 0x3fffffff ? 0x3fffffff : timeout_ms) };
-    uint8_t depth = suspend(self);
+    // volatile: read after an exception unwinds (setjmp-based nlr on some ports)
+    volatile uint8_t depth = suspend(self);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_call_method_n_kw(1, 0, call);
@@ -712,7 +713,10 @@ static bool establish(umqtt_client_obj_t *self) {
         // fresh credentials for every login (Huawei's hour-stamped passwords)
         size_t n;
         mp_obj_t *creds;
-        mp_obj_get_array(mp_call_function_0(self->credentials_callback), &n, &creds);
+        // an empty, non-NULL argument array: a bound method as callback
+        // would otherwise memcpy from NULL (UBSan; mp_call_function_0)
+        mp_obj_t no_args[1] = { MP_OBJ_NULL };
+        mp_obj_get_array(mp_call_function_n_kw(self->credentials_callback, 0, 0, no_args), &n, &creds);
         if (n != 3) {
             mp_raise_ValueError(MP_ERROR_TEXT("credentials callback must return (client_id, user, password)"));
         }
@@ -904,7 +908,8 @@ static void recover_or_raise(umqtt_client_obj_t *self, void *exc) {
 
 // Lets the lock go for a moment (another thread may be reconnecting).
 static void pause_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
-    uint8_t depth = suspend(self);
+    // volatile: read after an exception unwinds (setjmp-based nlr on some ports)
+    volatile uint8_t depth = suspend(self);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_hal_delay_ms(ms);
