@@ -24,6 +24,8 @@
 #define CONNECT_TIMEOUT_S (20)
 #define ACK_TIMEOUT_MS (5000)
 #define SUPERVISOR_PERIOD_MS (200)
+#define SHARED_WAIT_SLICE_MS (20)
+#define MAX_WAIT_SLICE_MS (200)
 #define NO_SLOT (0xff)
 
 // get_mqttsta() values, as in QuecPython.
@@ -70,10 +72,14 @@ typedef struct _umqtt_client_obj_t {
     // packets handled so far, by any thread: a waiter whose packet another
     // thread handled sees it change and re-checks what it waits for
     uint32_t packets_handled;
-    uint16_t suback_pid;
-    uint8_t suback_code;
+    // the SUBSCRIBE/UNSUBSCRIBE a script call waits for, and its answer
+    uint16_t request_pid;
+    uint8_t request_code;
+    bool request_answered;
+    // bumped at every login: a wait that spans a reconnect starts over
+    uint32_t link_generation;
     uint8_t version, pingmaxnum, will_qos;
-    bool will_retain, ssl, reconn, clean_session, suback_seen, unsuback_seen;
+    bool will_retain, ssl, reconn, clean_session;
     int8_t state;
     // reconnecting: failed attempts so far, and when the next one is due
     uint32_t next_attempt_ms;
@@ -249,6 +255,22 @@ static void tx_reserve(umqtt_client_obj_t *self, size_t size) {
     }
 }
 
+// A blocking call of a login (DNS, TCP connect, TLS handshake) made without
+// the client's lock: other threads must not wait seconds on it. Nothing it
+// touches is reachable from the client until open_link installs it.
+static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    volatile uint8_t depth = suspend(self);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t result = mp_call_function_n_kw(fun, n_args, n_kw, args);
+        nlr_pop();
+        resume(self, depth);
+        return result;
+    }
+    resume(self, depth);
+    nlr_jump(nlr.ret_val);
+}
+
 static mp_obj_t call_method(mp_obj_t obj, qstr name, size_t n_args, const mp_obj_t *args) {
     mp_obj_t call[5];
     mp_load_method(obj, name, call);
@@ -332,7 +354,7 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t sock) {
         }
         args[k++] = MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname);
         args[k++] = self->server;
-        return mp_call_function_n_kw(mp_load_attr(ssl_mod, MP_QSTR_wrap_socket), 1, (k - 1) / 2, args);
+        return call_unlocked(self, mp_load_attr(ssl_mod, MP_QSTR_wrap_socket), 1, (k - 1) / 2, args);
     }
 
     mp_obj_t tls = mp_import_name(MP_QSTR_tls, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
@@ -353,18 +375,14 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t sock) {
         mp_obj_t chain[2] = { cert->value, key->value };
         call_method(ctx, MP_QSTR_load_cert_chain, 2, chain);
     }
-    mp_obj_t dest[5];
-    mp_load_method(ctx, MP_QSTR_wrap_socket, dest);
-    dest[2] = sock;
-    dest[3] = MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname);
-    dest[4] = self->server;
-    return mp_call_method_n_kw(1, 1, dest);
+    mp_obj_t wrap_args[3] = { sock, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), self->server };
+    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, wrap_args);
 }
 
 static mp_obj_t open_tcp(umqtt_client_obj_t *self) {
     mp_obj_t socket_mod = import_first(MP_QSTR_socket, MP_QSTR_usocket);
     mp_obj_t ai_args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
-    mp_obj_t infos = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args);
+    mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args);
     if (mp_obj_get_int(mp_obj_len(infos)) == 0) {
         mp_raise_OSError(MP_EHOSTUNREACH);
     }
@@ -377,7 +395,7 @@ static mp_obj_t open_tcp(umqtt_client_obj_t *self) {
     mp_obj_t tcp = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_socket), 3, 0, fields);
     mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_S);
     call_method(tcp, MP_QSTR_settimeout, 1, &timeout);
-    call_method(tcp, MP_QSTR_connect, 1, &fields[4]);
+    call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4]);
     // One packet per write must leave at once, not wait on Nagle's algorithm
     // (IPPROTO_TCP = 6, TCP_NODELAY = 1 on Linux and lwIP alike).
     nlr_buf_t nlr;
@@ -435,6 +453,18 @@ static bool wait_readable(umqtt_client_obj_t *self, uint32_t timeout_ms) {
     if (timeout_ms == 0) {
         return false;
     }
+    #if MICROPY_PY_THREAD
+    // Another script thread may read the bytes (or handle the
+    // acknowledgement) this one waits for, after this one checked but before
+    // it sleeps, and there is no portable way to wake it. Bounded sleeps
+    // bound that lost wake-up: short while another call is inside, and never
+    // long, since one may enter at any time (~5 cheap wake-ups a second when
+    // idle).
+    uint32_t slice = self->calls > 1 ? SHARED_WAIT_SLICE_MS : MAX_WAIT_SLICE_MS;
+    if (timeout_ms > slice) {
+        timeout_ms = slice;
+    }
+    #endif
     // a copy: another thread may close the link while this one waits
     mp_obj_t call[3] = { self->ipoll[0], self->ipoll[1],
                          MP_OBJ_NEW_SMALL_INT(timeout_ms > 0x3fffffff ? 0x3fffffff : timeout_ms) };
@@ -588,12 +618,12 @@ static bool process_buffered(umqtt_client_obj_t *self) {
         } else {
             msg = mp_obj_new_bytes(buf + ev.payload_offset, ev.payload_len);
         }
-    } else if (ev.kind == UMQTT_EVENT_SUBACK) {
-        self->suback_seen = true;
-        self->suback_pid = ev.packet_id;
-        self->suback_code = ev.codes_count > 0 ? buf[ev.codes_offset] : 0x80;
-    } else if (ev.kind == UMQTT_EVENT_UNSUBACK) {
-        self->unsuback_seen = true;
+    } else if ((ev.kind == UMQTT_EVENT_SUBACK || ev.kind == UMQTT_EVENT_UNSUBACK)
+               && ev.packet_id == self->request_pid) {
+        // only the answer the waiting call asked for (a reconnect's
+        // resubscriptions bring SUBACKs of their own)
+        self->request_answered = true;
+        self->request_code = ev.kind == UMQTT_EVENT_SUBACK && ev.codes_count > 0 ? buf[ev.codes_offset] : 0;
     } else if (ev.kind == UMQTT_EVENT_PUBLISH_DONE && ev.slot < UMQTT_MAX_INFLIGHT) {
         self->inflight[ev.slot][0] = self->inflight[ev.slot][1] = MP_OBJ_NULL;
     }
@@ -672,6 +702,22 @@ static void send_publish(umqtt_client_obj_t *self, const umqtt_publish_info *inf
     }
 }
 
+// Encodes SUBSCRIBE (one filter) or UNSUBSCRIBE into tx, growing it to the
+// size the core asks for.
+static int32_t send_request(umqtt_client_obj_t *self, bool subscribe, umqtt_slice filter, uint8_t qos,
+    size_t *len, uint16_t *pid) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int32_t st = subscribe
+            ? umqtt_subscribe(&self->session, filter, qos, now_ms(), self->tx, self->tx_cap, len, pid)
+            : umqtt_unsubscribe(&self->session, filter, now_ms(), self->tx, self->tx_cap, len, pid);
+        if (st != UMQTT_ERR_BUFFER_TOO_SMALL) {
+            return st;
+        }
+        tx_reserve(self, *len);
+    }
+    return UMQTT_ERR_BUFFER_TOO_SMALL;
+}
+
 static void restore_session(umqtt_client_obj_t *self) {
     // every remembered topic with its own QoS; the SUBACKs are handled as they come
     mp_map_t *subs = mp_obj_dict_get_map(self->subscriptions);
@@ -681,8 +727,7 @@ static void restore_session(umqtt_client_obj_t *self) {
             uint16_t pid;
             umqtt_slice filter = slice_of(subs->table[i].key);
             uint8_t qos = mp_obj_get_int(subs->table[i].value);
-            tx_reserve(self, filter.len + 8);
-            int32_t st = umqtt_subscribe(&self->session, filter, qos, now_ms(), self->tx, self->tx_cap, &len, &pid);
+            int32_t st = send_request(self, true, filter, qos, &len, &pid);
             send_encoded(self, st, len);
         }
     }
@@ -776,8 +821,14 @@ static bool establish(umqtt_client_obj_t *self) {
             protocol_failed(self, st);
         }
         if (ev.kind == UMQTT_EVENT_CONNACK) {
+            if (self->state != STA_CONNECTING) {
+                // closed by the script while this login waited unlocked
+                close_link(self);
+                mp_raise_OSError(MP_ENOTCONN);
+            }
             self->rx_start += ev.consumed;
             self->state = STA_CONNECTED;
+            self->link_generation++;
             restore_session(self);
             return ev.session_present;
         }
@@ -853,6 +904,11 @@ static bool try_reconnect(umqtt_client_obj_t *self) {
     } else if (!is_instance_of(exc, &mp_type_OSError)) {
         nlr_jump(nlr.ret_val);
     }
+    if (self->state == STA_CLOSED) {
+        // the script closed the client while this attempt waited unlocked
+        self->reconnecting = false;
+        return false;
+    }
     close_link(self);
     self->state = STA_SERVER_CLOSED;
     self->next_attempt_ms = now_ms() + umqtt_backoff_ms(self->attempt, next_random(self));
@@ -882,10 +938,11 @@ static bool ensure_link(umqtt_client_obj_t *self) {
     if (self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
         return true;
     }
+    if ((self->state == STA_SERVER_CLOSED || self->state == STA_CONNECTING) && can_reconnect(self)
+        && supervised(self)) {
+        return false;
+    }
     if (self->state == STA_SERVER_CLOSED && can_reconnect(self)) {
-        if (supervised(self)) {
-            return false;
-        }
         reconnect(self);
         return true;
     }
@@ -936,6 +993,10 @@ static mp_obj_t umqtt_supervisor(mp_obj_t self_in, mp_obj_t generation_in) {
         if (!mp_thread_mutex_lock(&self->lock, 0)) {
             continue;
         }
+        // owned like a script call (not counted in calls): the callbacks it
+        // runs (error, credentials) may call the client again
+        self->owner = mp_thread_get_state();
+        self->depth = 1;
         if (self->supervisor_running && self->supervisor_generation == generation) {
             nlr_buf_t nlr;
             if (nlr_push(&nlr) == 0) {
@@ -962,6 +1023,8 @@ static mp_obj_t umqtt_supervisor(mp_obj_t self_in, mp_obj_t generation_in) {
                 self->supervisor_running = false;
             }
         }
+        self->owner = NULL;
+        self->depth = 0;
         mp_thread_mutex_unlock(&self->lock);
     }
     return mp_const_none;
@@ -1209,13 +1272,13 @@ static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+    enter(self);
+    stop_supervisor(self);
     self->clean_session = args[ARG_clean_session].u_bool;
     // sock=: log in over an already open stream (a custom transport, or an
     // in-memory one in tests) instead of resolving and dialling the server;
     // such a link is not reopened by reconn.
     self->given_stream = args[ARG_sock].u_obj == mp_const_none ? MP_OBJ_NULL : args[ARG_sock].u_obj;
-    enter(self);
-    stop_supervisor(self);
     self->reconnecting = false;
     nlr_buf_t nlr;
     bool present = false;
@@ -1404,21 +1467,20 @@ static void subscribe_op(umqtt_client_obj_t *self, void *ctx, bool online) {
         return;
     }
     umqtt_slice filter = slice_of(op->topic_obj);
+    uint32_t generation = self->link_generation;
     size_t len;
     uint16_t pid;
-    tx_reserve(self, filter.len + 8);
-    int32_t st = op->subscribe
-        ? umqtt_subscribe(&self->session, filter, op->qos, now_ms(), self->tx, self->tx_cap, &len, &pid)
-        : umqtt_unsubscribe(&self->session, filter, now_ms(), self->tx, self->tx_cap, &len, &pid);
-    self->suback_seen = self->unsuback_seen = false;
+    int32_t st = send_request(self, op->subscribe, filter, op->qos, &len, &pid);
     send_encoded(self, st, len);
+    self->request_pid = pid;
+    self->request_answered = false;
     uint32_t start = now_ms();
-    for (;;) {
-        if (op->subscribe && self->suback_seen && self->suback_pid == pid) {
-            break;
-        }
-        if (!op->subscribe && self->unsuback_seen) {
-            break;
+    while (!(self->request_answered && self->request_pid == pid)) {
+        if (self->link_generation != generation) {
+            // the link was re-established meanwhile (by another thread):
+            // this request died with the old one; ask again on the new link
+            subscribe_op(self, ctx, self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL);
+            return;
         }
         uint32_t elapsed = now_ms() - start;
         if (elapsed >= ACK_TIMEOUT_MS || !process_one(self, ACK_TIMEOUT_MS - elapsed)) {
@@ -1429,7 +1491,7 @@ static void subscribe_op(umqtt_client_obj_t *self, void *ctx, bool online) {
     mp_obj_t key = subscription_key(op->topic_obj);
     if (!op->subscribe) {
         mp_map_lookup(mp_obj_dict_get_map(self->subscriptions), key, MP_MAP_LOOKUP_REMOVE_IF_FOUND);
-    } else if (self->suback_code == 0x80) {
+    } else if (self->request_code == 0x80) {
         report(self, "subscribe failed: the server refused the topic");
     } else {
         mp_obj_dict_store(self->subscriptions, key, MP_OBJ_NEW_SMALL_INT(op->qos));
