@@ -101,7 +101,7 @@ typedef struct _umqtt_client_obj_t {
 static const mp_obj_type_t umqtt_client_type;
 
 /******************************************************************************/
-// Locking. Script threads and the background pinger share a client; calls
+// Locking. Script threads and the background thread share a client; calls
 // nest (a callback may publish), and a thread blocked waiting for data lets
 // the others in.
 
