@@ -140,6 +140,16 @@ def main():
             ("client_cert", "tls_cert", "localhost", "cert", "ca.der",
              {"TLS_CERT": f("client.der"), "TLS_KEY": f("client.key.der")}, True),
             ("no_client_cert", "tls_cert", "localhost", "cert", "ca.der", {}, False),
+            # every ssl_params key users pass is honoured (issue 10, defect 6)
+            ("ca_certs_pem", "tls", "localhost", "ca", "ca.pem", {"TLS_STYLE": "ca_certs"}, True),
+            ("ca_certs_pem_wrong_host", "tls_other", "localhost", "ca", "ca.pem",
+             {"TLS_STYLE": "ca_certs", "TLS_CERT_REQS": "default"}, False),
+            ("cafile", "tls", "localhost", "ca", "ca.der", {"TLS_STYLE": "files"}, True),
+            ("cafile_wrong_ca", "tls", "localhost", "ca", "wrongca.der",
+             {"TLS_STYLE": "files", "TLS_CERT_REQS": "default"}, False),
+            ("certfile_keyfile", "tls_cert", "localhost", "cert", "ca.der",
+             {"TLS_STYLE": "files", "TLS_CERT": f("client.der"), "TLS_KEY": f("client.key.der")}, True),
+            ("unknown_key", "tls", "localhost", "ca", "ca.der", {"TLS_STYLE": "unknown"}, False),
         ]
         for name, listener, host, kind, ca, extra, want_ok in cases:
             env = dict(os.environ, TLS_PORT=str(ports[listener]), TLS_HOST=host, TLS_CASE=kind)
@@ -156,6 +166,8 @@ def main():
             res = next((l for l in out.splitlines() if l.startswith("RESULT|")), "")
             ok_run = res.startswith("RESULT|ok|") and "published=True" in res and "over-tls" in res
             failed_clean = res.startswith("RESULT|") and res.split("|")[1] in ("OSError", "MQTTException", "ValueError")
+            if name == "unknown_key":
+                failed_clean = res.startswith("RESULT|ValueError|") and "unknown key" in res
             good = rc == 0 and (ok_run if want_ok else failed_clean)
             if not good and name in SOFT and rc == 0 and failed_clean:
                 print("WARN {} ({:.1f} s) {}: {}".format(name, secs, res[7:], SOFT[name]), flush=True)

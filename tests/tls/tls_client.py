@@ -19,17 +19,36 @@ def read(name):
         return f.read()
 
 
+# TLS_STYLE: how the script names its files, as QuecPython and MicroPython
+# users do: cadata/cert/key (DER or PEM bytes, default), ca_certs (bytes),
+# files (cafile/certfile/keyfile paths), unknown (a misspelt key)
+style = os.getenv("TLS_STYLE") or "data"
 params = {}
 if case in ("ca", "cert"):
-    params["cadata"] = read("TLS_CA")
+    if style == "files":
+        params["cafile"] = os.getenv("TLS_CA")
+    elif style == "ca_certs":
+        params["ca_certs"] = read("TLS_CA")
+    else:
+        params["cadata"] = read("TLS_CA")
     if os.getenv("TLS_CERT_REQS") != "default":
         params["cert_reqs"] = tls.CERT_REQUIRED
 if case == "cert" and os.getenv("TLS_CERT"):
-    params["cert"] = read("TLS_CERT")
-    params["key"] = read("TLS_KEY")
+    if style == "files":
+        params["certfile"] = os.getenv("TLS_CERT")
+        params["keyfile"] = os.getenv("TLS_KEY")
+    else:
+        params["cert"] = read("TLS_CERT")
+        params["key"] = read("TLS_KEY")
+if style == "unknown":
+    params["ca_cert"] = params.pop("cadata")
 
 got = []
-c = MQTTClient("tls-" + case, host, port, ssl=True, ssl_params=params, reconn=False, keepalive=0)
+try:
+    c = MQTTClient("tls-" + case, host, port, ssl=True, ssl_params=params, reconn=False, keepalive=0)
+except ValueError as e:
+    print("RESULT|ValueError|{}".format(e))
+    sys.exit(0)
 c.set_callback(lambda t, m: got.append(m))
 try:
     c.connect()
