@@ -41,6 +41,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MP_DIR = os.path.join(HERE, "mp")
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from lib import mqtt_bytes as mb  # noqa: E402
+from lib.broker import BrokerError, Mosquitto  # noqa: E402
+from lib.proc import Process  # noqa: E402
 CACHE = os.path.join(HERE, ".cache")
 LIB = os.path.join(CACHE, "lib")
 
@@ -128,49 +132,16 @@ def fetch_baselines():
 # --------------------------------------------------------------------------
 # MQTT bits for the local peer and the mosquitto flooder
 
-def enc_len(n):
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def enc_str(b):
-    return len(b).to_bytes(2, "big") + b
-
-
 def publish_packet(topic, payload, qos=0, pid=1):
-    body = enc_str(topic) + (pid.to_bytes(2, "big") if qos else b"") + payload
-    return bytes([0x30 | (qos << 1)]) + enc_len(len(body)) + body
+    return mb.publish(topic, payload, qos=qos, pid=pid)
 
 
-def connect_packet(cid):
-    body = b"\x00\x04MQTT\x04\x02\x00\x00" + enc_str(cid)
-    return b"\x10" + enc_len(len(body)) + body
-
-
-def recv_exact(s, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return bytes(buf)
-
-
-def read_packet(s):
-    h = recv_exact(s, 1)[0]
-    n, shift = 0, 0
-    while True:
-        b = recv_exact(s, 1)[0]
-        n |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            break
-    return h, recv_exact(s, n) if n else b""
+def read_packet(reader):
+    """The next whole packet of a SocketReader; ConnectionError at EOF."""
+    p = reader.read()
+    if p is None:
+        raise ConnectionError("closed")
+    return p
 
 
 def flood_buffer(topic, n=512):
@@ -212,37 +183,35 @@ class LocalPeer:
 
     def _serve(self, s):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader = mb.SocketReader(s)
         try:
-            h, body = read_packet(s)
+            h, body = read_packet(reader)
             if h != 0x10:
                 raise ValueError("expected CONNECT, got 0x%02x" % h)
-            plen = int.from_bytes(body[0:2], "big")
-            off = 2 + plen + 4
-            cid = body[off + 2: off + 2 + int.from_bytes(body[off:off + 2], "big")].decode()
-            s.sendall(b"\x20\x02\x00\x00")
+            cid = mb.connect_client_id(body)
+            s.sendall(mb.connack())
             mode = cid.split("-", 1)[0]
             if mode == "drain":
                 while s.recv(65536):
                     pass
                 return
             while True:
-                h, body = read_packet(s)
+                h, body = read_packet(reader)
                 kind = h >> 4
                 if kind == 8:  # SUBSCRIBE
-                    s.sendall(b"\x90\x03" + body[0:2] + b"\x00")
+                    s.sendall(mb.suback(mb.packet_id(body), [0]))
                     if mode == "flood":
                         while True:
                             s.sendall(self.flood)
                 elif kind == 3:  # PUBLISH
                     if (h >> 1) & 3:
-                        tl = int.from_bytes(body[0:2], "big")
-                        s.sendall(b"\x40\x02" + body[2 + tl: 4 + tl])
+                        s.sendall(mb.puback(mb.parse_publish(h, body)[1]))
                 elif kind == 12:  # PINGREQ
                     if mode == "big":
                         s.sendall(self.big)
                         mode = "sink"
                     else:
-                        s.sendall(b"\xd0\x00")
+                        s.sendall(mb.pingresp())
                 elif kind == 14:  # DISCONNECT
                     break
         except (ConnectionError, OSError):
@@ -274,8 +243,8 @@ class Flooder:
         buf = flood_buffer(self.topic, 256)
         try:
             with socket.create_connection(("127.0.0.1", self.port)) as s:
-                s.sendall(connect_packet(b"bench-flooder"))
-                if recv_exact(s, 4) != b"\x20\x02\x00\x00":
+                s.sendall(mb.connect(b"bench-flooder"))
+                if mb.SocketReader(s).read(30) != (0x20, b"\x00\x00"):
                     return
                 while not self.stop_ev.is_set():
                     s.sendall(buf)
@@ -291,54 +260,18 @@ class Flooder:
 # --------------------------------------------------------------------------
 # mosquitto
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mosquitto:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="umqtt-bench-")
-        os.chmod(self.dir, 0o755)
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        if not shutil.which("mosquitto"):
-            raise BenchError("mosquitto not found (make setup)")
-        for _ in range(5):
-            self.port = free_port()
-            conf = os.path.join(self.dir, "mosquitto.conf")
-            with open(conf, "w") as f:
-                f.write("listener {} 127.0.0.1\nallow_anonymous true\n"
-                        "persistence false\nlog_type error\nlog_dest stderr\n".format(self.port))
-            os.chmod(conf, 0o644)
-            self.proc = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, start_new_session=True)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                    return
-                except OSError:
-                    time.sleep(0.05)
-            self.stop()
-        raise BenchError("mosquitto did not start")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def start_mosquitto():
+    """Anonymous mosquitto on a free loopback port (tests/lib/broker.py);
+    errors only in its log: per-message debug lines would slow it down."""
+    if not shutil.which("mosquitto"):
+        raise BenchError("mosquitto not found (make setup)")
+    broker = Mosquitto(log_types=("error",))
+    try:
+        broker.start()
+    except BrokerError as e:
+        broker.cleanup()
+        raise BenchError(str(e))
+    return broker
 
 
 # --------------------------------------------------------------------------
@@ -358,23 +291,16 @@ class Runner:
         argv += [os.path.join(MP_DIR, script), json.dumps(params)]
         if wrap:
             argv = wrap + argv
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=self.env, cwd=HERE,
-                                start_new_session=True)
-        out, results = [], []
-        timer = threading.Timer(timeout or self.timeout, lambda: os.killpg(proc.pid, 9))
-        timer.start()
-        try:
-            for raw in iter(proc.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                out.append(line)
-                if line == "READY" and on_ready:
-                    on_ready()
-                elif line.startswith("RESULT "):
-                    results.append(json.loads(line[7:]))
-            rc = proc.wait()
-        finally:
-            timer.cancel()
+        results = []
+
+        def on_line(line):
+            if line == "READY" and on_ready:
+                on_ready()
+            elif line.startswith("RESULT "):
+                results.append(json.loads(line[7:]))
+        proc = Process(argv, env=self.env, cwd=HERE, on_line=on_line)
+        rc = proc.wait(timeout or self.timeout)
+        out = proc.lines
         if rc != 0 or not results:
             raise BenchError("{} {} failed (exit {}):\n  {}".format(
                 script, json.dumps(params), rc, "\n  ".join(out[-30:])))
@@ -463,8 +389,7 @@ def run_bench(args):
 
     fetch_baselines()
     runner = Runner(fw, timeout=60 if q else 180)
-    broker = Mosquitto()
-    broker.start()
+    broker = start_mosquitto()
     peer = LocalPeer()
     log("mosquitto on 127.0.0.1:{}, local peer on 127.0.0.1:{}".format(broker.port, peer.port))
     raw = {}

@@ -33,8 +33,6 @@ import argparse
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,119 +40,13 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from lib.broker import Mosquitto  # noqa: E402
+from lib.proc import Process  # noqa: E402
+
 FIRMWARE_DIR = os.path.join(HERE, "firmware")
 AUTH_USER = "tester"
 AUTH_PASS = "s3cret-pass"
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_accepting(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-class Broker:
-    """One mosquitto process with a generated config in its own directory."""
-
-    def __init__(self, workdir, name, auth=False):
-        self.dir = os.path.join(workdir, name)
-        os.makedirs(self.dir)
-        os.chmod(self.dir, 0o777)  # mosquitto drops to user mosquitto as root
-        self.name = name
-        self.auth = auth
-        self.port = None
-        self.proc = None
-        self.log_path = os.path.join(self.dir, "mosquitto.log")
-        self.lock = threading.Lock()
-        if auth:
-            self.pwfile = os.path.join(self.dir, "passwd")
-            subprocess.run(["mosquitto_passwd", "-c", "-b", self.pwfile,
-                            AUTH_USER, AUTH_PASS], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            os.chmod(self.pwfile, 0o644)
-
-    def _write_config(self):
-        conf = os.path.join(self.dir, "mosquitto.conf")
-        lines = [
-            "listener {} 127.0.0.1".format(self.port),
-            "log_dest file " + self.log_path,  # flushed per line (stdout is not)
-            "log_type all",
-            "connection_messages true",
-            # Persistence is on (in this private dir) so that a subscriber
-            # with clean_session=False keeps its session and queued QoS 1
-            # messages over a broker restart (the reconnect test relies on it
-            # to check "no message lost" without racing resubscription).
-            "persistence true",
-            "persistence_location {}/".format(self.dir),
-            "autosave_interval 0",
-        ]
-        if self.auth:
-            lines += ["allow_anonymous false", "password_file " + self.pwfile]
-        else:
-            lines += ["allow_anonymous true"]
-        with open(conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(conf, 0o644)
-        return conf
-
-    def start(self, port=None):
-        with self.lock:
-            for attempt in range(5):
-                self.port = port or free_port()
-                conf = self._write_config()
-                open(self.log_path, "ab").close()
-                os.chmod(self.log_path, 0o666)  # written after dropping privileges
-                log = open(os.path.join(self.dir, "mosquitto.out"), "ab")
-                self.proc = subprocess.Popen(["mosquitto", "-c", conf],
-                                             stdout=log, stderr=subprocess.STDOUT,
-                                             start_new_session=True)
-                log.close()
-                if wait_accepting(self.port, self.proc):
-                    return self.port
-                self._kill()
-                if port:  # same port requested: retry a little later
-                    time.sleep(0.5)
-            raise RuntimeError("mosquitto ({}) did not start; log:\n{}".format(
-                self.name, self.log_tail()))
-
-    def _kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def stop(self):
-        with self.lock:
-            self._kill()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, n=40):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"".join(f.readlines()[-n:]).decode("utf-8", "replace")
-        except OSError:
-            return ""
 
 
 def touch(path, text="ok"):
@@ -193,7 +85,7 @@ class CommandHandler:
                 self.log("harness: broker stopped (down for {} s)".format(down))
                 touch(ack)
                 time.sleep(down)
-                self.broker.start(port)
+                self.broker.start()  # on the same port
                 self.log("harness: broker started again on port {}".format(port))
                 touch(ack + ".up")
             elif cmd == "publish-after":
@@ -244,35 +136,19 @@ def run_one(name, argv, env, timeout, broker, verbose):
     ack_dir = tempfile.mkdtemp(prefix="ack-")
     env = dict(env, HARNESS_ACK_DIR=ack_dir)
     handler = CommandHandler(broker, ack_dir, log) if broker else None
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, env=env, cwd=HERE,
-                            start_new_session=True)
 
-    def reader():
-        for raw in iter(proc.stdout.readline, b""):
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            log(line)
-            if handler and line.startswith("HARNESS:"):
-                handler.handle(line)
+    def on_line(line):
+        log(line)
+        if handler and line.startswith("HARNESS:"):
+            handler.handle(line)
 
-    rt = threading.Thread(target=reader, daemon=True)
-    rt.start()
-    timed_out = False
-    try:
-        rc = proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        rc = proc.wait()
-    rt.join(5)
+    proc = Process(argv, env=env, cwd=HERE, on_line=on_line)
+    rc = proc.wait(timeout)
+    timed_out = proc.timed_out
     if handler:
         handler.join()
     shutil.rmtree(ack_dir, ignore_errors=True)
-    secs = time.monotonic() - start
+    secs = proc.secs
     if timed_out:
         log("TIMEOUT after {} s".format(timeout))
     elif rc != 0:
@@ -326,8 +202,11 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="umqtt-tests-")
     os.chmod(workdir, 0o755)
-    broker = Broker(workdir, "anon")
-    auth_broker = Broker(workdir, "auth", auth=True)
+    # persistence: a subscriber with clean_session=False keeps its session
+    # and queued QoS 1 messages over a broker restart (the reconnect test
+    # relies on it to check "no message lost" without racing resubscription)
+    broker = Mosquitto(workdir, "anon", persistence=True)
+    auth_broker = Mosquitto(workdir, "auth", persistence=True, users={AUTH_USER: AUTH_PASS})
     passed = failed = 0
     try:
         broker.start()
@@ -346,7 +225,7 @@ def main():
         })
         for name, argv, uses_broker in tests:
             if not broker.alive():  # a previous test may have left it down
-                broker.start(broker.port)
+                broker.start()  # on the same port
             timeout = args.timeout * (2 if name == "test_guide_script" else 1)
             ok, secs, out = run_one(name, argv, base_env, timeout,
                                     broker if uses_broker else None, args.verbose)

@@ -30,6 +30,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SCRIPT = os.path.join(ROOT, "examples", "huaweicloud_demo.py")
+sys.path.insert(0, HERE)
+from lib.broker import BrokerError, Mosquitto  # noqa: E402
+from lib.proc import Process  # noqa: E402
 SEED = os.path.join(os.path.dirname(ROOT), "shared", "seed", "huaweicloud_demo.py")
 # sha256 of the guide's script as extracted from the guide (shared/seed)
 SCRIPT_SHA256 = "dc6e270f509bc5efb951d259503ddc388c981624425eaca19e401b3449b863a1"
@@ -130,23 +133,13 @@ def outer(args):
     return rc
 
 
-def wait_port(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 def inner(args):
     say = Narrator(args.demo)
     tmp = args.inner
     procs = []
+    dev = None
     ok = False
-    log_path = os.path.join(tmp, "mosquitto.log")
+    broker = Mosquitto(tmp, "broker", port=1883)
     try:
         subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
         hosts = os.path.join(tmp, "hosts")
@@ -160,18 +153,10 @@ def inner(args):
         say("private network namespace: {} -> 127.0.0.1".format(HOST),
             "In a private network namespace, {} now points at this machine.".format(HOST))
 
-        conf = os.path.join(tmp, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write("listener 1883 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "log_dest file {}\nlog_type all\nconnection_messages true\n".format(log_path))
-        os.chmod(conf, 0o644)
-        open(log_path, "wb").close()
-        os.chmod(log_path, 0o666)  # mosquitto writes it after dropping to its user
-        log = open(os.path.join(tmp, "mosquitto.out"), "wb")
-        broker = subprocess.Popen(["mosquitto", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
-        procs.append(broker)
-        if not wait_port(1883):
-            print("FAIL: mosquitto did not start")
+        try:
+            broker.start()
+        except BrokerError as e:
+            print("FAIL: mosquitto did not start: {}".format(e))
             return 1
         say("mosquitto listening on 127.0.0.1:1883",
             "A local MQTT broker (mosquitto) plays Huawei Cloud IoTDA on port 1883.")
@@ -218,19 +203,9 @@ def inner(args):
             "Running the guide's script, unchanged, on our MicroPython firmware...")
         env = dict(os.environ)
         env.pop("MICROPYPATH", None)
-        dev = subprocess.Popen([args.micropython, SCRIPT], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, cwd=os.path.dirname(SCRIPT), env=env)
-        procs.append(dev)
-        out = []
-
-        def read_dev():
-            for raw in iter(dev.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                out.append(line)
-                say("script| " + line, "    device says: " + line)
-
-        rt = threading.Thread(target=read_dev, daemon=True)
-        rt.start()
+        dev = Process([args.micropython, SCRIPT], cwd=os.path.dirname(SCRIPT), env=env,
+                      on_line=lambda line: say("script| " + line, "    device says: " + line))
+        out = dev.lines
 
         if not report.wait(args.timeout):
             print("FAIL: no property report seen on " + REPORT_TOPIC)
@@ -247,13 +222,9 @@ def inner(args):
                         DOWN_TOPIC, DOWNLINK))
                 subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-q", "1", "-t", DOWN_TOPIC,
                                 "-m", DOWNLINK], check=True)
-        try:
-            rc = dev.wait(args.timeout)
-        except subprocess.TimeoutExpired:
+        rc = dev.wait(args.timeout)
+        if dev.timed_out:
             print("FAIL: the script did not finish within {} s".format(args.timeout))
-            dev.kill()
-            rc = dev.wait()
-        rt.join(5)
         expected = "Subscribe Recv: Topic={},Msg={}".format(DOWN_TOPIC, DOWNLINK)
         if rc != 0:
             print("FAIL: the script exited with {}".format(rc))
@@ -262,9 +233,7 @@ def inner(args):
         else:
             ok = True
         time.sleep(0.3)
-        log.flush()
-        with open(log_path, "rb") as f:
-            blog = f.read().decode("utf-8", "replace")
+        blog = broker.log_text()
         conn = [l for l in blog.splitlines() if "New client connected" in l and CLIENT_ID in l]
         if conn:
             say("broker: " + conn[0].split(": ", 1)[-1])
@@ -295,6 +264,9 @@ def inner(args):
                     p.wait(5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        if dev is not None and dev.poll() is None:
+            dev.kill()
+        broker.stop()
     return 0 if ok else 1
 
 

@@ -7,74 +7,43 @@ session/ffi: arbitrary-encoded, so they start from a handful of raw byte
 strings (libFuzzer grows them).
 """
 import os
-import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "corpus")
-
-
-def rl(n):
-    out = bytearray()
-    while True:
-        b = n % 128
-        n //= 128
-        if n:
-            b |= 0x80
-        out.append(b)
-        if not n:
-            return bytes(out)
-
-
-def s(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return struct.pack(">H", len(b)) + b
-
-
-def pkt(first, body):
-    return bytes([first]) + rl(len(body)) + body
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests"))
+from lib import mqtt_bytes as mb  # noqa: E402
+from lib.mqtt_bytes import mstr as s, packet as pkt  # noqa: E402
 
 
 def connect(v=4, cid="dev", user=None, pw=None, will=None, ka=60, clean=True):
-    flags = (0x02 if clean else 0)
-    payload = s(cid)
-    if will:
-        t, m, q, r = will
-        flags |= 0x04 | (q << 3) | (0x20 if r else 0)
-        payload += s(t) + s(m)
-    if user is not None:
-        flags |= 0x80
-        payload += s(user)
-    if pw is not None:
-        flags |= 0x40
-        payload += s(pw)
-    name = s("MQTT") if v == 4 else s("MQIsdp")
-    return pkt(0x10, name + bytes([v, flags]) + struct.pack(">H", ka) + payload)
+    return mb.connect(cid, keepalive=ka, clean=clean, user=user, password=pw, will=will,
+                      level=v, proto=b"MQTT" if v == 4 else b"MQIsdp")
 
 
 PACKETS = {
     "connect": connect(),
     "connect_full": connect(cid="c1", user="u", pw=b"p\x00w", will=("w/t", b"bye", 1, True), ka=5, clean=False),
     "connect_v31": connect(v=3, cid="old"),
-    "connack_ok": pkt(0x20, b"\x00\x00"),
-    "connack_present": pkt(0x20, b"\x01\x00"),
-    "connack_refused5": pkt(0x20, b"\x00\x05"),
-    "publish_q0": pkt(0x30, s("a/b") + b"hello"),
-    "publish_q1": pkt(0x32, s("a/b") + b"\x00\x01" + b"hi"),
-    "publish_q2_dup_retain": pkt(0x3D, s("x") + b"\x12\x34" + b""),
-    "publish_big": pkt(0x30, s("big") + b"x" * 200),
-    "puback": pkt(0x40, b"\x00\x01"),
-    "pubrec": pkt(0x50, b"\x00\x02"),
-    "pubrel": pkt(0x62, b"\x00\x02"),
-    "pubcomp": pkt(0x70, b"\x00\x02"),
+    "connack_ok": mb.connack(0),
+    "connack_present": mb.connack(0, session_present=True),
+    "connack_refused5": mb.connack(5),
+    "publish_q0": mb.publish("a/b", b"hello"),
+    "publish_q1": mb.publish("a/b", b"hi", qos=1, pid=1),
+    "publish_q2_dup_retain": mb.publish("x", b"", qos=2, pid=0x1234, dup=True, retain=True),
+    "publish_big": mb.publish("big", b"x" * 200),
+    "puback": mb.puback(1),
+    "pubrec": mb.pubrec(2),
+    "pubrel": mb.pubrel(2),
+    "pubcomp": mb.pubcomp(2),
     "subscribe": pkt(0x82, b"\x00\x03" + s("a/+") + b"\x01" + s("#") + b"\x02"),
-    "suback": pkt(0x90, b"\x00\x03\x01\x80"),
+    "suback": mb.suback(3, [1, 0x80]),
     "unsubscribe": pkt(0xA2, b"\x00\x04" + s("a/+")),
-    "unsuback": pkt(0xB0, b"\x00\x04"),
-    "pingreq": b"\xc0\x00",
-    "pingresp": b"\xd0\x00",
-    "disconnect": b"\xe0\x00",
-    "two_packets": pkt(0x20, b"\x00\x00") + pkt(0x30, s("t") + b"m"),
+    "unsuback": mb.unsuback(4),
+    "pingreq": mb.pingreq(),
+    "pingresp": mb.pingresp(),
+    "disconnect": mb.disconnect(),
+    "two_packets": mb.connack(0) + mb.publish("t", b"m"),
     "rl_4bytes_partial": b"\x30\xff\xff\xff\x7f",
 }
 

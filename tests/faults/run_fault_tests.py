@@ -30,7 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from run_firmware_tests import Broker, free_port  # noqa: E402
+from lib.broker import Mosquitto  # noqa: E402
+from lib.proc import Process  # noqa: E402
 
 CLIENT = os.path.join(HERE, "faults_client.py")
 
@@ -163,7 +164,7 @@ def analyse_broker_log(path, cid):
 def scenario(mp, name, via_proxy, faults, n_out=150, n_in1=60, n_in2=30, verbose=False):
     work = tempfile.mkdtemp(prefix="umqtt-faults-")
     os.chmod(work, 0o755)
-    broker = Broker(work, "b")
+    broker = Mosquitto(work, "b", persistence=True)
     proxy = sub = client = None
     report = {"name": name, "faults": 0}
     problems = []
@@ -183,21 +184,15 @@ def scenario(mp, name, via_proxy, faults, n_out=150, n_in1=60, n_in2=30, verbose
         env = dict(os.environ, FAULT_PORT=str(proxy.port if proxy else port), FAULT_N=str(n_out),
                    FAULT_GAP_MS="60", FAULT_EXPECT_IN=str(n_in1 + n_in2), FAULT_TAG=tag, FAULT_CID=cid,
                    FAULT_DEADLINE_MS="100000")
-        client = subprocess.Popen([mp, CLIENT], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-        lines = []
         ready = threading.Event()
 
-        def reader():
-            for raw in iter(client.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace").rstrip()
-                lines.append(line)
-                if verbose:
-                    print("    | " + line, flush=True)
-                if line == "READY":
-                    ready.set()
-        rt = threading.Thread(target=reader, daemon=True)
-        rt.start()
+        def on_line(line):
+            if verbose:
+                print("    | " + line, flush=True)
+            if line == "READY":
+                ready.set()
+        client = Process([mp, CLIENT], env=env, on_line=on_line)
+        lines = client.lines
         if not ready.wait(30):
             raise RuntimeError("client not ready: " + "\n".join(lines[-10:]))
         deadline = time.monotonic() + 100
@@ -218,9 +213,7 @@ def scenario(mp, name, via_proxy, faults, n_out=150, n_in1=60, n_in2=30, verbose
             time.sleep(max(0, t0 + at - time.monotonic()))
             report["faults"] += 1
             if action == "restart":
-                broker.stop()
-                time.sleep(arg)
-                broker.start(port)
+                broker.restart(down=arg)  # same port
             elif action == "drop":
                 proxy.drop()
             elif action == "blackhole":
@@ -230,13 +223,10 @@ def scenario(mp, name, via_proxy, faults, n_out=150, n_in1=60, n_in2=30, verbose
             if verbose:
                 print("  fault at {:.1f} s: {} {}".format(time.monotonic() - t0, action, arg), flush=True)
         pt.join(120)
-        try:
-            rc = client.wait(150)
-        except subprocess.TimeoutExpired:
-            os.killpg(client.pid, signal.SIGKILL)
-            rc = client.wait()
+        rc = client.wait(150)
+        if client.timed_out:
+            rc = -signal.SIGKILL
             problems.append("client hung (killed)")
-        rt.join(5)
         time.sleep(1.5)  # raw subscriber catches up
         os.killpg(sub.pid, signal.SIGTERM)
         sub.wait(5)
@@ -290,12 +280,13 @@ def scenario(mp, name, via_proxy, faults, n_out=150, n_in1=60, n_in2=30, verbose
     finally:
         if proxy:
             proxy.stop()
-        for p in (client, sub):
-            if p and p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        if client and client.poll() is None:
+            client.kill()
+        if sub and sub.poll() is None:
+            try:
+                os.killpg(sub.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         broker.stop()
         shutil.rmtree(work, ignore_errors=True)
     return report, problems

@@ -1,7 +1,7 @@
 # Shared helpers for the umqtt firmware tests (MicroPython; also runs on CPython).
 # Environment (set by tests/run_firmware_tests.py):
-#   MQTT_HOST, MQTT_PORT, MQTT_AUTH_PORT, MQTT_AUTH_USER, MQTT_AUTH_PASS,
-#   HARNESS_ACK_DIR
+#   MQTT_HOST, MQTT_PORT, MQTT_BROKER_LOG, MQTT_AUTH_PORT, MQTT_AUTH_USER,
+#   MQTT_AUTH_PASS, HARNESS_ACK_DIR (require_env(): the test fails without)
 import os
 import sys
 import time
@@ -16,6 +16,16 @@ except AttributeError:  # pragma: no cover - very old ports
 def env(name, default=None):
     v = _getenv(name)
     return default if v is None else v
+
+
+def require_env(name):
+    """A variable tests/run_firmware_tests.py always sets: without it the
+    test fails (a check that cannot run is not a pass)."""
+    v = _getenv(name)
+    if not v:
+        print("  FAIL {} not set: run through tests/run_firmware_tests.py".format(name))
+        sys.exit(1)
+    return v
 
 
 HOST = env("MQTT_HOST", "127.0.0.1")
@@ -88,7 +98,7 @@ class Checker:
         self.warnings += 1
         print("  WARN " + what)
 
-    def raises(self, excs, fn, what, soft=False):
+    def raises(self, excs, fn, what):
         """fn() must raise one of excs; any other exception is a failure."""
         try:
             r = fn()
@@ -97,17 +107,9 @@ class Checker:
             self.passes += 1
             return e
         except Exception as e:
-            msg = "{} -> unexpected {}: {}".format(what, type(e).__name__, e)
-            if soft:
-                self.warn(msg)
-            else:
-                self.ok(False, msg)
+            self.ok(False, "{} -> unexpected {}: {}".format(what, type(e).__name__, e))
             return e
-        msg = "{} -> no exception (returned {!r})".format(what, r)
-        if soft:
-            self.warn(msg)
-        else:
-            self.ok(False, msg)
+        self.ok(False, "{} -> no exception (returned {!r})".format(what, r))
         return None
 
     def finish(self):

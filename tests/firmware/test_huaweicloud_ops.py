@@ -7,9 +7,10 @@ import json
 import huaweicloud as hc
 from huaweicloud import HuaweiCloud
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, env, sleep_ms)
+from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env, sleep_ms)
 
 ck = Checker("huaweicloud: operations against a platform stand-in")
+logp = require_env("MQTT_BROKER_LOG")
 TV = (TypeError, ValueError)
 DEV = uid("hw").replace("-", "_")
 SECRET = "devsecret-" + DEV
@@ -68,19 +69,15 @@ ck.eq(dev.getHuaweiCloudSta(), 0, "getHuaweiCloudSta() == 0 after start()")
 
 # broker log: login with the IoTDA credentials, keepalive clamped to 30,
 # the six system topics at QoS 1
-logp = env("MQTT_BROKER_LOG")
-if logp:
-    sleep_ms(200)
-    with open(logp) as f:
-        log = f.read()
-    cid = hc.conninfo(DEV, SECRET)[0]
-    ck.ok(("as " + cid + " ") in log, "broker log: ClientId " + cid)
-    ck.ok(("k30, u'" + DEV + "'") in log, "broker log: keepalive clamped to 30, username = device id")
-    for sub in ("sys/messages/down", "sys/commands/#", "sys/properties/set/#", "sys/properties/get/#",
-                "sys/shadow/get/response/#", "sys/events/down"):
-        ck.ok("{}/{} (QoS 1)".format(T, sub) in log, "broker log: subscribed {} at QoS 1".format(sub))
-else:
-    ck.warn("MQTT_BROKER_LOG not set")
+sleep_ms(200)
+with open(logp) as f:
+    log = f.read()
+cid = hc.conninfo(DEV, SECRET)[0]
+ck.ok(("as " + cid + " ") in log, "broker log: ClientId " + cid)
+ck.ok(("k30, u'" + DEV + "'") in log, "broker log: keepalive clamped to 30, username = device id")
+for sub in ("sys/messages/down", "sys/commands/#", "sys/properties/set/#", "sys/properties/get/#",
+            "sys/shadow/get/response/#", "sys/events/down"):
+    ck.ok("{}/{} (QoS 1)".format(T, sub) in log, "broker log: subscribed {} at QoS 1".format(sub))
 
 # ---- default responses (no callbacks)
 down(T + "/sys/commands/request_id=c0", json.dumps({"service_id": "s", "command_name": "x", "paras": {}}))

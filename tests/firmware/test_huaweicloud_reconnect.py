@@ -8,13 +8,14 @@ import json
 import huaweicloud as hc
 from huaweicloud import HuaweiCloud
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, harness, ack_present, env)
+from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, harness, ack_present,
+                            require_env)
 
 ck = Checker("huaweicloud: new credentials after a reconnect")
 DEV = uid("hwrc").replace("-", "_")
 SECRET = "s-" + DEV
 T = "$oc/devices/" + DEV
-logp = env("MQTT_BROKER_LOG")
+logp = require_env("MQTT_BROKER_LOG")
 
 plat_in = Inbox()
 plat = MQTTClient(DEV + "-platform", HOST, PORT, keepalive=30)
@@ -60,10 +61,7 @@ dev.set_command_callback(lambda rid, cmd: {"result_code": 0, "response_name": "p
 first = hc.conninfo(DEV, SECRET, check_timestamp=True)[0]
 dev.start()
 ck.ok(first.startswith(DEV + "_0_1_"), "sign type 1 ClientId: " + first)
-if not logp:
-    ck.warn("MQTT_BROKER_LOG not set: cannot check the ClientId")
-else:
-    ck.ok(("as " + first + " ") in log_after_last_start(), "first login with ClientId " + first)
+ck.ok(("as " + first + " ") in log_after_last_start(), "first login with ClientId " + first)
 
 # $time_sync: UTC is 5 h ahead of the device clock
 AHEAD = 5 * 3600 * 1000
@@ -78,10 +76,9 @@ second = hc.conninfo(DEV, SECRET, check_timestamp=True)[0]
 ck.ok(second != first, "the expected ClientId hour changed: " + second)
 
 restart_and_wait("hwrc1")
-if logp:
-    after = log_after_last_start()
-    ck.ok(("as " + second + " ") in after, "reconnect used the new ClientId " + second)
-    ck.ok(("as " + first + " ") not in after, "reconnect did not reuse the old ClientId")
+after = log_after_last_start()
+ck.ok(("as " + second + " ") in after, "reconnect used the new ClientId " + second)
+ck.ok(("as " + first + " ") not in after, "reconnect did not reuse the old ClientId")
 # system subscriptions restored: the device still answers a command
 plat.publish(T + "/sys/commands/request_id=r1", json.dumps({"service_id": "s", "command_name": "ping", "paras": {}}), qos=1)
 ck.eq(up_json(T + "/sys/commands/response/request_id=r1", 10000), {"result_code": 0, "response_name": "pong"},
@@ -92,8 +89,7 @@ hc.set_time_offset(-7 * 3600)
 third = hc.conninfo(DEV, SECRET, check_timestamp=True)[0]
 ck.ok(third not in (first, second), "expected ClientId with offset -7 h: " + third)
 restart_and_wait("hwrc2")
-if logp:
-    ck.ok(("as " + third + " ") in log_after_last_start(), "second reconnect used ClientId " + third)
+ck.ok(("as " + third + " ") in log_after_last_start(), "second reconnect used ClientId " + third)
 ck.eq(dev.getHuaweiCloudSta(), 0, "connected at the end")
 hc.set_time_offset(0)
 dev.disconnect()

@@ -4,10 +4,11 @@
 # at once and the error callback says so; a QoS 0 publish offline returns False.
 # Nothing the caller was told is kept may be lost.
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until,
-                            harness, ack_present, env, now_ms, elapsed_ms, sleep_ms)
+from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env,
+                            harness, ack_present, now_ms, elapsed_ms, sleep_ms)
 
 QUEUE = 3
+logp = require_env("MQTT_BROKER_LOG")
 ck = Checker("offline queue while reconnecting")
 cid = uid("oq")
 topic = "umqtt-test/{}/q".format(cid)
@@ -60,17 +61,13 @@ ck.eq(order[:2], [b"m0", b"m1"], "kept QoS 1 messages arrive in publish order")
 ck.ok(b"m3" not in received and b"m4" not in received, "refused messages were not sent")
 
 # first transmission of a queued message carries no DUP flag (broker log: d0)
-logp = env("MQTT_BROKER_LOG")
-if logp:
-    with open(logp) as f:
-        log = f.read()
-    k = log.rfind("starting")
-    after = log[k:] if k >= 0 else ""
-    sent = [line for line in after.split("\n") if "Received PUBLISH from " + cid + "-pub" in line]
-    ck.ok(len(sent) >= QUEUE, "broker received the queued messages ({} lines)".format(len(sent)))
-    ck.ok(all("(d0," in line for line in sent[:QUEUE]), "queued messages sent without DUP")
-else:
-    ck.warn("MQTT_BROKER_LOG not set: DUP flags not checked")
+with open(logp) as f:
+    log = f.read()
+k = log.rfind("starting")
+after = log[k:] if k >= 0 else ""
+sent = [line for line in after.split("\n") if "Received PUBLISH from " + cid + "-pub" in line]
+ck.ok(len(sent) >= QUEUE, "broker received the queued messages ({} lines)".format(len(sent)))
+ck.ok(all("(d0," in line for line in sent[:QUEUE]), "queued messages sent without DUP")
 
 ck.ok(pub.publish(topic, b"after", qos=1) is True, "online again: publish acknowledged")
 pub.disconnect()

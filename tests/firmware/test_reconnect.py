@@ -10,10 +10,11 @@
 # its session over the restart) so no message can be lost to the race between
 # the publisher's retransmission and the subscriber's resubscription.
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until,
-                            harness, ack_present, env, now_ms, elapsed_ms, sleep_ms)
+from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env,
+                            harness, ack_present, now_ms, elapsed_ms, sleep_ms)
 
 N = 30
+logp = require_env("MQTT_BROKER_LOG")
 RESTART_AT = 12
 ck = Checker("reconnect after broker restart")
 cid = uid("rc")
@@ -107,16 +108,12 @@ ck.ok(poll_until(lambda: rs_in.find((base + "/q2").encode(), b"after-q2"), 5000,
       "resubscribed topic 2 (qos 2) receives after reconnect")
 
 # broker log: after the restart, the resubscription kept each topic's QoS
-logp = env("MQTT_BROKER_LOG")
-if logp:
-    with open(logp) as f:
-        log = f.read()
-    k = log.rfind("starting")
-    after = log[k:] if k >= 0 else ""
-    ck.ok((base + "/q0 (QoS 0)") in after, "broker log: resubscribed {}/q0 with QoS 0".format(base))
-    ck.ok((base + "/q2 (QoS 2)") in after, "broker log: resubscribed {}/q2 with QoS 2".format(base))
-else:
-    ck.warn("MQTT_BROKER_LOG not set: QoS of resubscription not checked")
+with open(logp) as f:
+    log = f.read()
+k = log.rfind("starting")
+after = log[k:] if k >= 0 else ""
+ck.ok((base + "/q0 (QoS 0)") in after, "broker log: resubscribed {}/q0 with QoS 0".format(base))
+ck.ok((base + "/q2 (QoS 2)") in after, "broker log: resubscribed {}/q2 with QoS 2".format(base))
 
 for name, c in (("publisher", pub), ("subscriber", sub), ("clean subscriber", rs)):
     ck.eq(c.get_mqttsta(), 0, name + ": get_mqttsta() == 0 at the end")

@@ -16,86 +16,44 @@ import concurrent.futures
 import os
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib import mqtt_bytes as mb  # noqa: E402
+from lib.proc import run  # noqa: E402
+
 CLIENT = os.path.join(HERE, "hostile_client.py")
 # HOSTILE_WRAPPER="valgrind -q --error-exitcode=99": run the firmware under a tool
 WRAPPER = __import__("shlex").split(os.environ.get("HOSTILE_WRAPPER", ""))
 LEAK_LIMIT = 4096  # bytes of heap growth tolerated over 1,000 repetitions
 
 
-# --- MQTT bytes ----------------------------------------------------------
-def rl(n):
-    out = bytearray()
-    while True:
-        b, n = n % 128, n // 128
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def pkt(first, body=b""):
-    return bytes([first]) + rl(len(body)) + body
-
-
-def mstr(b):
-    return struct.pack(">H", len(b)) + b
-
-
-CONNACK = pkt(0x20, b"\x00\x00")
-
-
-def publish(topic=b"t/x", payload=b"m", qos=0, pid=1, first=None):
-    body = mstr(topic) + (struct.pack(">H", pid) if qos else b"") + payload
-    return pkt(first if first is not None else 0x30 | qos << 1, body)
+# --- MQTT bytes (tests/lib/mqtt_bytes.py) --------------------------------
+pkt = mb.packet
+mstr = mb.mstr
+publish = mb.publish
+CONNACK = mb.connack()
 
 
 def suback_for(pid, code=1):
-    return pkt(0x90, struct.pack(">H", pid) + bytes([code]))
+    return mb.suback(pid, [code])
 
 
 # --- connection helpers --------------------------------------------------
 class Conn:
     def __init__(self, sock):
         self.s = sock
-        self.buf = b""
+        self.reader = mb.SocketReader(sock)
 
     def read_packet(self, timeout=10):
         """One whole packet from the client (first byte, body) or None on EOF."""
-        self.s.settimeout(timeout)
-        while True:
-            if len(self.buf) >= 2:
-                mult, n, i = 1, 0, 1
-                while i < len(self.buf) and i <= 4:
-                    b = self.buf[i]
-                    n += (b & 0x7F) * mult
-                    mult *= 128
-                    i += 1
-                    if not b & 0x80:
-                        if len(self.buf) >= i + n:
-                            p = (self.buf[0], self.buf[i:i + n])
-                            self.buf = self.buf[i + n:]
-                            return p
-                        break
-            try:
-                d = self.s.recv(65536)
-            except (socket.timeout, OSError):
-                return None
-            if not d:
-                return None
-            self.buf += d
+        return self.reader.read(timeout)
 
     def expect(self, ptype, timeout=10):
-        while True:
-            p = self.read_packet(timeout)
-            if p is None:
-                return None
-            if p[0] >> 4 == ptype:
-                return p
+        return self.reader.expect(ptype, timeout)
 
     def send(self, data):
         try:
@@ -211,9 +169,9 @@ def h_puback_wrong_id(c, n):
         return
     p = c.expect(3)
     if p:
-        pid = struct.unpack(">H", p[1][2 + struct.unpack(">H", p[1][:2])[0]:][:2])[0]
-        c.send(pkt(0x40, struct.pack(">H", (pid + 1) & 0xFFFF or 1)))
-        c.send(pkt(0x40, struct.pack(">H", pid)))
+        pid = mb.parse_publish(*p)[1]
+        c.send(mb.puback((pid + 1) & 0xFFFF or 1))
+        c.send(mb.puback(pid))
     c.hold(3)
     c.fin()
 
@@ -225,7 +183,7 @@ def h_suback_then(extra):
         p = c.expect(8)
         if p is None:
             return
-        pid = struct.unpack(">H", p[1][:2])[0]
+        pid = mb.packet_id(p[1])
         c.send(extra(pid))
         c.hold(8)
         c.fin()
@@ -238,8 +196,7 @@ def h_flood(c, n):
     p = c.expect(8)
     if p is None:
         return
-    pid = struct.unpack(">H", p[1][:2])[0]
-    c.send(suback_for(pid))
+    c.send(suback_for(mb.packet_id(p[1])))
     # 20,000 QoS 0 + 2,000 QoS 1 PUBLISHes as fast as the socket takes them,
     # plus large ones; the client must keep up (PUBACKs read and discarded by
     # a reader thread so the client's writes never block).
@@ -282,7 +239,7 @@ def h_reconnect(first):
         # resubscription may come; answer it
         p = c.expect(8, timeout=2)
         if p is not None:
-            c.send(suback_for(struct.unpack(">H", p[1][:2])[0]))
+            c.send(suback_for(mb.packet_id(p[1])))
         c.send(publish(b"t/x", b"after-reconnect"))
         c.hold(10)
         c.fin()
@@ -294,7 +251,7 @@ def h_secrets(c, n):
         return
     k = n % 4
     if k == 0:
-        c.send(b"\x20\x02\x00\x05")
+        c.send(mb.connack(5))
         c.hold(1)
     elif k == 1:
         c.send(CONNACK + publish(b"t", b"m") + b"\xff\xff")
@@ -303,7 +260,7 @@ def h_secrets(c, n):
         c.rst()
         return
     else:
-        c.send(b"\x20\x02\x00\x04")
+        c.send(mb.connack(4))
         c.hold(1)
     c.fin()
 
@@ -372,21 +329,21 @@ CASES = [
     Case("connack_too_long", h_send_then(pkt(0x20, b"\x00\x00\x00"), hold=3)),
     Case("connack_reserved_flags", h_send_then(b"\x21\x02\x00\x00", hold=3)),
     Case("connack_reserved_ackflags", h_send_then(b"\x20\x02\x02\x00", hold=3)),
-    Case("connack_bad_code", h_send_then(b"\x20\x02\x00\x09", hold=3)),
-    Case("connack_refused_5", h_send_then(b"\x20\x02\x00\x05", hold=3)),
-    Case("connack_refused_3_reconn", h_send_then(b"\x20\x02\x00\x03", hold=3), reconn=True),
+    Case("connack_bad_code", h_send_then(mb.connack(9), hold=3)),
+    Case("connack_refused_5", h_send_then(mb.connack(5), hold=3)),
+    Case("connack_refused_3_reconn", h_send_then(mb.connack(3), hold=3), reconn=True),
     Case("packet_type_0", h_send_then(b"\x00\x00", hold=3)),
     Case("packet_type_15", h_send_then(b"\xf0\x00", hold=3)),
     # unexpected packets
-    Case("connect_to_client", h_send_then(pkt(0x10, mstr(b"MQTT") + b"\x04\x02\x00\x3c" + mstr(b"x")), hold=3)),
+    Case("connect_to_client", h_send_then(mb.connect(b"x", keepalive=60), hold=3)),
     Case("publish_before_connack", h_send_then(publish(), hold=3)),
     Case("suback_before_connack", h_send_then(suback_for(1), hold=3)),
-    Case("pingresp_before_connack", h_send_then(b"\xd0\x00", hold=3)),
+    Case("pingresp_before_connack", h_send_then(mb.pingresp(), hold=3)),
     Case("second_connack", h_after_connack(CONNACK, hold=3), action="wait_msg"),
     Case("subscribe_to_client", h_after_connack(pkt(0x82, b"\x00\x01" + mstr(b"a") + b"\x00"), hold=3), action="wait_msg"),
     Case("unsubscribe_to_client", h_after_connack(pkt(0xA2, b"\x00\x01" + mstr(b"a")), hold=3), action="wait_msg"),
-    Case("pingreq_to_client", h_after_connack(b"\xc0\x00", hold=3), action="wait_msg"),
-    Case("disconnect_to_client", h_after_connack(b"\xe0\x00", hold=3), action="wait_msg"),
+    Case("pingreq_to_client", h_after_connack(mb.pingreq(), hold=3), action="wait_msg"),
+    Case("disconnect_to_client", h_after_connack(mb.disconnect(), hold=3), action="wait_msg"),
     # malformed packets after CONNACK
     Case("publish_reserved_qos3", h_after_connack(publish(first=0x36), hold=3), action="wait_msg"),
     Case("publish_bad_utf8_topic", h_after_connack(publish(b"a\xff\xfe"), hold=3), action="wait_msg"),
@@ -416,9 +373,9 @@ CASES = [
     Case("reconn_publish_rl_max_announced",
          h_reconnect(h_after_connack(b"\x30\xff\xff\xff\x7f\x00\x01t", hold=8)),
          action="reconnect_wait", reconn=True, expect=("ok",), check=reconnect_check, max_s=15),
-    Case("suback_wrong_count", h_suback_then(lambda pid: pkt(0x90, struct.pack(">H", pid) + b"\x01\x01")),
+    Case("suback_wrong_count", h_suback_then(lambda pid: mb.suback(pid, [1, 1])),
          action="subscribe"),
-    Case("suback_bad_code", h_suback_then(lambda pid: pkt(0x90, struct.pack(">H", pid) + b"\x03")),
+    Case("suback_bad_code", h_suback_then(lambda pid: mb.suback(pid, [3])),
          action="subscribe"),
     Case("suback_wrong_id_then_silence", h_suback_then(lambda pid: suback_for((pid + 7) & 0xFFFF or 1)),
          action="subscribe", expect=("OSError",), max_s=9),
@@ -459,7 +416,7 @@ CASES = [
     Case("leak_connect_garbage", h_send_then(b"\x20\x02\x07\x00", hold=0), action="leak_connect",
          expect=("leak",), max_s=90, n=1000),
     Case("leak_connect_rst", h_rst_before_connack, action="leak_connect", expect=("leak",), max_s=90, n=1000),
-    Case("leak_connect_refused", h_send_then(b"\x20\x02\x00\x05"), action="leak_connect", expect=("leak",),
+    Case("leak_connect_refused", h_send_then(mb.connack(5)), action="leak_connect", expect=("leak",),
          max_s=90, n=1000),
     Case("leak_parse_wildcard", h_garbage_then_good, action="leak_parse", expect=("leak",), max_s=90, n=1000),
 ]
@@ -522,16 +479,10 @@ def run_case(mp, case, verbose=False):
     env = dict(os.environ, HOSTILE_PORT=str(srv.port), HOSTILE_ACTION=case.action,
                HOSTILE_KEEPALIVE=str(case.keepalive), HOSTILE_RECONN="1" if case.reconn else "0",
                HOSTILE_N=str(case.n or 1000))
-    t0 = time.monotonic()
     hard = case.max_s + 25
-    try:
-        p = subprocess.run(WRAPPER + [mp, CLIENT], env=env, capture_output=True, timeout=hard)
-        rc, out = p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as e:
-        rc, out = None, ((e.stdout or b"") + (e.stderr or b"")).decode("utf-8", "replace")
-    secs = time.monotonic() - t0
+    p = run(WRAPPER + [mp, CLIENT], env=env, timeout=hard)
+    rc, lines, secs = p.rc, list(p.lines), p.secs
     srv.stop()
-    lines = out.splitlines()
     res = parse_result(lines)
     res["_lines"] = lines
     problems = []

@@ -20,13 +20,15 @@ Cases (each on the firmware, tests/tls/tls_client.py):
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib.broker import Mosquitto  # noqa: E402
+from lib.proc import run  # noqa: E402
+
 CLIENT = os.path.join(HERE, "tls_client.py")
 
 
@@ -70,45 +72,18 @@ def make_pki(d):
         os.chmod(os.path.join(d, fn), 0o644)  # mosquitto drops to user mosquitto
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def start_mosquitto(d):
-    ports = {"tls": free_port(), "tls_cert": free_port(), "tls_other": free_port()}
-    conf = os.path.join(d, "mosquitto.conf")
-    with open(conf, "w") as f:
-        f.write("per_listener_settings true\n")
-        f.write("log_dest file {}/mosquitto.log\nlog_type all\n".format(d))
-        for name, req, cert in (("tls", False, "server"), ("tls_cert", True, "server"),
-                                ("tls_other", False, "other")):
-            f.write("listener {} 127.0.0.1\n".format(ports[name]))
-            f.write("allow_anonymous true\n")
-            f.write("cafile {0}/ca.pem\ncertfile {0}/{1}.pem\nkeyfile {0}/{1}.key\n".format(d, cert))
-            if req:
-                f.write("require_certificate true\n")
-    os.chmod(conf, 0o644)
-    open(os.path.join(d, "mosquitto.log"), "a").close()
-    os.chmod(os.path.join(d, "mosquitto.log"), 0o666)
-    proc = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            for p in ports.values():
-                socket.create_connection(("127.0.0.1", p), 0.5).close()
-            return proc, ports
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("mosquitto (TLS) did not start; log:\n" +
-                       open(os.path.join(d, "mosquitto.log")).read()[-2000:])
+    """Three TLS listeners on free ports (lib.broker.Mosquitto in d/mosquitto)."""
+    listeners = {}
+    for name, req, cert in (("tls", False, "server"), ("tls_cert", True, "server"),
+                            ("tls_other", False, "other")):
+        listeners[name] = ["cafile {0}/ca.pem".format(d), "certfile {0}/{1}.pem".format(d, cert),
+                           "keyfile {0}/{1}.key".format(d, cert)]
+        if req:
+            listeners[name].append("require_certificate true")
+    broker = Mosquitto(d, "mosquitto", listeners=listeners, config=["per_listener_settings true"])
+    broker.start()
+    return broker
 
 
 def main():
@@ -119,11 +94,12 @@ def main():
     verbose = "-v" in sys.argv
     d = tempfile.mkdtemp(prefix="umqtt-tls-")
     os.chmod(d, 0o755)
-    proc = None
+    broker = None
     passed = failed = 0
     try:
         make_pki(d)
-        proc, ports = start_mosquitto(d)
+        broker = start_mosquitto(d)
+        ports = broker.ports
         f = lambda n: os.path.join(d, n)
         cases = [
             ("verified", "tls", "localhost", "ca", "ca.der", {}, True),
@@ -156,13 +132,8 @@ def main():
             if ca:
                 env["TLS_CA"] = f(ca)
             env.update(extra)
-            t0 = time.monotonic()
-            try:
-                p = subprocess.run([mp, CLIENT], env=env, capture_output=True, timeout=40)
-                rc, out = p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
-            except subprocess.TimeoutExpired:
-                rc, out = None, ""
-            secs = time.monotonic() - t0
+            p = run([mp, CLIENT], env=env, timeout=40)
+            rc, out, secs = p.rc, p.output if not p.timed_out else "", p.secs
             res = next((l for l in out.splitlines() if l.startswith("RESULT|")), "")
             ok_run = res.startswith("RESULT|ok|") and "published=True" in res and "over-tls" in res
             failed_clean = res.startswith("RESULT|") and res.split("|")[1] in ("OSError", "MQTTException", "ValueError")
@@ -184,9 +155,8 @@ def main():
                 for l in out.splitlines():
                     print("    | " + l)
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait(5)
+        if broker:
+            broker.stop()
         shutil.rmtree(d, ignore_errors=True)
     print("{} passed, {} failed".format(passed, failed))
     return 1 if failed else 0
