@@ -1156,4 +1156,3 @@ fn inbound_forget_lets_the_redelivery_through() {
         }
     ));
 }
-
