@@ -23,11 +23,6 @@
 #define IOTDA_EVENT_TIME_LEN 16
 
 /**
- * Longest device id, request id or custom topic name accepted.
- */
-#define IOTDA_MAX_ID_LEN 128
-
-/**
  * Largest ClientId for a valid device id (device id + `_0_S_YYYYMMDDHH`).
  */
 #define IOTDA_MAX_CLIENT_ID_LEN 143
@@ -60,6 +55,104 @@
  * Largest reply `umqtt_receive` writes.
  */
 #define UMQTT_REPLY_MAX 4
+
+/**
+ * Filters the subscription table holds at most.
+ */
+#define UMQTT_MAX_SUBSCRIPTIONS 32
+
+/**
+ * Bytes the subscription arena needs at most (`umqtt_subs_reserve` tells the
+ * size needed for one more filter).
+ */
+#define UMQTT_SUBS_MAX_BYTES 2048
+
+/**
+ * `umqtt_status` values (`get_mqttsta()`): connected.
+ */
+#define UMQTT_STA_CONNECTED 0
+
+/**
+ * A login is in progress (DNS/TCP/TLS/CONNECT/CONNACK).
+ */
+#define UMQTT_STA_CONNECTING 1
+
+/**
+ * The link was lost; with auto-reconnect an attempt is scheduled.
+ */
+#define UMQTT_STA_SERVER_CLOSED 2
+
+/**
+ * Never connected, closed by the script, or refused for good.
+ */
+#define UMQTT_STA_CLOSED -1
+
+/**
+ * `umqtt_login_failed`: another attempt is scheduled (status SERVER_CLOSED).
+ */
+#define UMQTT_RECONNECT_RETRY 0
+
+/**
+ * `umqtt_login_failed`: no attempt follows (status CLOSED).
+ */
+#define UMQTT_RECONNECT_STOPPED 1
+
+/**
+ * `umqtt_reconnect_poll`: nothing scheduled.
+ */
+#define UMQTT_RECONNECT_NONE 0
+
+/**
+ * `umqtt_reconnect_poll`: an attempt is due in `*wait_ms`.
+ */
+#define UMQTT_RECONNECT_WAIT 1
+
+/**
+ * `umqtt_reconnect_poll`: call `umqtt_login_begin(s, true)` and attempt now.
+ */
+#define UMQTT_RECONNECT_DUE 2
+
+/**
+ * `umqtt_request_result`: no answer yet.
+ */
+#define UMQTT_REQUEST_PENDING 0
+
+/**
+ * `umqtt_request_result`: answered; `*granted_qos` is the granted QoS
+ * (SUBSCRIBE) or 0 (UNSUBSCRIBE).
+ */
+#define UMQTT_REQUEST_DONE 1
+
+/**
+ * `umqtt_request_result`: SUBACK 0x80.
+ */
+#define UMQTT_REQUEST_REFUSED 2
+
+/**
+ * `umqtt_request_result`: the link was lost first; the table keeps the
+ * change and the next login restores it.
+ */
+#define UMQTT_REQUEST_LOST 3
+
+/**
+ * `umqtt_request_result`: no such request.
+ */
+#define UMQTT_REQUEST_UNKNOWN 4
+
+/**
+ * `umqtt_restore_next`: nothing (more) to restore.
+ */
+#define UMQTT_RESTORE_DONE 0
+
+/**
+ * `umqtt_restore_next`: `out` holds `*len` bytes of SUBSCRIBE; write them.
+ */
+#define UMQTT_RESTORE_SEND 1
+
+/**
+ * `umqtt_restore_next`: call `umqtt_retransmit(s, *slot, ...)` and write that.
+ */
+#define UMQTT_RESTORE_RETRANSMIT 2
 
 /**
  * Topic kinds (the codes of the `iotda` crate's `Kind`).
@@ -238,9 +331,10 @@ typedef uint8_t umqtt_event_kind;
 #endif // __cplusplus
 
 /**
- * Status codes: 0 ok, negative error.
+ * Status codes: 0 ok, negative error. (Named `umqtt_status_code`, as
+ * `umqtt_status` is the link-status function.)
  */
-enum umqtt_status
+enum umqtt_status_code
 #ifdef __cplusplus
   : int32_t
 #endif // __cplusplus
@@ -276,9 +370,22 @@ enum umqtt_status
    * The caller's limit of messages queued while offline is reached.
    */
   UMQTT_ERR_QUEUE_FULL = -23,
+  /**
+   * The subscription table would exceed `UMQTT_MAX_SUBSCRIPTIONS` filters or
+   * `UMQTT_SUBS_MAX_BYTES` bytes, or the arena passed is too small for it.
+   */
+  UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS = -24,
+  /**
+   * A login is already in progress.
+   */
+  UMQTT_ERR_BUSY = -25,
+  /**
+   * Too many requests awaiting an answer: wait for other answers and retry.
+   */
+  UMQTT_ERR_PENDING_FULL = -26,
 };
 #ifndef __cplusplus
-typedef int32_t umqtt_status;
+typedef int32_t umqtt_status_code;
 #endif // __cplusplus
 
 enum umqtt_tick_action
@@ -332,6 +439,10 @@ typedef struct umqtt_event {
   size_t needed;
   size_t packet_len;
   bool session_present;
+  /**
+   * CONNACK: this login was a background reconnect attempt.
+   */
+  bool reconnected;
   uint8_t return_code;
   size_t topic_offset;
   size_t topic_len;
@@ -343,8 +454,10 @@ typedef struct umqtt_event {
   bool duplicate;
   uint16_t packet_id;
   uint8_t slot;
-  size_t codes_offset;
-  size_t codes_count;
+  /**
+   * SUBACK: how many of its return codes were 0x80 (refused).
+   */
+  uint8_t refused;
 } umqtt_event;
 
 typedef struct umqtt_publish_info {
@@ -352,6 +465,11 @@ typedef struct umqtt_publish_info {
   bool payload_included;
   uint16_t packet_id;
   uint8_t slot;
+  /**
+   * Kept offline (auto-reconnect pending): nothing encoded, `len` is 0;
+   * `umqtt_restore_next` hands the slot out after the next CONNACK.
+   */
+  bool queued;
 } umqtt_publish_info;
 
 #ifdef __cplusplus
@@ -474,15 +592,89 @@ const char *umqtt_status_message(int32_t status);
 const char *umqtt_connack_message(uint8_t code);
 
 /**
- * Fresh, disconnected session with an empty in-flight table. NULL is ignored.
+ * Fresh session: status CLOSED, auto-reconnect off, empty tables.
+ * `random_seed` drives the reconnect jitter (xorshift32; 0 is replaced by a
+ * constant). NULL is ignored.
  *
  * # Safety
  * `s` is NULL or points to writable storage of `UMQTT_SESSION_SIZE` bytes, aligned to 8.
  */
-void umqtt_session_init(struct umqtt_session *s);
+void umqtt_session_init(struct umqtt_session *s, uint32_t random_seed);
 
 /**
- * Validates options, encodes CONNECT, enters CONNECTING.
+ * Link status, as `get_mqttsta()`: `UMQTT_STA_*`. NULL / uninitialised:
+ * `UMQTT_STA_CLOSED`.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+int8_t umqtt_status(const struct umqtt_session *s);
+
+/**
+ * Auto-reconnect (`reconn=`); off after `umqtt_session_init`. NULL is ignored.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+void umqtt_set_auto_reconnect(struct umqtt_session *s, bool on);
+
+/**
+ * A login starts; status becomes CONNECTING. `background` false: the
+ * script's `connect()` (resets the attempt counter); true: a reconnect
+ * attempt. `UMQTT_ERR_BUSY` while another login is in progress. From
+ * CONNECTED the old link counts as lost.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+int32_t umqtt_login_begin(struct umqtt_session *s, bool background);
+
+/**
+ * The login failed before a CONNACK accepted it; `refusal_code` is the
+ * CONNACK return code, or 0 for any other failure. `UMQTT_RECONNECT_RETRY`
+ * (status SERVER_CLOSED, next attempt scheduled with backoff) for a
+ * background attempt with auto-reconnect on and a transient refusal; else
+ * `UMQTT_RECONNECT_STOPPED` (status CLOSED).
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+int32_t umqtt_login_failed(struct umqtt_session *s, uint8_t refusal_code, uint32_t now_ms);
+
+/**
+ * The transport died while connected: pending requests become LOST, pings
+ * are cleared, in-flight messages kept; status SERVER_CLOSED and, with
+ * auto-reconnect, the first attempt is due now. True when a reconnect cycle
+ * starts; false when already offline (idempotent; a login in progress counts
+ * as failed) or auto-reconnect is off. NULL: false.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+bool umqtt_link_lost(struct umqtt_session *s, uint32_t now_ms);
+
+/**
+ * The script closed the link: status CLOSED, nothing scheduled, pending
+ * requests LOST. NULL is ignored.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+void umqtt_close(struct umqtt_session *s);
+
+/**
+ * Is a reconnect attempt due? `UMQTT_RECONNECT_NONE` (`*wait_ms` =
+ * UINT32_MAX), `UMQTT_RECONNECT_WAIT` (`*wait_ms` until due) or
+ * `UMQTT_RECONNECT_DUE` (`*wait_ms` = 0). Ticks wrap.
+ *
+ * # Safety
+ * `s` is NULL or a valid session; `wait_ms` is NULL or writable.
+ */
+int32_t umqtt_reconnect_poll(const struct umqtt_session *s, uint32_t now_ms, uint32_t *wait_ms);
+
+/**
+ * Validates options, encodes CONNECT, enters CONNECTING (a script login
+ * when `umqtt_login_begin` was not called).
  *
  * # Safety
  * Pointers are NULL or valid for their stated sizes; slices in `opts` likewise.
@@ -495,12 +687,19 @@ int32_t umqtt_connect(struct umqtt_session *s,
                       size_t *out_len);
 
 /**
- * Parses at most one packet from `buf` and writes any reply.
+ * Parses at most one packet from `buf` and writes any reply. SUBACK and
+ * UNSUBACK update the subscription table in `subs` and the request records;
+ * an accepted CONNACK starts the restore (`umqtt_restore_next`). A refused
+ * CONNACK returns `UMQTT_ERR_REFUSED` with `ev->return_code`; then call
+ * `umqtt_login_failed`.
  *
  * # Safety
- * Pointers are NULL or valid for their stated sizes.
+ * Pointers are NULL or valid for their stated sizes; `subs` is NULL (with
+ * `subs_cap` 0) or the caller's arena of `subs_cap` bytes.
  */
 int32_t umqtt_receive(struct umqtt_session *s,
+                      uint8_t *subs,
+                      size_t subs_cap,
                       const uint8_t *buf,
                       size_t len,
                       uint32_t now_ms,
@@ -510,7 +709,12 @@ int32_t umqtt_receive(struct umqtt_session *s,
                       size_t *reply_len);
 
 /**
- * QoS 0/1/2 PUBLISH.
+ * QoS 0/1/2 PUBLISH. Offline with auto-reconnect on and status
+ * SERVER_CLOSED or CONNECTING, a QoS 1/2 message is queued instead: it takes
+ * a packet id and slot, `info->len` is 0, `info->queued` is true, and
+ * `umqtt_restore_next` hands it out after the next CONNACK; at most
+ * `max_queued` such unsent messages (`UMQTT_ERR_QUEUE_FULL`). QoS 0 offline,
+ * or offline without auto-reconnect: `UMQTT_ERR_NOT_CONNECTED`.
  *
  * # Safety
  * Pointers are NULL or valid for their stated sizes.
@@ -520,38 +724,24 @@ int32_t umqtt_publish(struct umqtt_session *s,
                       struct umqtt_slice payload,
                       uint8_t qos,
                       bool retain,
+                      uint8_t max_queued,
                       uint32_t now_ms,
                       uint8_t *out,
                       size_t out_cap,
                       struct umqtt_publish_info *info);
 
 /**
- * Keeps a QoS 1/2 message while offline: it takes a packet id and a slot and is
- * sent by `umqtt_retransmit` after the next CONNACK, in order, without DUP. At
- * most `max_unsent` such messages wait at once (`UMQTT_ERR_QUEUE_FULL`).
- * `info->len` is 0: nothing is encoded now.
+ * True while the message in `slot` with `packet_id` is in flight (not yet
+ * PUBACK/PUBCOMP). NULL / uninitialised: false.
  *
  * # Safety
- * Pointers are NULL or valid for their stated sizes.
+ * `s` is NULL or a valid session.
  */
-int32_t umqtt_queue(struct umqtt_session *s,
-                    struct umqtt_slice topic,
-                    struct umqtt_slice payload,
-                    uint8_t qos,
-                    bool retain,
-                    uint8_t max_unsent,
-                    struct umqtt_publish_info *info);
+bool umqtt_publish_pending(const struct umqtt_session *s, uint8_t slot, uint16_t packet_id);
 
 /**
- * Slots in flight in first-send order; returns how many were written.
- *
- * # Safety
- * `s` is NULL or a valid session; `slots_out` is NULL or valid for `cap` bytes.
- */
-size_t umqtt_inflight_slots(const struct umqtt_session *s, uint8_t *slots_out, size_t cap);
-
-/**
- * Re-encodes in-flight `slot` after a reconnect (PUBLISH with DUP, or PUBREL).
+ * Re-encodes in-flight `slot` after a reconnect (PUBLISH with DUP, without
+ * for a message queued offline, or PUBREL).
  *
  * # Safety
  * Pointers are NULL or valid for their stated sizes.
@@ -566,41 +756,110 @@ int32_t umqtt_retransmit(struct umqtt_session *s,
                          struct umqtt_publish_info *info);
 
 /**
- * Drops an in-flight slot.
+ * Arena capacity needed so that `filter` can be added to (or updated in) the
+ * subscription table: `UMQTT_OK` and `*needed`, or the filter's validation
+ * error, or `UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS`.
  *
  * # Safety
- * `s` is NULL or a valid session.
+ * `subs` is NULL (with `subs_cap` 0) or the caller's arena of `subs_cap`
+ * bytes; `filter` is NULL or valid for its length; `needed` is NULL or writable.
  */
-int32_t umqtt_release_slot(struct umqtt_session *s, uint8_t slot);
+int32_t umqtt_subs_reserve(const uint8_t *subs,
+                           size_t subs_cap,
+                           struct umqtt_slice filter,
+                           size_t *needed);
 
 /**
- * SUBSCRIBE one filter.
+ * SUBSCRIBE one filter. Online: encodes it (`*len` bytes), records a request
+ * to wait on (`*packet_id`, see `umqtt_request_result`) and sets the table
+ * entry to Requested. Offline (any status but CONNECTED): the entry is
+ * ToRestore (subscribed at the next login), `*len` and `*packet_id` are 0.
+ * `UMQTT_ERR_BUFFER_TOO_SMALL`: `*len` is the size needed.
+ * `UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS`: over the caps, or the arena is too small
+ * (see `umqtt_subs_reserve`). `UMQTT_ERR_PENDING_FULL`: wait for other
+ * answers and retry. On any error nothing changes.
  *
  * # Safety
- * Pointers are NULL or valid for their stated sizes.
+ * Pointers are NULL or valid for their stated sizes; `subs` is NULL (with
+ * `subs_cap` 0) or the caller's arena of `subs_cap` bytes.
  */
 int32_t umqtt_subscribe(struct umqtt_session *s,
+                        uint8_t *subs,
+                        size_t subs_cap,
                         struct umqtt_slice filter,
                         uint8_t qos,
                         uint32_t now_ms,
                         uint8_t *out,
                         size_t out_cap,
-                        size_t *out_len,
+                        size_t *len,
                         uint16_t *packet_id);
 
 /**
- * UNSUBSCRIBE one filter.
+ * UNSUBSCRIBE one filter. Online: encodes it, records a request and sets the
+ * table entry (if any) to Removing. Offline: the entry is removed, `*len`
+ * and `*packet_id` are 0.
  *
  * # Safety
- * Pointers are NULL or valid for their stated sizes.
+ * As `umqtt_subscribe`.
  */
 int32_t umqtt_unsubscribe(struct umqtt_session *s,
+                          uint8_t *subs,
+                          size_t subs_cap,
                           struct umqtt_slice filter,
                           uint32_t now_ms,
                           uint8_t *out,
                           size_t out_cap,
-                          size_t *out_len,
+                          size_t *len,
                           uint16_t *packet_id);
+
+/**
+ * Result of the request `packet_id` a caller waits for: `UMQTT_REQUEST_*`
+ * (`*granted_qos` is set for DONE, else 0). DONE, REFUSED and LOST consume
+ * the record.
+ *
+ * # Safety
+ * `s` is NULL or a valid session; `granted_qos` is NULL or writable.
+ */
+int32_t umqtt_request_result(struct umqtt_session *s, uint16_t packet_id, uint8_t *granted_qos);
+
+/**
+ * The waiter gave up: its record is dropped (an answer, if one comes, still
+ * updates the table). NULL is ignored.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+void umqtt_request_forget(struct umqtt_session *s, uint16_t packet_id);
+
+/**
+ * After each accepted CONNACK, call until `UMQTT_RESTORE_DONE`:
+ * `UMQTT_RESTORE_SEND` (`out` holds `*len` bytes of SUBSCRIBE restoring table
+ * entries, as many as fit `out_cap`), then `UMQTT_RESTORE_RETRANSMIT` for each
+ * in-flight message in first-send order (`*slot`: call `umqtt_retransmit`),
+ * then DONE (repeatable). `UMQTT_ERR_BUFFER_TOO_SMALL`: `*len` is the size one
+ * entry needs. `*slot` is 0xFF unless RETRANSMIT.
+ *
+ * # Safety
+ * As `umqtt_subscribe`; `slot` is NULL or writable.
+ */
+int32_t umqtt_restore_next(struct umqtt_session *s,
+                           uint8_t *subs,
+                           size_t subs_cap,
+                           uint32_t now_ms,
+                           uint8_t *out,
+                           size_t out_cap,
+                           size_t *len,
+                           uint8_t *slot);
+
+/**
+ * The glue could not deliver an inbound QoS 2 PUBLISH and did not send its
+ * PUBREC: forget its packet id so the broker's redelivery is delivered, not
+ * dropped as a duplicate. NULL is ignored.
+ *
+ * # Safety
+ * `s` is NULL or a valid session.
+ */
+void umqtt_inbound_forget(struct umqtt_session *s, uint16_t packet_id);
 
 /**
  * PINGREQ now.
@@ -615,20 +874,12 @@ int32_t umqtt_ping(struct umqtt_session *s,
                    size_t *out_len);
 
 /**
- * DISCONNECT; state becomes disconnected, in-flight kept.
+ * DISCONNECT; the link is closed as by `umqtt_close`, in-flight kept.
  *
  * # Safety
  * Pointers are NULL or valid for their stated sizes.
  */
 int32_t umqtt_disconnect(struct umqtt_session *s, uint8_t *out, size_t out_cap, size_t *out_len);
-
-/**
- * The transport is gone. NULL / uninitialised sessions are ignored.
- *
- * # Safety
- * `s` is NULL or a valid session.
- */
-void umqtt_connection_lost(struct umqtt_session *s);
 
 /**
  * New bytes arrived from the server, not parsed yet: proof of life for the
@@ -653,14 +904,6 @@ int32_t umqtt_tick(struct umqtt_session *s,
                    uint32_t *wait_ms);
 
 /**
- * True while connected. NULL / uninitialised: false.
- *
- * # Safety
- * `s` is NULL or a valid session.
- */
-bool umqtt_is_connected(const struct umqtt_session *s);
-
-/**
  * True when the first packet in `buf` (complete or not) is a PUBLISH: lets a
  * background thread handle acknowledgements but leave messages, and their
  * callbacks, to the script's thread. False for anything else, incomplete
@@ -680,16 +923,6 @@ bool umqtt_next_is_publish(const uint8_t *buf, size_t len);
  * `topic.ptr` is NULL or valid for `topic.len` bytes.
  */
 int32_t umqtt_check_topic_name(struct umqtt_slice topic);
-
-/**
- * Reconnect delay for `attempt` (0-based), jittered by `random`.
- */
-uint32_t umqtt_backoff_ms(uint32_t attempt, uint32_t random);
-
-/**
- * CONNACK codes a retry cannot fix (1, 2, 4, 5).
- */
-bool umqtt_refusal_is_permanent(uint8_t code);
 
 #ifdef __cplusplus
 } // extern "C"

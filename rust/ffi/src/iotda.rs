@@ -14,12 +14,14 @@ use iotda::time::{self, TimeError};
 use iotda::topic::{self, Kind, Subscription, Topic};
 use iotda::{Error, IdError};
 
+use crate::abi::{self, NullPointer, StatusCode};
+
 /// Length of the hex password written by `iotda_credentials`.
 pub const IOTDA_PASSWORD_LEN: usize = 64;
 /// Length of an event time `yyyyMMddTHHmmssZ`.
 pub const IOTDA_EVENT_TIME_LEN: usize = 16;
 /// Longest device id, request id or custom topic name accepted.
-pub const IOTDA_MAX_ID_LEN: usize = 128;
+const MAX_ID_LEN: usize = 128;
 /// Largest ClientId for a valid device id (device id + `_0_S_YYYYMMDDHH`).
 pub const IOTDA_MAX_CLIENT_ID_LEN: usize = 143;
 /// A buffer of this size holds every topic and subscription filter built
@@ -28,9 +30,9 @@ pub const IOTDA_MAX_TOPIC_LEN: usize = 320;
 
 const _: () = assert!(IOTDA_PASSWORD_LEN == auth::PASSWORD_LEN);
 const _: () = assert!(IOTDA_MAX_CLIENT_ID_LEN == auth::MAX_CLIENT_ID_LEN);
-const _: () = assert!(IOTDA_MAX_ID_LEN == iotda::validate::MAX_DEVICE_ID_LEN);
-const _: () = assert!(IOTDA_MAX_ID_LEN == iotda::validate::MAX_REQUEST_ID_LEN);
-const _: () = assert!(IOTDA_MAX_ID_LEN == iotda::validate::MAX_TOPIC_NAME_LEN);
+const _: () = assert!(MAX_ID_LEN == iotda::validate::MAX_DEVICE_ID_LEN);
+const _: () = assert!(MAX_ID_LEN == iotda::validate::MAX_REQUEST_ID_LEN);
+const _: () = assert!(MAX_ID_LEN == iotda::validate::MAX_TOPIC_NAME_LEN);
 
 /// Status codes: 0 ok, negative error.
 #[repr(i32)]
@@ -132,40 +134,16 @@ const _: () = assert!(Subscription::DEVICE_DEFAULT.len() == IOTDA_DEVICE_SUBSCRI
 
 type Result<T> = core::result::Result<T, iotda_status>;
 
-/// # Safety
-/// `ptr` is NULL or valid for `len` bytes.
-unsafe fn input_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8]> {
-    match (ptr.is_null(), len) {
-        (true, 0) => Ok(&[]),
-        (true, _) => Err(IOTDA_ERR_INVALID_ARGUMENT),
-        // SAFETY: caller contract.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts(ptr, len) }),
+impl StatusCode for iotda_status {
+    fn code(self) -> i32 {
+        self as i32
     }
 }
 
-/// # Safety
-/// `ptr` is NULL or valid for writes of `cap` bytes.
-unsafe fn output_bytes<'a>(ptr: *mut u8, cap: usize) -> Result<&'a mut [u8]> {
-    match (ptr.is_null(), cap) {
-        (true, 0) => Ok(&mut []),
-        (true, _) => Err(IOTDA_ERR_INVALID_ARGUMENT),
-        // SAFETY: caller contract.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts_mut(ptr, cap) }),
+impl From<NullPointer> for iotda_status {
+    fn from(_: NullPointer) -> Self {
+        IOTDA_ERR_INVALID_ARGUMENT
     }
-}
-
-/// # Safety
-/// `ptr` is NULL or valid for writes of a `T`.
-unsafe fn out_param<'a, T>(ptr: *mut T) -> Result<&'a mut T> {
-    // SAFETY: caller contract.
-    unsafe { ptr.as_mut() }.ok_or(IOTDA_ERR_INVALID_ARGUMENT)
-}
-
-/// # Safety
-/// `ptr` is NULL or valid for writes of `N` bytes.
-unsafe fn out_array<'a, const N: usize>(ptr: *mut u8) -> Result<&'a mut [u8; N]> {
-    // SAFETY: caller contract; [u8; N] has alignment 1.
-    unsafe { ptr.cast::<[u8; N]>().as_mut() }.ok_or(IOTDA_ERR_INVALID_ARGUMENT)
 }
 
 fn id_status(e: IdError, base: iotda_status) -> iotda_status {
@@ -222,10 +200,7 @@ fn error_status(e: Error, needed: &mut usize) -> iotda_status {
 }
 
 fn status_code(result: Result<()>) -> i32 {
-    match result {
-        Ok(()) => IOTDA_OK as i32,
-        Err(e) => e as i32,
-    }
+    abi::status(result)
 }
 
 const fn message(text: &'static [u8]) -> *const c_char {
@@ -284,53 +259,28 @@ pub unsafe extern "C" fn iotda_credentials(
     client_id_len: *mut usize,
     password: *mut u8,
 ) -> i32 {
-    // SAFETY: caller contract, forwarded.
-    status_code(unsafe {
-        credentials_impl(
-            device_id,
-            device_id_len,
-            secret,
-            secret_len,
-            unix_s,
-            sign_type,
-            client_id,
-            client_id_cap,
-            client_id_len,
-            password,
-        )
-    })
-}
-
-/// # Safety
-/// As [`iotda_credentials`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn credentials_impl(
-    device_id: *const u8,
-    device_id_len: usize,
-    secret: *const u8,
-    secret_len: usize,
-    unix_s: i64,
-    sign_type: u8,
-    client_id: *mut u8,
-    client_id_cap: usize,
-    client_id_len: *mut usize,
-    password: *mut u8,
-) -> Result<()> {
-    // SAFETY (all four): caller contract.
-    let id = unsafe { input_bytes(device_id, device_id_len) }?;
-    let secret = unsafe { input_bytes(secret, secret_len) }?;
-    let out = unsafe { output_bytes(client_id, client_id_cap) }?;
-    let out_len = unsafe { out_param(client_id_len) }?;
-    let password = unsafe { out_array::<IOTDA_PASSWORD_LEN>(password) }?;
-    let sign = SignType::try_from(sign_type).map_err(|_| IOTDA_ERR_UNKNOWN_SIGN_TYPE)?;
-    // The username is the device id: a scratch buffer of the largest valid
-    // id satisfies the crate's API (an over-long id fails validation first).
-    let mut username = [0u8; IOTDA_MAX_ID_LEN];
-    *out_len = 0;
-    let creds = auth::credentials(id, secret, unix_s, sign, out, &mut username, password)
-        .map_err(|e| error_status(e, out_len))?;
-    *out_len = creds.client_id_len;
-    Ok(())
+    // SAFETY: `device_id` is NULL or valid for reading `device_id_len` bytes.
+    let id = unsafe { abi::input(device_id, device_id_len) };
+    // SAFETY: `secret` is NULL or valid for reading `secret_len` bytes.
+    let secret = unsafe { abi::input(secret, secret_len) };
+    // SAFETY: `client_id` is NULL or valid for writing `client_id_cap` bytes.
+    let out = unsafe { abi::output(client_id, client_id_cap) };
+    // SAFETY: `client_id_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(client_id_len) };
+    // SAFETY: `password` is NULL or valid for writing IOTDA_PASSWORD_LEN bytes.
+    let password = unsafe { abi::out_array::<IOTDA_PASSWORD_LEN>(password) };
+    status_code((|| {
+        let (id, secret, out, out_len, password) = (id?, secret?, out?, out_len?, password?);
+        let sign = SignType::try_from(sign_type).map_err(|_| IOTDA_ERR_UNKNOWN_SIGN_TYPE)?;
+        // The username is the device id: a scratch buffer of the largest valid
+        // id satisfies the crate's API (an over-long id fails validation first).
+        let mut username = [0u8; MAX_ID_LEN];
+        *out_len = 0;
+        let creds = auth::credentials(id, secret, unix_s, sign, out, &mut username, password)
+            .map_err(|e| error_status(e, out_len))?;
+        *out_len = creds.client_id_len;
+        Ok(())
+    })())
 }
 
 /// Write the topic of `kind` for `device_id` into `out`. `param` is the
@@ -352,43 +302,21 @@ pub unsafe extern "C" fn iotda_topic(
     out_cap: usize,
     out_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract, forwarded.
-    status_code(unsafe {
-        topic_impl(
-            device_id,
-            device_id_len,
-            kind,
-            param,
-            param_len,
-            out,
-            out_cap,
-            out_len,
-        )
-    })
-}
-
-/// # Safety
-/// As [`iotda_topic`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn topic_impl(
-    device_id: *const u8,
-    device_id_len: usize,
-    kind: u8,
-    param: *const u8,
-    param_len: usize,
-    out: *mut u8,
-    out_cap: usize,
-    out_len: *mut usize,
-) -> Result<()> {
-    // SAFETY (all four): caller contract.
-    let id = unsafe { input_bytes(device_id, device_id_len) }?;
-    let param = unsafe { input_bytes(param, param_len) }?;
-    let out = unsafe { output_bytes(out, out_cap) }?;
-    let out_len = unsafe { out_param(out_len) }?;
-    *out_len = 0;
-    let kind = Kind::from_code(kind).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
-    *out_len = topic::build_kind(id, kind, param, out).map_err(|e| error_status(e, out_len))?;
-    Ok(())
+    // SAFETY: `device_id` is NULL or valid for reading `device_id_len` bytes.
+    let id = unsafe { abi::input(device_id, device_id_len) };
+    // SAFETY: `param` is NULL or valid for reading `param_len` bytes.
+    let param = unsafe { abi::input(param, param_len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    // SAFETY: `out_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(out_len) };
+    status_code((|| {
+        let (id, param, out, out_len) = (id?, param?, out?, out_len?);
+        *out_len = 0;
+        let kind = Kind::from_code(kind).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
+        *out_len = topic::build_kind(id, kind, param, out).map_err(|e| error_status(e, out_len))?;
+        Ok(())
+    })())
 }
 
 /// Write the subscription filter `which` (an `iotda_subscription_kind`) for
@@ -406,10 +334,19 @@ pub unsafe extern "C" fn iotda_subscription(
     out_cap: usize,
     out_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract, forwarded.
-    status_code(unsafe {
-        subscription_impl(device_id, device_id_len, which, out, out_cap, out_len)
-    })
+    // SAFETY: `device_id` is NULL or valid for reading `device_id_len` bytes.
+    let id = unsafe { abi::input(device_id, device_id_len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    // SAFETY: `out_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(out_len) };
+    status_code((|| {
+        let (id, out, out_len) = (id?, out?, out_len?);
+        *out_len = 0;
+        let sub = subscription_from_code(which).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
+        *out_len = topic::build_subscription(id, sub, out).map_err(|e| error_status(e, out_len))?;
+        Ok(())
+    })())
 }
 
 fn subscription_from_code(which: u8) -> Option<Subscription> {
@@ -423,26 +360,6 @@ fn subscription_from_code(which: u8) -> Option<Subscription> {
         7 => Subscription::BootstrapDown,
         _ => return None,
     })
-}
-
-/// # Safety
-/// As [`iotda_subscription`].
-unsafe fn subscription_impl(
-    device_id: *const u8,
-    device_id_len: usize,
-    which: u8,
-    out: *mut u8,
-    out_cap: usize,
-    out_len: *mut usize,
-) -> Result<()> {
-    // SAFETY (all three): caller contract.
-    let id = unsafe { input_bytes(device_id, device_id_len) }?;
-    let out = unsafe { output_bytes(out, out_cap) }?;
-    let out_len = unsafe { out_param(out_len) }?;
-    *out_len = 0;
-    let sub = subscription_from_code(which).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
-    *out_len = topic::build_subscription(id, sub, out).map_err(|e| error_status(e, out_len))?;
-    Ok(())
 }
 
 /// Classify `topic` as seen by `device_id`, zero-copy. `*kind` gets an
@@ -466,53 +383,36 @@ pub unsafe extern "C" fn iotda_classify(
     param_offset: *mut usize,
     param_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract, forwarded.
-    status_code(unsafe {
-        classify_impl(
-            device_id,
-            device_id_len,
-            topic,
-            topic_len,
-            kind,
-            param_offset,
-            param_len,
-        )
-    })
-}
-
-/// # Safety
-/// As [`iotda_classify`].
-unsafe fn classify_impl(
-    device_id: *const u8,
-    device_id_len: usize,
-    topic: *const u8,
-    topic_len: usize,
-    kind: *mut u8,
-    param_offset: *mut usize,
-    param_len: *mut usize,
-) -> Result<()> {
-    // SAFETY (all five): caller contract.
-    let id = unsafe { input_bytes(device_id, device_id_len) }?;
-    let topic = unsafe { input_bytes(topic, topic_len) }?;
-    let kind = unsafe { out_param(kind) }?;
-    let param_offset = unsafe { out_param(param_offset) }?;
-    let param_len = unsafe { out_param(param_len) }?;
-    *kind = iotda_kind::IOTDA_KIND_NOT_OURS as u8;
-    *param_offset = 0;
-    *param_len = 0;
-    iotda::validate::device_id(id).map_err(|e| id_status(e, IOTDA_ERR_DEVICE_ID_EMPTY))?;
-    let t = topic::classify_for(id, topic);
-    if let Some(k) = t.kind() {
-        *kind = k as u8;
-        let p = t.param();
-        if !p.is_empty() {
-            // p borrows from `topic`: its offset is the pointer difference
-            *param_offset = (p.as_ptr() as usize).wrapping_sub(topic.as_ptr() as usize);
-            *param_len = p.len();
+    // SAFETY: `device_id` is NULL or valid for reading `device_id_len` bytes.
+    let id = unsafe { abi::input(device_id, device_id_len) };
+    // SAFETY: `topic` is NULL or valid for reading `topic_len` bytes.
+    let topic = unsafe { abi::input(topic, topic_len) };
+    // SAFETY: `kind` is NULL or valid for writing a u8.
+    let kind = unsafe { abi::out_param(kind) };
+    // SAFETY: `param_offset` is NULL or valid for writing a size_t.
+    let param_offset = unsafe { abi::out_param(param_offset) };
+    // SAFETY: `param_len` is NULL or valid for writing a size_t.
+    let param_len = unsafe { abi::out_param(param_len) };
+    status_code((|| {
+        let (id, topic) = (id?, topic?);
+        let (kind, param_offset, param_len) = (kind?, param_offset?, param_len?);
+        *kind = iotda_kind::IOTDA_KIND_NOT_OURS as u8;
+        *param_offset = 0;
+        *param_len = 0;
+        iotda::validate::device_id(id).map_err(|e| id_status(e, IOTDA_ERR_DEVICE_ID_EMPTY))?;
+        let t = topic::classify_for(id, topic);
+        if let Some(k) = t.kind() {
+            *kind = k as u8;
+            let p = t.param();
+            if !p.is_empty() {
+                // p borrows from `topic`: its offset is the pointer difference
+                *param_offset = (p.as_ptr() as usize).wrapping_sub(topic.as_ptr() as usize);
+                *param_len = p.len();
+            }
         }
-    }
-    debug_assert!(!matches!(t, Topic::NotOurs) || *kind == 0);
-    Ok(())
+        debug_assert!(!matches!(t, Topic::NotOurs) || *kind == 0);
+        Ok(())
+    })())
 }
 
 /// Write the event time `yyyyMMddTHHmmssZ` (UTC) of Unix time `unix_s` into
@@ -522,11 +422,12 @@ unsafe fn classify_impl(
 /// `out` is NULL or valid for writes of `IOTDA_EVENT_TIME_LEN` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn iotda_event_time(unix_s: i64, out: *mut u8) -> i32 {
-    // SAFETY: caller contract.
-    status_code(match unsafe { out_array::<IOTDA_EVENT_TIME_LEN>(out) } {
-        Ok(out) => time::write_event_time(unix_s, out).map_err(time_status),
-        Err(e) => Err(e),
-    })
+    // SAFETY: `out` is NULL or valid for writing IOTDA_EVENT_TIME_LEN bytes.
+    let out = unsafe { abi::out_array::<IOTDA_EVENT_TIME_LEN>(out) };
+    status_code(
+        out.map_err(iotda_status::from)
+            .and_then(|out| time::write_event_time(unix_s, out).map_err(time_status)),
+    )
 }
 
 /// The device's UTC time in milliseconds at `device_recv` from a
@@ -552,7 +453,9 @@ pub extern "C" fn iotda_time_sync_ms(
 #[allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
+    clippy::arithmetic_side_effects,
+    // Tests call the ABI with valid pointers throughout.
+    clippy::undocumented_unsafe_blocks
 )]
 mod tests {
     use super::*;

@@ -4,7 +4,18 @@
 //! Each ABI lives in its own module.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::undocumented_unsafe_blocks
+)]
 
+mod abi;
 pub mod iotda;
 pub mod umqtt;
 

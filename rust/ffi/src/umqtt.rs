@@ -1,20 +1,26 @@
 //! `umqtt_*`: the MQTT client session ABI (see c_glue/qpy_rust.h).
 //!
 //! Every function tolerates NULL pointers and an uninitialised session by
-//! returning `UMQTT_ERR_INVALID_ARGUMENT` instead of dereferencing them.
+//! returning `UMQTT_ERR_INVALID_ARGUMENT` (or the documented neutral value)
+//! instead of dereferencing them. Protocol state lives here, in the session and
+//! in the subscription arena the caller owns; the glue only moves bytes.
 #![allow(non_camel_case_types)]
 
 use core::ffi::c_char;
 use core::mem::{align_of, size_of};
 use core::ptr;
+use core::str::Utf8Error;
 
 use mqtt_core::codec::{
-    decode_fixed_header, DecodeError, EncodeError, FieldError, LastWill, PacketType, Protocol, QoS,
-    Status, SubscribeTopic,
+    decode_fixed_header, validate, DecodeError, EncodeError, FieldError, LastWill, PacketType,
+    Protocol, QoS, Status, SubackReturnCode,
 };
 use mqtt_core::session::{
-    self, ConnectOptions, Event, PublishOutcome, Session, SessionError, Tick,
+    self, subs, ConnectOptions, Event, LoginFailure, PublishOutcome, ReconnectPoll, RequestState,
+    RestoreStep, Session, SessionError, Tick,
 };
+
+use crate::abi::{self, NullPointer, StatusCode};
 
 /// Bytes C reserves for one session.
 pub const UMQTT_SESSION_SIZE: usize = 768;
@@ -23,6 +29,52 @@ pub const UMQTT_SESSION_ALIGN: usize = 8;
 pub const UMQTT_MAX_INFLIGHT: usize = 16;
 /// Largest reply `umqtt_receive` writes.
 pub const UMQTT_REPLY_MAX: usize = 4;
+/// Filters the subscription table holds at most.
+pub const UMQTT_MAX_SUBSCRIPTIONS: usize = 32;
+/// Bytes the subscription arena needs at most (`umqtt_subs_reserve` tells the
+/// size needed for one more filter).
+pub const UMQTT_SUBS_MAX_BYTES: usize = 2048;
+
+/// `umqtt_status` values (`get_mqttsta()`): connected.
+pub const UMQTT_STA_CONNECTED: i8 = 0;
+/// A login is in progress (DNS/TCP/TLS/CONNECT/CONNACK).
+pub const UMQTT_STA_CONNECTING: i8 = 1;
+/// The link was lost; with auto-reconnect an attempt is scheduled.
+pub const UMQTT_STA_SERVER_CLOSED: i8 = 2;
+/// Never connected, closed by the script, or refused for good.
+pub const UMQTT_STA_CLOSED: i8 = -1;
+
+/// `umqtt_login_failed`: another attempt is scheduled (status SERVER_CLOSED).
+pub const UMQTT_RECONNECT_RETRY: i32 = 0;
+/// `umqtt_login_failed`: no attempt follows (status CLOSED).
+pub const UMQTT_RECONNECT_STOPPED: i32 = 1;
+
+/// `umqtt_reconnect_poll`: nothing scheduled.
+pub const UMQTT_RECONNECT_NONE: i32 = 0;
+/// `umqtt_reconnect_poll`: an attempt is due in `*wait_ms`.
+pub const UMQTT_RECONNECT_WAIT: i32 = 1;
+/// `umqtt_reconnect_poll`: call `umqtt_login_begin(s, true)` and attempt now.
+pub const UMQTT_RECONNECT_DUE: i32 = 2;
+
+/// `umqtt_request_result`: no answer yet.
+pub const UMQTT_REQUEST_PENDING: i32 = 0;
+/// `umqtt_request_result`: answered; `*granted_qos` is the granted QoS
+/// (SUBSCRIBE) or 0 (UNSUBSCRIBE).
+pub const UMQTT_REQUEST_DONE: i32 = 1;
+/// `umqtt_request_result`: SUBACK 0x80.
+pub const UMQTT_REQUEST_REFUSED: i32 = 2;
+/// `umqtt_request_result`: the link was lost first; the table keeps the
+/// change and the next login restores it.
+pub const UMQTT_REQUEST_LOST: i32 = 3;
+/// `umqtt_request_result`: no such request.
+pub const UMQTT_REQUEST_UNKNOWN: i32 = 4;
+
+/// `umqtt_restore_next`: nothing (more) to restore.
+pub const UMQTT_RESTORE_DONE: i32 = 0;
+/// `umqtt_restore_next`: `out` holds `*len` bytes of SUBSCRIBE; write them.
+pub const UMQTT_RESTORE_SEND: i32 = 1;
+/// `umqtt_restore_next`: call `umqtt_retransmit(s, *slot, ...)` and write that.
+pub const UMQTT_RESTORE_RETRANSMIT: i32 = 2;
 
 /// Opaque storage for a session, living inside the MicroPython object.
 #[repr(C, align(8))]
@@ -39,10 +91,11 @@ pub struct umqtt_slice {
     pub len: usize,
 }
 
-/// Status codes: 0 ok, negative error.
+/// Status codes: 0 ok, negative error. (Named `umqtt_status_code`, as
+/// `umqtt_status` is the link-status function.)
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum umqtt_status {
+pub enum umqtt_status_code {
     UMQTT_OK = 0,
     UMQTT_ERR_BUFFER_TOO_SMALL = -1,
     UMQTT_ERR_REMAINING_LENGTH = -2,
@@ -70,9 +123,34 @@ pub enum umqtt_status {
     UMQTT_ERR_INVALID_ARGUMENT = -22,
     /// The caller's limit of messages queued while offline is reached.
     UMQTT_ERR_QUEUE_FULL = -23,
+    /// The subscription table would exceed `UMQTT_MAX_SUBSCRIPTIONS` filters or
+    /// `UMQTT_SUBS_MAX_BYTES` bytes, or the arena passed is too small for it.
+    UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS = -24,
+    /// A login is already in progress.
+    UMQTT_ERR_BUSY = -25,
+    /// Too many requests awaiting an answer: wait for other answers and retry.
+    UMQTT_ERR_PENDING_FULL = -26,
 }
 
-use umqtt_status::*;
+use umqtt_status_code::*;
+
+impl StatusCode for umqtt_status_code {
+    fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+impl From<NullPointer> for umqtt_status_code {
+    fn from(_: NullPointer) -> Self {
+        UMQTT_ERR_INVALID_ARGUMENT
+    }
+}
+
+impl From<Utf8Error> for umqtt_status_code {
+    fn from(_: Utf8Error) -> Self {
+        UMQTT_ERR_INVALID_UTF8
+    }
+}
 
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +199,9 @@ pub struct umqtt_publish_info {
     pub payload_included: bool,
     pub packet_id: u16,
     pub slot: u8,
+    /// Kept offline (auto-reconnect pending): nothing encoded, `len` is 0;
+    /// `umqtt_restore_next` hands the slot out after the next CONNACK.
+    pub queued: bool,
 }
 
 #[repr(C)]
@@ -130,6 +211,8 @@ pub struct umqtt_event {
     pub needed: usize,
     pub packet_len: usize,
     pub session_present: bool,
+    /// CONNACK: this login was a background reconnect attempt.
+    pub reconnected: bool,
     pub return_code: u8,
     pub topic_offset: usize,
     pub topic_len: usize,
@@ -141,8 +224,8 @@ pub struct umqtt_event {
     pub duplicate: bool,
     pub packet_id: u16,
     pub slot: u8,
-    pub codes_offset: usize,
-    pub codes_count: usize,
+    /// SUBACK: how many of its return codes were 0x80 (refused).
+    pub refused: u8,
 }
 
 const NO_SLOT: u8 = 0xFF;
@@ -153,6 +236,7 @@ const EMPTY_EVENT: umqtt_event = umqtt_event {
     needed: 0,
     packet_len: 0,
     session_present: false,
+    reconnected: false,
     return_code: 0,
     topic_offset: 0,
     topic_len: 0,
@@ -164,8 +248,7 @@ const EMPTY_EVENT: umqtt_event = umqtt_event {
     duplicate: false,
     packet_id: 0,
     slot: NO_SLOT,
-    codes_offset: 0,
-    codes_count: 0,
+    refused: 0,
 };
 
 /// What actually lives in `umqtt_session`: a marker proving `umqtt_session_init`
@@ -176,21 +259,23 @@ struct SessionStorage {
     session: Session,
 }
 
-/// "umqtt\0s1"
-const SESSION_MAGIC: u64 = 0x756d_7174_7400_7331;
+/// "umqtt\0s2"
+const SESSION_MAGIC: u64 = 0x756d_7174_7400_7332;
 
 const _: () = assert!(size_of::<umqtt_session>() == UMQTT_SESSION_SIZE);
 const _: () = assert!(align_of::<umqtt_session>() == UMQTT_SESSION_ALIGN);
-const _: () = assert!(size_of::<Session>() <= UMQTT_SESSION_SIZE);
 const _: () = assert!(size_of::<SessionStorage>() <= UMQTT_SESSION_SIZE);
 const _: () = assert!(align_of::<SessionStorage>() <= UMQTT_SESSION_ALIGN);
 const _: () = assert!(session::MAX_INFLIGHT == UMQTT_MAX_INFLIGHT);
 const _: () = assert!(session::REPLY_MAX == UMQTT_REPLY_MAX);
+const _: () = assert!(session::MAX_SUBSCRIPTIONS == UMQTT_MAX_SUBSCRIPTIONS);
+const _: () = assert!(session::SUBS_MAX_BYTES == UMQTT_SUBS_MAX_BYTES);
 
-type Result<T> = core::result::Result<T, umqtt_status>;
+type Result<T> = core::result::Result<T, umqtt_status_code>;
 
 /// # Safety
-/// `s` is NULL or points to a valid `umqtt_session` not otherwise borrowed.
+/// `s` is NULL or points to `UMQTT_SESSION_SIZE` bytes aligned to 8, not
+/// otherwise accessed for `'a`.
 unsafe fn session_mut<'a>(s: *mut umqtt_session) -> Result<&'a mut Session> {
     let storage = s.cast::<SessionStorage>();
     if storage.is_null() {
@@ -202,64 +287,31 @@ unsafe fn session_mut<'a>(s: *mut umqtt_session) -> Result<&'a mut Session> {
     if magic != SESSION_MAGIC {
         return Err(UMQTT_ERR_INVALID_ARGUMENT);
     }
-    // SAFETY: the marker shows umqtt_session_init wrote a Session here.
+    // SAFETY: the marker shows umqtt_session_init wrote a Session here; the
+    // caller guarantees exclusive access.
     Ok(unsafe { &mut (*storage).session })
 }
 
 /// # Safety
-/// As [`session_mut`], shared access.
+/// As [`session_mut`], with shared access.
 unsafe fn session_ref<'a>(s: *const umqtt_session) -> Result<&'a Session> {
     // SAFETY: forwarded contract; the reference is only read.
     unsafe { session_mut(s.cast_mut()) }.map(|session| &*session)
 }
 
-/// # Safety
-/// `slice.ptr` is NULL or valid for `slice.len` bytes.
-unsafe fn optional_bytes<'a>(slice: umqtt_slice) -> Option<&'a [u8]> {
-    if slice.ptr.is_null() {
-        None
-    } else {
-        // SAFETY: caller contract.
-        Some(unsafe { core::slice::from_raw_parts(slice.ptr, slice.len) })
-    }
+fn status(result: Result<()>) -> i32 {
+    abi::status(result)
 }
 
-/// NULL is accepted for an empty input only.
-///
-/// # Safety
-/// `ptr` is NULL or valid for `len` bytes.
-unsafe fn input_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8]> {
-    match (ptr.is_null(), len) {
-        (true, 0) => Ok(&[]),
-        (true, _) => Err(UMQTT_ERR_INVALID_ARGUMENT),
-        // SAFETY: caller contract.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts(ptr, len) }),
-    }
+fn value(result: Result<i32>) -> i32 {
+    abi::value_or_status(result)
 }
 
-/// # Safety
-/// `ptr` is NULL or valid for writes of `cap` bytes.
-unsafe fn output_bytes<'a>(ptr: *mut u8, cap: usize) -> Result<&'a mut [u8]> {
-    match (ptr.is_null(), cap) {
-        (true, 0) => Ok(&mut []),
-        (true, _) => Err(UMQTT_ERR_INVALID_ARGUMENT),
-        // SAFETY: caller contract.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts_mut(ptr, cap) }),
-    }
+fn text(bytes: &[u8]) -> Result<&str> {
+    Ok(abi::utf8(bytes)?)
 }
 
-/// # Safety
-/// `ptr` is NULL or valid for writes of a `T`.
-unsafe fn out_param<'a, T>(ptr: *mut T) -> Result<&'a mut T> {
-    // SAFETY: caller contract.
-    unsafe { ptr.as_mut() }.ok_or(UMQTT_ERR_INVALID_ARGUMENT)
-}
-
-fn utf8(bytes: &[u8]) -> Result<&str> {
-    core::str::from_utf8(bytes).map_err(|_| UMQTT_ERR_INVALID_UTF8)
-}
-
-fn field_status(error: FieldError) -> umqtt_status {
+fn field_status(error: FieldError) -> umqtt_status_code {
     match error {
         FieldError::InvalidUtf8 | FieldError::NullCharacter => UMQTT_ERR_INVALID_UTF8,
         FieldError::StringTooLong => UMQTT_ERR_TOPIC_TOO_LONG,
@@ -275,7 +327,7 @@ fn field_status(error: FieldError) -> umqtt_status {
     }
 }
 
-fn decode_status(error: DecodeError) -> umqtt_status {
+fn decode_status(error: DecodeError) -> umqtt_status_code {
     match error {
         DecodeError::RemainingLength => UMQTT_ERR_REMAINING_LENGTH,
         DecodeError::ReservedFlags => UMQTT_ERR_RESERVED_FLAGS,
@@ -287,7 +339,7 @@ fn decode_status(error: DecodeError) -> umqtt_status {
     }
 }
 
-fn encode_status(error: EncodeError) -> umqtt_status {
+fn encode_status(error: EncodeError) -> umqtt_status_code {
     match error {
         EncodeError::BufferTooSmall { .. } => UMQTT_ERR_BUFFER_TOO_SMALL,
         EncodeError::PacketTooLarge => UMQTT_ERR_PAYLOAD_TOO_LARGE,
@@ -296,19 +348,28 @@ fn encode_status(error: EncodeError) -> umqtt_status {
     }
 }
 
-fn session_status(error: SessionError) -> umqtt_status {
+fn session_status(error: SessionError) -> umqtt_status_code {
     match error {
         SessionError::Decode(error) => decode_status(error),
         SessionError::Encode(error) => encode_status(error),
         SessionError::UnexpectedPacket(_) => UMQTT_ERR_UNEXPECTED_PACKET,
         SessionError::NotConnected => UMQTT_ERR_NOT_CONNECTED,
         SessionError::Refused(_) => UMQTT_ERR_REFUSED,
-        SessionError::InflightFull | SessionError::PendingFull => UMQTT_ERR_INFLIGHT_FULL,
+        SessionError::InflightFull => UMQTT_ERR_INFLIGHT_FULL,
+        SessionError::PendingFull => UMQTT_ERR_PENDING_FULL,
         SessionError::QueueFull => UMQTT_ERR_QUEUE_FULL,
         SessionError::InboundFull => UMQTT_ERR_INBOUND_FULL,
         SessionError::NoSuchSlot => UMQTT_ERR_NO_SUCH_SLOT,
         SessionError::ClientIdTooLong => UMQTT_ERR_CLIENT_ID_TOO_LONG,
         SessionError::SubackCountMismatch => UMQTT_ERR_MALFORMED,
+        SessionError::TooManySubscriptions => UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS,
+        SessionError::Busy => UMQTT_ERR_BUSY,
+    }
+}
+
+impl From<SessionError> for umqtt_status_code {
+    fn from(error: SessionError) -> Self {
+        session_status(error)
     }
 }
 
@@ -320,22 +381,16 @@ fn needed_len(error: &SessionError) -> Option<usize> {
     }
 }
 
-fn status_code(result: Result<()>) -> i32 {
-    match result {
-        Ok(()) => UMQTT_OK as i32,
-        Err(status) => status as i32,
-    }
-}
-
 /// Stores the written length, or the needed length on `BufferTooSmall`.
-fn report_len(
-    result: core::result::Result<usize, SessionError>,
+fn report_len<T>(
+    result: core::result::Result<T, SessionError>,
     out_len: &mut usize,
-) -> Result<()> {
+    len_of: impl FnOnce(&T) -> usize,
+) -> Result<T> {
     match result {
-        Ok(len) => {
-            *out_len = len;
-            Ok(())
+        Ok(value) => {
+            *out_len = len_of(&value);
+            Ok(value)
         }
         Err(error) => {
             *out_len = needed_len(&error).unwrap_or(0);
@@ -348,47 +403,42 @@ fn report_publish(
     result: core::result::Result<PublishOutcome, SessionError>,
     info: &mut umqtt_publish_info,
 ) -> Result<()> {
-    match result {
-        Ok(outcome) => {
-            *info = umqtt_publish_info {
-                len: outcome.len,
-                payload_included: outcome.payload_included,
-                packet_id: outcome.packet_id,
-                slot: outcome.slot.unwrap_or(NO_SLOT),
-            };
-            Ok(())
-        }
-        Err(error) => {
-            info.len = needed_len(&error).unwrap_or(0);
-            Err(session_status(error))
-        }
-    }
+    let outcome = report_len(result, &mut info.len, |outcome| outcome.len)?;
+    *info = umqtt_publish_info {
+        len: outcome.len,
+        payload_included: outcome.payload_included,
+        packet_id: outcome.packet_id,
+        slot: outcome.slot.unwrap_or(NO_SLOT),
+        queued: outcome.queued,
+    };
+    Ok(())
 }
 
-/// The out-parameter, topic and payload every PUBLISH entry point takes: the
-/// info is reset (slot as given) before anything can fail.
-///
-/// # Safety
-/// Pointers are NULL or valid for their stated sizes.
-unsafe fn publish_inputs<'a>(
-    info: *mut umqtt_publish_info,
+/// Resets the info (slot as given) before anything can fail.
+fn reset_info(
+    info: core::result::Result<&mut umqtt_publish_info, NullPointer>,
     slot: u8,
-    topic: umqtt_slice,
-    payload: umqtt_slice,
-) -> Result<(&'a mut umqtt_publish_info, &'a str, &'a [u8])> {
-    // SAFETY: caller contract for every pointer.
-    let info = unsafe { out_param(info) }?;
+) -> Result<&mut umqtt_publish_info> {
+    let info = info?;
     *info = umqtt_publish_info {
         len: 0,
         payload_included: false,
         packet_id: 0,
         slot,
+        queued: false,
     };
-    // SAFETY: caller contract.
-    let topic = utf8(unsafe { input_bytes(topic.ptr, topic.len) }?)?;
-    // SAFETY: caller contract.
-    let payload = unsafe { input_bytes(payload.ptr, payload.len) }?;
-    Ok((info, topic, payload))
+    Ok(info)
+}
+
+/// Clears an out-parameter before anything can fail.
+fn cleared<T>(param: core::result::Result<&mut T, NullPointer>, value: T) -> Result<&mut T> {
+    let param = param?;
+    *param = value;
+    Ok(param)
+}
+
+fn qos(value: u8) -> Result<QoS> {
+    QoS::from_u8(value).map_err(field_status)
 }
 
 const fn message(text: &'static [u8]) -> *const c_char {
@@ -423,6 +473,9 @@ pub extern "C" fn umqtt_status_message(status: i32) -> *const c_char {
         -21 => b"invalid topic filter\0",
         -22 => b"invalid argument\0",
         -23 => b"offline queue full\0",
+        -24 => b"too many subscriptions\0",
+        -25 => b"a login is already in progress\0",
+        -26 => b"too many requests awaiting an answer\0",
         _ => b"unknown error\0",
     })
 }
@@ -441,23 +494,149 @@ pub extern "C" fn umqtt_connack_message(code: u8) -> *const c_char {
     })
 }
 
-/// Fresh, disconnected session with an empty in-flight table. NULL is ignored.
+/// Fresh session: status CLOSED, auto-reconnect off, empty tables.
+/// `random_seed` drives the reconnect jitter (xorshift32; 0 is replaced by a
+/// constant). NULL is ignored.
 ///
 /// # Safety
 /// `s` is NULL or points to writable storage of `UMQTT_SESSION_SIZE` bytes, aligned to 8.
 #[no_mangle]
-pub unsafe extern "C" fn umqtt_session_init(s: *mut umqtt_session) {
+pub unsafe extern "C" fn umqtt_session_init(s: *mut umqtt_session, random_seed: u32) {
     let storage = s.cast::<SessionStorage>();
     if storage.is_null() {
         return;
     }
-    // SAFETY: caller contract; size and alignment asserted at compile time.
+    // SAFETY: the caller provides writable storage; size and alignment are
+    // asserted at compile time.
     unsafe {
         storage.write(SessionStorage {
             magic: SESSION_MAGIC,
-            session: Session::new(),
+            session: Session::with_seed(random_seed),
         });
     }
+}
+
+/// Link status, as `get_mqttsta()`: `UMQTT_STA_*`. NULL / uninitialised:
+/// `UMQTT_STA_CLOSED`.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_status(s: *const umqtt_session) -> i8 {
+    // SAFETY: `s` is NULL or a valid session not written meanwhile.
+    let session = unsafe { session_ref(s) };
+    session.map_or(UMQTT_STA_CLOSED, |session| session.status().as_i8())
+}
+
+/// Auto-reconnect (`reconn=`); off after `umqtt_session_init`. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_set_auto_reconnect(s: *mut umqtt_session, on: bool) {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    if let Ok(session) = unsafe { session_mut(s) } {
+        session.set_auto_reconnect(on);
+    }
+}
+
+/// A login starts; status becomes CONNECTING. `background` false: the
+/// script's `connect()` (resets the attempt counter); true: a reconnect
+/// attempt. `UMQTT_ERR_BUSY` while another login is in progress. From
+/// CONNECTED the old link counts as lost.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_login_begin(s: *mut umqtt_session, background: bool) -> i32 {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    status(session.and_then(|session| Ok(session.login_begin(background)?)))
+}
+
+/// The login failed before a CONNACK accepted it; `refusal_code` is the
+/// CONNACK return code, or 0 for any other failure. `UMQTT_RECONNECT_RETRY`
+/// (status SERVER_CLOSED, next attempt scheduled with backoff) for a
+/// background attempt with auto-reconnect on and a transient refusal; else
+/// `UMQTT_RECONNECT_STOPPED` (status CLOSED).
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_login_failed(
+    s: *mut umqtt_session,
+    refusal_code: u8,
+    now_ms: u32,
+) -> i32 {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    value(
+        session.map(|session| match session.login_failed(refusal_code, now_ms) {
+            LoginFailure::Retry => UMQTT_RECONNECT_RETRY,
+            LoginFailure::Stopped => UMQTT_RECONNECT_STOPPED,
+        }),
+    )
+}
+
+/// The transport died while connected: pending requests become LOST, pings
+/// are cleared, in-flight messages kept; status SERVER_CLOSED and, with
+/// auto-reconnect, the first attempt is due now. True when a reconnect cycle
+/// starts; false when already offline (idempotent; a login in progress counts
+/// as failed) or auto-reconnect is off. NULL: false.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_link_lost(s: *mut umqtt_session, now_ms: u32) -> bool {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    session.is_ok_and(|session| session.link_lost(now_ms))
+}
+
+/// The script closed the link: status CLOSED, nothing scheduled, pending
+/// requests LOST. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_close(s: *mut umqtt_session) {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    if let Ok(session) = unsafe { session_mut(s) } {
+        session.close();
+    }
+}
+
+/// Is a reconnect attempt due? `UMQTT_RECONNECT_NONE` (`*wait_ms` =
+/// UINT32_MAX), `UMQTT_RECONNECT_WAIT` (`*wait_ms` until due) or
+/// `UMQTT_RECONNECT_DUE` (`*wait_ms` = 0). Ticks wrap.
+///
+/// # Safety
+/// `s` is NULL or a valid session; `wait_ms` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_reconnect_poll(
+    s: *const umqtt_session,
+    now_ms: u32,
+    wait_ms: *mut u32,
+) -> i32 {
+    // SAFETY: `s` is NULL or a valid session not written meanwhile.
+    let session = unsafe { session_ref(s) };
+    // SAFETY: `wait_ms` is NULL or valid for writing a u32.
+    let wait_ms = unsafe { abi::out_param(wait_ms) };
+    value((|| {
+        let session = session?;
+        let wait_ms = cleared(wait_ms, u32::MAX)?;
+        Ok(match session.reconnect_poll(now_ms) {
+            ReconnectPoll::None => UMQTT_RECONNECT_NONE,
+            ReconnectPoll::Wait { wait_ms: wait } => {
+                *wait_ms = wait;
+                UMQTT_RECONNECT_WAIT
+            }
+            ReconnectPoll::Due => {
+                *wait_ms = 0;
+                UMQTT_RECONNECT_DUE
+            }
+        })
+    })())
 }
 
 fn connect_options<'a>(
@@ -474,7 +653,7 @@ fn connect_options<'a>(
                 return Err(UMQTT_ERR_PAYLOAD_TOO_LARGE);
             }
             Some(LastWill {
-                topic: utf8(topic)?,
+                topic: text(topic)?,
                 message,
                 qos: QoS::from_u8(opts.will_qos).map_err(field_status)?,
                 retain: opts.will_retain,
@@ -483,8 +662,8 @@ fn connect_options<'a>(
     };
     Ok(ConnectOptions {
         protocol,
-        client_id: utf8(client_id.unwrap_or(&[]))?,
-        username: username.map(utf8).transpose()?,
+        client_id: text(client_id.unwrap_or(&[]))?,
+        username: username.map(text).transpose()?,
         password,
         will,
         keep_alive_s: opts.keep_alive_s,
@@ -493,7 +672,8 @@ fn connect_options<'a>(
     })
 }
 
-/// Validates options, encodes CONNECT, enters CONNECTING.
+/// Validates options, encodes CONNECT, enters CONNECTING (a script login
+/// when `umqtt_login_begin` was not called).
 ///
 /// # Safety
 /// Pointers are NULL or valid for their stated sizes; slices in `opts` likewise.
@@ -506,25 +686,37 @@ pub unsafe extern "C" fn umqtt_connect(
     out_cap: usize,
     out_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let out_len = out_param(out_len)?;
-            *out_len = 0;
-            let opts = opts.as_ref().ok_or(UMQTT_ERR_INVALID_ARGUMENT)?;
-            let out = output_bytes(out, out_cap)?;
-            let strings = [
-                optional_bytes(opts.client_id),
-                optional_bytes(opts.username),
-                optional_bytes(opts.password),
-                optional_bytes(opts.will_topic),
-                optional_bytes(opts.will_payload),
-            ];
-            let options = connect_options(opts, strings)?;
-            report_len(session.connect(&options, now_ms, out), out_len)
-        })()
-    })
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `out_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(out_len) };
+    // SAFETY: `opts` is NULL or a valid options struct.
+    let opts = unsafe { abi::in_param(opts) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let out_len = cleared(out_len, 0)?;
+        let opts = opts?;
+        let out = out?;
+        // The caller guarantees every slice in `opts` is NULL (absent) or valid
+        // for reading its length.
+        let strings = [
+            // SAFETY: `opts.client_id` is NULL or valid for its length.
+            unsafe { abi::optional(opts.client_id.ptr, opts.client_id.len) },
+            // SAFETY: `opts.username` is NULL or valid for its length.
+            unsafe { abi::optional(opts.username.ptr, opts.username.len) },
+            // SAFETY: `opts.password` is NULL or valid for its length.
+            unsafe { abi::optional(opts.password.ptr, opts.password.len) },
+            // SAFETY: `opts.will_topic` is NULL or valid for its length.
+            unsafe { abi::optional(opts.will_topic.ptr, opts.will_topic.len) },
+            // SAFETY: `opts.will_payload` is NULL or valid for its length.
+            unsafe { abi::optional(opts.will_payload.ptr, opts.will_payload.len) },
+        ];
+        let options = connect_options(opts, strings)?;
+        report_len(session.connect(&options, now_ms, out), out_len, |len| *len)?;
+        Ok(())
+    })())
 }
 
 fn offset_in(buf: &[u8], part: &[u8]) -> usize {
@@ -533,8 +725,12 @@ fn offset_in(buf: &[u8], part: &[u8]) -> usize {
 
 fn fill_event(ev: &mut umqtt_event, buf: &[u8], event: &Event<'_>) {
     let kind = match *event {
-        Event::ConnAck { session_present } => {
+        Event::ConnAck {
+            session_present,
+            reconnected,
+        } => {
             ev.session_present = session_present;
+            ev.reconnected = reconnected;
             UMQTT_EVENT_CONNACK
         }
         Event::Publish { publish, duplicate } => {
@@ -565,8 +761,12 @@ fn fill_event(ev: &mut umqtt_event, buf: &[u8], event: &Event<'_>) {
         }
         Event::SubAck { ack } => {
             ev.packet_id = ack.packet_id;
-            ev.codes_offset = offset_in(buf, ack.return_codes);
-            ev.codes_count = ack.return_codes.len();
+            let refused = ack
+                .return_codes
+                .iter()
+                .filter(|&&code| code == SubackReturnCode::FAILURE)
+                .count();
+            ev.refused = u8::try_from(refused).unwrap_or(u8::MAX);
             UMQTT_EVENT_SUBACK
         }
         Event::UnsubAck { packet_id } => {
@@ -579,13 +779,20 @@ fn fill_event(ev: &mut umqtt_event, buf: &[u8], event: &Event<'_>) {
     ev.kind = kind as u8;
 }
 
-/// Parses at most one packet from `buf` and writes any reply.
+/// Parses at most one packet from `buf` and writes any reply. SUBACK and
+/// UNSUBACK update the subscription table in `subs` and the request records;
+/// an accepted CONNACK starts the restore (`umqtt_restore_next`). A refused
+/// CONNACK returns `UMQTT_ERR_REFUSED` with `ev->return_code`; then call
+/// `umqtt_login_failed`.
 ///
 /// # Safety
-/// Pointers are NULL or valid for their stated sizes.
+/// Pointers are NULL or valid for their stated sizes; `subs` is NULL (with
+/// `subs_cap` 0) or the caller's arena of `subs_cap` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn umqtt_receive(
     s: *mut umqtt_session,
+    subs: *mut u8,
+    subs_cap: usize,
     buf: *const u8,
     len: usize,
     now_ms: u32,
@@ -594,44 +801,55 @@ pub unsafe extern "C" fn umqtt_receive(
     reply_cap: usize,
     reply_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let ev = out_param(ev)?;
-            *ev = EMPTY_EVENT;
-            let reply_len = out_param(reply_len)?;
-            *reply_len = 0;
-            let input = input_bytes(buf, len)?;
-            let reply = output_bytes(reply, reply_cap)?;
-            match session.receive(input, now_ms, reply) {
-                Ok(Status::Partial(needed)) => {
-                    ev.needed = needed;
-                    if let Ok(Status::Complete(header)) = decode_fixed_header(input) {
-                        ev.packet_len = header.packet_len();
-                    }
-                    Ok(())
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `ev` is NULL or valid for writing an event.
+    let ev = unsafe { abi::out_param(ev) };
+    // SAFETY: `reply_len` is NULL or valid for writing a size_t.
+    let reply_len = unsafe { abi::out_param(reply_len) };
+    // SAFETY: `subs` is NULL or the caller's arena of `subs_cap` bytes.
+    let subs = unsafe { abi::output(subs, subs_cap) };
+    // SAFETY: `buf` is NULL or valid for reading `len` bytes.
+    let input = unsafe { abi::input(buf, len) };
+    // SAFETY: `reply` is NULL or valid for writing `reply_cap` bytes.
+    let reply = unsafe { abi::output(reply, reply_cap) };
+    status((|| {
+        let session = session?;
+        let ev = cleared(ev, EMPTY_EVENT)?;
+        let reply_len = cleared(reply_len, 0)?;
+        let (subs, input, reply) = (subs?, input?, reply?);
+        match session.receive(subs, input, now_ms, reply) {
+            Ok(Status::Partial(needed)) => {
+                ev.needed = needed;
+                if let Ok(Status::Complete(header)) = decode_fixed_header(input) {
+                    ev.packet_len = header.packet_len();
                 }
-                Ok(Status::Complete(received)) => {
-                    fill_event(ev, input, &received.event);
-                    ev.consumed = received.consumed;
-                    *reply_len = received.reply_len;
-                    Ok(())
-                }
-                Err(SessionError::Refused(code)) => {
-                    ev.kind = UMQTT_EVENT_CONNACK as u8;
-                    ev.return_code = code.as_u8();
-                    // A CONNACK is always 4 bytes.
-                    ev.consumed = 4;
-                    Err(UMQTT_ERR_REFUSED)
-                }
-                Err(error) => Err(session_status(error)),
+                Ok(())
             }
-        })()
-    })
+            Ok(Status::Complete(received)) => {
+                fill_event(ev, input, &received.event);
+                ev.consumed = received.consumed;
+                *reply_len = received.reply_len;
+                Ok(())
+            }
+            Err(SessionError::Refused(code)) => {
+                ev.kind = UMQTT_EVENT_CONNACK as u8;
+                ev.return_code = code.as_u8();
+                // A CONNACK is always 4 bytes.
+                ev.consumed = 4;
+                Err(UMQTT_ERR_REFUSED)
+            }
+            Err(error) => Err(session_status(error)),
+        }
+    })())
 }
 
-/// QoS 0/1/2 PUBLISH.
+/// QoS 0/1/2 PUBLISH. Offline with auto-reconnect on and status
+/// SERVER_CLOSED or CONNECTING, a QoS 1/2 message is queued instead: it takes
+/// a packet id and slot, `info->len` is 0, `info->queued` is true, and
+/// `umqtt_restore_next` hands it out after the next CONNACK; at most
+/// `max_queued` such unsent messages (`UMQTT_ERR_QUEUE_FULL`). QoS 0 offline,
+/// or offline without auto-reconnect: `UMQTT_ERR_NOT_CONNECTED`.
 ///
 /// # Safety
 /// Pointers are NULL or valid for their stated sizes.
@@ -642,84 +860,52 @@ pub unsafe extern "C" fn umqtt_publish(
     payload: umqtt_slice,
     qos: u8,
     retain: bool,
+    max_queued: u8,
     now_ms: u32,
     out: *mut u8,
     out_cap: usize,
     info: *mut umqtt_publish_info,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let (info, topic, payload) = publish_inputs(info, NO_SLOT, topic, payload)?;
-            let qos = QoS::from_u8(qos).map_err(field_status)?;
-            let out = output_bytes(out, out_cap)?;
-            report_publish(
-                session.publish(topic, payload, qos, retain, now_ms, out),
-                info,
-            )
-        })()
-    })
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `info` is NULL or valid for writing a umqtt_publish_info.
+    let info = unsafe { abi::out_param(info) };
+    // SAFETY: `topic` is NULL or valid for reading its length.
+    let topic = unsafe { abi::input(topic.ptr, topic.len) };
+    // SAFETY: `payload` is NULL or valid for reading its length.
+    let payload = unsafe { abi::input(payload.ptr, payload.len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let info = reset_info(info, NO_SLOT)?;
+        let (topic, payload, out) = (text(topic?)?, payload?, out?);
+        let qos = self::qos(qos)?;
+        report_publish(
+            session.publish_or_queue(topic, payload, qos, retain, max_queued, now_ms, out),
+            info,
+        )
+    })())
 }
 
-/// Keeps a QoS 1/2 message while offline: it takes a packet id and a slot and is
-/// sent by `umqtt_retransmit` after the next CONNACK, in order, without DUP. At
-/// most `max_unsent` such messages wait at once (`UMQTT_ERR_QUEUE_FULL`).
-/// `info->len` is 0: nothing is encoded now.
+/// True while the message in `slot` with `packet_id` is in flight (not yet
+/// PUBACK/PUBCOMP). NULL / uninitialised: false.
 ///
 /// # Safety
-/// Pointers are NULL or valid for their stated sizes.
+/// `s` is NULL or a valid session.
 #[no_mangle]
-pub unsafe extern "C" fn umqtt_queue(
-    s: *mut umqtt_session,
-    topic: umqtt_slice,
-    payload: umqtt_slice,
-    qos: u8,
-    retain: bool,
-    max_unsent: u8,
-    info: *mut umqtt_publish_info,
-) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let (info, topic, payload) = publish_inputs(info, NO_SLOT, topic, payload)?;
-            let qos = QoS::from_u8(qos).map_err(field_status)?;
-            let (packet_id, slot) = session
-                .queue(topic, payload, qos, retain, max_unsent)
-                .map_err(session_status)?;
-            info.packet_id = packet_id;
-            info.slot = slot;
-            Ok(())
-        })()
-    })
-}
-
-/// Slots in flight in first-send order; returns how many were written.
-///
-/// # Safety
-/// `s` is NULL or a valid session; `slots_out` is NULL or valid for `cap` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn umqtt_inflight_slots(
+pub unsafe extern "C" fn umqtt_publish_pending(
     s: *const umqtt_session,
-    slots_out: *mut u8,
-    cap: usize,
-) -> usize {
-    // SAFETY: caller contract.
-    let (Ok(session), Ok(out)) = (unsafe { session_ref(s) }, unsafe {
-        output_bytes(slots_out, cap)
-    }) else {
-        return 0;
-    };
-    let mut written = 0;
-    for (target, entry) in out.iter_mut().zip(session.inflight()) {
-        *target = entry.slot;
-        written += 1;
-    }
-    written
+    slot: u8,
+    packet_id: u16,
+) -> bool {
+    // SAFETY: `s` is NULL or a valid session not written meanwhile.
+    let session = unsafe { session_ref(s) };
+    session.is_ok_and(|session| session.publish_pending(slot, packet_id))
 }
 
-/// Re-encodes in-flight `slot` after a reconnect (PUBLISH with DUP, or PUBREL).
+/// Re-encodes in-flight `slot` after a reconnect (PUBLISH with DUP, without
+/// for a message queued offline, or PUBREL).
 ///
 /// # Safety
 /// Pointers are NULL or valid for their stated sizes.
@@ -734,99 +920,253 @@ pub unsafe extern "C" fn umqtt_retransmit(
     out_cap: usize,
     info: *mut umqtt_publish_info,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let (info, topic, payload) = publish_inputs(info, slot, topic, payload)?;
-            let out = output_bytes(out, out_cap)?;
-            report_publish(session.retransmit(slot, topic, payload, now_ms, out), info)
-        })()
-    })
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `info` is NULL or valid for writing a umqtt_publish_info.
+    let info = unsafe { abi::out_param(info) };
+    // SAFETY: `topic` is NULL or valid for reading its length.
+    let topic = unsafe { abi::input(topic.ptr, topic.len) };
+    // SAFETY: `payload` is NULL or valid for reading its length.
+    let payload = unsafe { abi::input(payload.ptr, payload.len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let info = reset_info(info, slot)?;
+        let (topic, payload, out) = (text(topic?)?, payload?, out?);
+        report_publish(session.retransmit(slot, topic, payload, now_ms, out), info)
+    })())
 }
 
-/// Drops an in-flight slot.
+/// Arena capacity needed so that `filter` can be added to (or updated in) the
+/// subscription table: `UMQTT_OK` and `*needed`, or the filter's validation
+/// error, or `UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS`.
 ///
 /// # Safety
-/// `s` is NULL or a valid session.
+/// `subs` is NULL (with `subs_cap` 0) or the caller's arena of `subs_cap`
+/// bytes; `filter` is NULL or valid for its length; `needed` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn umqtt_release_slot(s: *mut umqtt_session, slot: u8) -> i32 {
-    // SAFETY: caller contract.
-    status_code(
-        unsafe { session_mut(s) }
-            .and_then(|session| session.release_slot(slot).map_err(session_status)),
-    )
+pub unsafe extern "C" fn umqtt_subs_reserve(
+    subs: *const u8,
+    subs_cap: usize,
+    filter: umqtt_slice,
+    needed: *mut usize,
+) -> i32 {
+    // SAFETY: `subs` is NULL or valid for reading `subs_cap` bytes.
+    let subs = unsafe { abi::input(subs, subs_cap) };
+    // SAFETY: `filter` is NULL or valid for reading its length.
+    let filter = unsafe { abi::input(filter.ptr, filter.len) };
+    // SAFETY: `needed` is NULL or valid for writing a size_t.
+    let needed = unsafe { abi::out_param(needed) };
+    status((|| {
+        let needed = cleared(needed, 0)?;
+        let (subs, filter) = (subs?, text(filter?)?);
+        *needed = subs::reserve(subs, filter)?;
+        Ok(())
+    })())
 }
 
-/// SUBSCRIBE one filter.
+/// SUBSCRIBE one filter. Online: encodes it (`*len` bytes), records a request
+/// to wait on (`*packet_id`, see `umqtt_request_result`) and sets the table
+/// entry to Requested. Offline (any status but CONNECTED): the entry is
+/// ToRestore (subscribed at the next login), `*len` and `*packet_id` are 0.
+/// `UMQTT_ERR_BUFFER_TOO_SMALL`: `*len` is the size needed.
+/// `UMQTT_ERR_TOO_MANY_SUBSCRIPTIONS`: over the caps, or the arena is too small
+/// (see `umqtt_subs_reserve`). `UMQTT_ERR_PENDING_FULL`: wait for other
+/// answers and retry. On any error nothing changes.
 ///
 /// # Safety
-/// Pointers are NULL or valid for their stated sizes.
+/// Pointers are NULL or valid for their stated sizes; `subs` is NULL (with
+/// `subs_cap` 0) or the caller's arena of `subs_cap` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn umqtt_subscribe(
     s: *mut umqtt_session,
+    subs: *mut u8,
+    subs_cap: usize,
     filter: umqtt_slice,
     qos: u8,
     now_ms: u32,
     out: *mut u8,
     out_cap: usize,
-    out_len: *mut usize,
+    len: *mut usize,
     packet_id: *mut u16,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let out_len = out_param(out_len)?;
-            *out_len = 0;
-            let packet_id = out_param(packet_id)?;
-            *packet_id = 0;
-            let filter = utf8(input_bytes(filter.ptr, filter.len)?)?;
-            let qos = QoS::from_u8(qos).map_err(field_status)?;
-            let out = output_bytes(out, out_cap)?;
-            let topics = [SubscribeTopic { filter, qos }];
-            let result = session.subscribe(&topics, now_ms, out).map(|(len, id)| {
-                *packet_id = id;
-                len
-            });
-            report_len(result, out_len)
-        })()
-    })
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `len` is NULL or valid for writing a size_t.
+    let len = unsafe { abi::out_param(len) };
+    // SAFETY: `packet_id` is NULL or valid for writing a u16.
+    let packet_id = unsafe { abi::out_param(packet_id) };
+    // SAFETY: `subs` is NULL or the caller's arena of `subs_cap` bytes.
+    let subs = unsafe { abi::output(subs, subs_cap) };
+    // SAFETY: `filter` is NULL or valid for reading its length.
+    let filter = unsafe { abi::input(filter.ptr, filter.len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let len = cleared(len, 0)?;
+        let packet_id = cleared(packet_id, 0)?;
+        let (subs, filter, out) = (subs?, text(filter?)?, out?);
+        let qos = self::qos(qos)?;
+        let result = session.subscribe(subs, filter, qos, now_ms, out);
+        (_, *packet_id) = report_len(result, len, |(written, _)| *written)?;
+        Ok(())
+    })())
 }
 
-/// UNSUBSCRIBE one filter.
+/// UNSUBSCRIBE one filter. Online: encodes it, records a request and sets the
+/// table entry (if any) to Removing. Offline: the entry is removed, `*len`
+/// and `*packet_id` are 0.
 ///
 /// # Safety
-/// Pointers are NULL or valid for their stated sizes.
+/// As `umqtt_subscribe`.
 #[no_mangle]
 pub unsafe extern "C" fn umqtt_unsubscribe(
     s: *mut umqtt_session,
+    subs: *mut u8,
+    subs_cap: usize,
     filter: umqtt_slice,
     now_ms: u32,
     out: *mut u8,
     out_cap: usize,
-    out_len: *mut usize,
+    len: *mut usize,
     packet_id: *mut u16,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let out_len = out_param(out_len)?;
-            *out_len = 0;
-            let packet_id = out_param(packet_id)?;
-            *packet_id = 0;
-            let filter = utf8(input_bytes(filter.ptr, filter.len)?)?;
-            let out = output_bytes(out, out_cap)?;
-            let result = session
-                .unsubscribe(&[filter], now_ms, out)
-                .map(|(len, id)| {
-                    *packet_id = id;
-                    len
-                });
-            report_len(result, out_len)
-        })()
-    })
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `len` is NULL or valid for writing a size_t.
+    let len = unsafe { abi::out_param(len) };
+    // SAFETY: `packet_id` is NULL or valid for writing a u16.
+    let packet_id = unsafe { abi::out_param(packet_id) };
+    // SAFETY: `subs` is NULL or the caller's arena of `subs_cap` bytes.
+    let subs = unsafe { abi::output(subs, subs_cap) };
+    // SAFETY: `filter` is NULL or valid for reading its length.
+    let filter = unsafe { abi::input(filter.ptr, filter.len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let len = cleared(len, 0)?;
+        let packet_id = cleared(packet_id, 0)?;
+        let (subs, filter, out) = (subs?, text(filter?)?, out?);
+        let result = session.unsubscribe(subs, filter, now_ms, out);
+        (_, *packet_id) = report_len(result, len, |(written, _)| *written)?;
+        Ok(())
+    })())
+}
+
+/// Result of the request `packet_id` a caller waits for: `UMQTT_REQUEST_*`
+/// (`*granted_qos` is set for DONE, else 0). DONE, REFUSED and LOST consume
+/// the record.
+///
+/// # Safety
+/// `s` is NULL or a valid session; `granted_qos` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_request_result(
+    s: *mut umqtt_session,
+    packet_id: u16,
+    granted_qos: *mut u8,
+) -> i32 {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `granted_qos` is NULL or valid for writing a u8.
+    let granted_qos = unsafe { abi::out_param(granted_qos) };
+    value((|| {
+        let session = session?;
+        let granted_qos = cleared(granted_qos, 0)?;
+        Ok(match session.request_result(packet_id) {
+            None => UMQTT_REQUEST_UNKNOWN,
+            Some(RequestState::Pending) => UMQTT_REQUEST_PENDING,
+            Some(RequestState::Done(granted)) => {
+                *granted_qos = granted;
+                UMQTT_REQUEST_DONE
+            }
+            Some(RequestState::Refused) => UMQTT_REQUEST_REFUSED,
+            Some(RequestState::Lost) => UMQTT_REQUEST_LOST,
+        })
+    })())
+}
+
+/// The waiter gave up: its record is dropped (an answer, if one comes, still
+/// updates the table). NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_request_forget(s: *mut umqtt_session, packet_id: u16) {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    if let Ok(session) = unsafe { session_mut(s) } {
+        session.request_forget(packet_id);
+    }
+}
+
+/// After each accepted CONNACK, call until `UMQTT_RESTORE_DONE`:
+/// `UMQTT_RESTORE_SEND` (`out` holds `*len` bytes of SUBSCRIBE restoring table
+/// entries, as many as fit `out_cap`), then `UMQTT_RESTORE_RETRANSMIT` for each
+/// in-flight message in first-send order (`*slot`: call `umqtt_retransmit`),
+/// then DONE (repeatable). `UMQTT_ERR_BUFFER_TOO_SMALL`: `*len` is the size one
+/// entry needs. `*slot` is 0xFF unless RETRANSMIT.
+///
+/// # Safety
+/// As `umqtt_subscribe`; `slot` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_restore_next(
+    s: *mut umqtt_session,
+    subs: *mut u8,
+    subs_cap: usize,
+    now_ms: u32,
+    out: *mut u8,
+    out_cap: usize,
+    len: *mut usize,
+    slot: *mut u8,
+) -> i32 {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `len` is NULL or valid for writing a size_t.
+    let len = unsafe { abi::out_param(len) };
+    // SAFETY: `slot` is NULL or valid for writing a u8.
+    let slot = unsafe { abi::out_param(slot) };
+    // SAFETY: `subs` is NULL or the caller's arena of `subs_cap` bytes.
+    let subs = unsafe { abi::output(subs, subs_cap) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    value((|| {
+        let session = session?;
+        let len = cleared(len, 0)?;
+        let slot = cleared(slot, NO_SLOT)?;
+        let (subs, out) = (subs?, out?);
+        let step = report_len(
+            session.restore_next(subs, now_ms, out),
+            len,
+            |step| match step {
+                RestoreStep::Send { len } => *len,
+                RestoreStep::Retransmit { .. } | RestoreStep::Done => 0,
+            },
+        )?;
+        Ok(match step {
+            RestoreStep::Done => UMQTT_RESTORE_DONE,
+            RestoreStep::Send { .. } => UMQTT_RESTORE_SEND,
+            RestoreStep::Retransmit { slot: which } => {
+                *slot = which;
+                UMQTT_RESTORE_RETRANSMIT
+            }
+        })
+    })())
+}
+
+/// The glue could not deliver an inbound QoS 2 PUBLISH and did not send its
+/// PUBREC: forget its packet id so the broker's redelivery is delivered, not
+/// dropped as a duplicate. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a valid session.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_inbound_forget(s: *mut umqtt_session, packet_id: u16) {
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    if let Ok(session) = unsafe { session_mut(s) } {
+        session.inbound_forget(packet_id);
+    }
 }
 
 /// PINGREQ now.
@@ -841,19 +1181,21 @@ pub unsafe extern "C" fn umqtt_ping(
     out_cap: usize,
     out_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let out_len = out_param(out_len)?;
-            *out_len = 0;
-            let out = output_bytes(out, out_cap)?;
-            report_len(session.ping(now_ms, out), out_len)
-        })()
-    })
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `out_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(out_len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let out_len = cleared(out_len, 0)?;
+        report_len(session.ping(now_ms, out?), out_len, |len| *len)?;
+        Ok(())
+    })())
 }
 
-/// DISCONNECT; state becomes disconnected, in-flight kept.
+/// DISCONNECT; the link is closed as by `umqtt_close`, in-flight kept.
 ///
 /// # Safety
 /// Pointers are NULL or valid for their stated sizes.
@@ -864,28 +1206,18 @@ pub unsafe extern "C" fn umqtt_disconnect(
     out_cap: usize,
     out_len: *mut usize,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    status_code(unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let out_len = out_param(out_len)?;
-            *out_len = 0;
-            let out = output_bytes(out, out_cap)?;
-            report_len(session.disconnect(out), out_len)
-        })()
-    })
-}
-
-/// The transport is gone. NULL / uninitialised sessions are ignored.
-///
-/// # Safety
-/// `s` is NULL or a valid session.
-#[no_mangle]
-pub unsafe extern "C" fn umqtt_connection_lost(s: *mut umqtt_session) {
-    // SAFETY: caller contract.
-    if let Ok(session) = unsafe { session_mut(s) } {
-        session.connection_lost();
-    }
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `out_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(out_len) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    status((|| {
+        let session = session?;
+        let out_len = cleared(out_len, 0)?;
+        report_len(session.disconnect(out?), out_len, |len| *len)?;
+        Ok(())
+    })())
 }
 
 /// New bytes arrived from the server, not parsed yet: proof of life for the
@@ -895,7 +1227,7 @@ pub unsafe extern "C" fn umqtt_connection_lost(s: *mut umqtt_session) {
 /// `s` is NULL or a valid session.
 #[no_mangle]
 pub unsafe extern "C" fn umqtt_bytes_received(s: *mut umqtt_session, now_ms: u32) {
-    // SAFETY: caller contract.
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
     if let Ok(session) = unsafe { session_mut(s) } {
         session.bytes_received(now_ms);
     }
@@ -914,50 +1246,38 @@ pub unsafe extern "C" fn umqtt_tick(
     out_len: *mut usize,
     wait_ms: *mut u32,
 ) -> i32 {
-    // SAFETY: caller contract for every pointer.
-    let result = unsafe {
-        (|| {
-            let session = session_mut(s)?;
-            let out_len = out_param(out_len)?;
-            *out_len = 0;
-            let wait_ms = out_param(wait_ms)?;
-            *wait_ms = u32::MAX;
-            let out = output_bytes(out, out_cap)?;
-            match session.tick(now_ms, out) {
-                Ok(Tick::Idle { wait_ms: wait }) => {
-                    *wait_ms = wait;
-                    Ok(umqtt_tick_action::UMQTT_TICK_IDLE)
-                }
-                Ok(Tick::SendPing { len, wait_ms: wait }) => {
-                    *out_len = len;
-                    *wait_ms = wait;
-                    Ok(umqtt_tick_action::UMQTT_TICK_SEND)
-                }
-                Ok(Tick::Dead) => {
-                    *wait_ms = 0;
-                    Ok(umqtt_tick_action::UMQTT_TICK_DEAD)
-                }
-                Err(error) => {
-                    *out_len = needed_len(&error).unwrap_or(0);
-                    Err(session_status(error))
-                }
+    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
+    let session = unsafe { session_mut(s) };
+    // SAFETY: `out_len` is NULL or valid for writing a size_t.
+    let out_len = unsafe { abi::out_param(out_len) };
+    // SAFETY: `wait_ms` is NULL or valid for writing a u32.
+    let wait_ms = unsafe { abi::out_param(wait_ms) };
+    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
+    let out = unsafe { abi::output(out, out_cap) };
+    value((|| {
+        let session = session?;
+        let out_len = cleared(out_len, 0)?;
+        let wait_ms = cleared(wait_ms, u32::MAX)?;
+        let tick = report_len(session.tick(now_ms, out?), out_len, |tick| match tick {
+            Tick::SendPing { len, .. } => *len,
+            Tick::Idle { .. } | Tick::Dead => 0,
+        })?;
+        let action = match tick {
+            Tick::Idle { wait_ms: wait } => {
+                *wait_ms = wait;
+                umqtt_tick_action::UMQTT_TICK_IDLE
             }
-        })()
-    };
-    match result {
-        Ok(action) => action as i32,
-        Err(status) => status as i32,
-    }
-}
-
-/// True while connected. NULL / uninitialised: false.
-///
-/// # Safety
-/// `s` is NULL or a valid session.
-#[no_mangle]
-pub unsafe extern "C" fn umqtt_is_connected(s: *const umqtt_session) -> bool {
-    // SAFETY: caller contract.
-    unsafe { session_ref(s) }.is_ok_and(Session::is_connected)
+            Tick::SendPing { wait_ms: wait, .. } => {
+                *wait_ms = wait;
+                umqtt_tick_action::UMQTT_TICK_SEND
+            }
+            Tick::Dead => {
+                *wait_ms = 0;
+                umqtt_tick_action::UMQTT_TICK_DEAD
+            }
+        };
+        Ok(action as i32)
+    })())
 }
 
 /// True when the first packet in `buf` (complete or not) is a PUBLISH: lets a
@@ -969,8 +1289,8 @@ pub unsafe extern "C" fn umqtt_is_connected(s: *const umqtt_session) -> bool {
 /// `buf` is NULL or valid for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn umqtt_next_is_publish(buf: *const u8, len: usize) -> bool {
-    // SAFETY: caller contract.
-    let Ok(bytes) = (unsafe { input_bytes(buf, len) }) else {
+    // SAFETY: `buf` is NULL or valid for reading `len` bytes.
+    let Ok(bytes) = (unsafe { abi::input(buf, len) }) else {
         return false;
     };
     matches!(
@@ -987,26 +1307,12 @@ pub unsafe extern "C" fn umqtt_next_is_publish(buf: *const u8, len: usize) -> bo
 /// `topic.ptr` is NULL or valid for `topic.len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn umqtt_check_topic_name(topic: umqtt_slice) -> i32 {
-    // SAFETY: caller contract.
-    let result = unsafe { input_bytes(topic.ptr, topic.len) }
-        .and_then(utf8)
-        .and_then(|name| mqtt_core::codec::validate::topic_name(name).map_err(field_status));
-    match result {
-        Ok(()) => UMQTT_OK as i32,
-        Err(status) => status as i32,
-    }
-}
-
-/// Reconnect delay for `attempt` (0-based), jittered by `random`.
-#[no_mangle]
-pub extern "C" fn umqtt_backoff_ms(attempt: u32, random: u32) -> u32 {
-    session::backoff_ms(attempt, random)
-}
-
-/// CONNACK codes a retry cannot fix (1, 2, 4, 5).
-#[no_mangle]
-pub extern "C" fn umqtt_refusal_is_permanent(code: u8) -> bool {
-    session::refusal_is_permanent(code)
+    // SAFETY: `topic` is NULL or valid for reading its length.
+    let topic = unsafe { abi::input(topic.ptr, topic.len) };
+    status((|| {
+        let name = text(topic?)?;
+        validate::topic_name(name).map_err(field_status)
+    })())
 }
 
 #[cfg(test)]

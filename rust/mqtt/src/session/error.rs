@@ -19,8 +19,14 @@ pub enum SessionError {
     InflightFull,
     /// The caller's limit of messages queued while offline is reached.
     QueueFull,
-    /// Too many SUBSCRIBE/UNSUBSCRIBE requests awaiting their ack.
+    /// Too many SUBSCRIBE/UNSUBSCRIBE requests awaiting their ack, or the
+    /// request records (waiters) are full: wait for answers and retry.
     PendingFull,
+    /// The subscription table would exceed its filter count or byte cap, or
+    /// the caller's arena is too small for it.
+    TooManySubscriptions,
+    /// A login is already in progress.
+    Busy,
     /// Too many inbound QoS 2 messages awaiting PUBREL.
     InboundFull,
     /// No outgoing message occupies this slot.

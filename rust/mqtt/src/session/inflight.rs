@@ -6,8 +6,11 @@ use heapless::Vec;
 pub const MAX_INFLIGHT: usize = 16;
 /// Inbound QoS 2 packet ids remembered until their PUBREL.
 pub const MAX_INBOUND_QOS2: usize = 32;
-/// SUBSCRIBE/UNSUBSCRIBE requests awaiting SUBACK/UNSUBACK.
-pub const MAX_PENDING_REQUESTS: usize = 8;
+/// Request records (callers waiting on a SUBACK/UNSUBACK).
+pub const MAX_REQUESTS: usize = 16;
+/// SUBSCRIBE/UNSUBSCRIBE packets awaiting their ack on one link: one per
+/// restored filter at worst, plus the waiters' requests.
+pub const MAX_UNACKED: usize = super::subs::MAX_SUBSCRIPTIONS + MAX_REQUESTS;
 
 /// Where an outgoing QoS 1/2 message is in its handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,12 +110,33 @@ pub enum RequestKind {
     Unsubscribe,
 }
 
+/// A SUBSCRIBE/UNSUBSCRIBE sent on the current link and not yet answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PendingRequest {
+pub struct Unacked {
     pub packet_id: u16,
     pub kind: RequestKind,
     /// Filters in the request, which is how many codes its SUBACK must carry.
-    pub filter_count: u16,
+    pub filter_count: u8,
+}
+
+/// How a request a caller waits on ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestState {
+    Pending,
+    /// Granted QoS for SUBSCRIBE, 0 for UNSUBSCRIBE.
+    Done(u8),
+    /// SUBACK 0x80.
+    Refused,
+    /// The link was lost before the answer.
+    Lost,
+}
+
+/// A request some caller waits on (`Session::request_result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub packet_id: u16,
+    pub kind: RequestKind,
+    pub state: RequestState,
 }
 
 #[cfg(test)]

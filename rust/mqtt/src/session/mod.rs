@@ -5,19 +5,24 @@ mod backoff;
 mod error;
 mod inflight;
 mod keepalive;
+pub mod link;
+pub mod subs;
 
 pub use backoff::{backoff_ms, refusal_is_permanent};
 pub use error::SessionError;
 pub use inflight::{
-    Outgoing, OutgoingStage, PendingRequest, RequestKind, MAX_INBOUND_QOS2, MAX_INFLIGHT,
-    MAX_PENDING_REQUESTS,
+    Outgoing, OutgoingStage, RequestKind, RequestRecord, RequestState, Unacked, MAX_INBOUND_QOS2,
+    MAX_INFLIGHT, MAX_REQUESTS, MAX_UNACKED,
 };
 pub use keepalive::{KeepAlive, KeepAliveAction};
+pub use link::{Link, LinkStatus, LoginFailure, ReconnectPoll};
+pub use subs::{SubEntry, SubState, MAX_SUBSCRIPTIONS, SUBS_MAX_BYTES};
 
 use crate::codec::{
     decode, encode_publish_header, publish_header_len, ConnAck, Connect, ConnectReturnCode,
     EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status,
-    SubAck, Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
+    SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe,
+    UnsubscribeTopics,
 };
 use heapless::Vec;
 use inflight::OutgoingTable;
@@ -56,6 +61,8 @@ pub enum Event<'a> {
     /// The server accepted the connection.
     ConnAck {
         session_present: bool,
+        /// This login was a background reconnect attempt.
+        reconnected: bool,
     },
     /// A message to deliver, unless `duplicate` (QoS 2 redelivery before PUBREL).
     Publish {
@@ -107,6 +114,31 @@ pub struct PublishOutcome {
     pub packet_id: u16,
     /// In-flight slot for QoS 1/2.
     pub slot: Option<u8>,
+    /// Kept offline for sending after the next CONNACK; nothing was encoded.
+    pub queued: bool,
+}
+
+/// What [`Session::restore_next`] wants sent next after a CONNACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreStep {
+    /// Nothing (more) to restore.
+    Done,
+    /// `len` bytes of SUBSCRIBE restoring table entries are in the output buffer.
+    Send { len: usize },
+    /// Resend in-flight `slot` with [`Session::retransmit`].
+    Retransmit { slot: u8 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RestorePhase {
+    Subscriptions,
+    Messages,
+    Done,
+}
+
+/// In-flight slots as a bit set (`MAX_INFLIGHT` <= 16).
+fn slot_bit(slot: u8) -> u16 {
+    1u16.checked_shl(u32::from(slot)).unwrap_or(0)
 }
 
 /// What [`Session::tick`] did.
@@ -125,13 +157,22 @@ pub enum Tick {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// Protocol state of the current transport.
     state: ConnectionState,
+    /// Login and reconnect policy.
+    link: Link,
     keep_alive: KeepAlive,
     /// Next packet id to try; ids in use are skipped.
     next_packet_id: u16,
     outgoing: OutgoingTable,
     inbound_qos2: Vec<u16, MAX_INBOUND_QOS2>,
-    pending: Vec<PendingRequest, MAX_PENDING_REQUESTS>,
+    /// SUBSCRIBE/UNSUBSCRIBE on the wire of the current link.
+    unacked: Vec<Unacked, MAX_UNACKED>,
+    /// Requests callers wait on.
+    requests: Vec<RequestRecord, MAX_REQUESTS>,
+    restore: RestorePhase,
+    /// In-flight slots the current restore already resent (or sent new).
+    restored_slots: u16,
 }
 
 impl Default for Session {
@@ -142,14 +183,86 @@ impl Default for Session {
 
 impl Session {
     pub const fn new() -> Self {
+        Self::with_seed(0)
+    }
+
+    /// `seed` drives the reconnect jitter (0 is replaced by a constant).
+    pub const fn with_seed(seed: u32) -> Self {
         Session {
             state: ConnectionState::Disconnected,
+            link: Link::new(seed),
             keep_alive: KeepAlive::new(),
             next_packet_id: 1,
             outgoing: OutgoingTable::new(),
             inbound_qos2: Vec::new(),
-            pending: Vec::new(),
+            unacked: Vec::new(),
+            requests: Vec::new(),
+            restore: RestorePhase::Done,
+            restored_slots: 0,
         }
+    }
+
+    /// Link status as `get_mqttsta()` reports it.
+    pub fn status(&self) -> LinkStatus {
+        self.link.status()
+    }
+
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    pub fn set_auto_reconnect(&mut self, on: bool) {
+        self.link.set_auto_reconnect(on);
+    }
+
+    /// A login starts (`background`: a reconnect attempt, else the script's
+    /// `connect()`, which resets the attempt counter). One at a time; a link
+    /// that is up counts as lost.
+    pub fn login_begin(&mut self, background: bool) -> Result<(), SessionError> {
+        self.link
+            .begin(background)
+            .map_err(|link::Busy| SessionError::Busy)?;
+        self.drop_link();
+        Ok(())
+    }
+
+    /// The login failed before a CONNACK accepted it (`refusal_code` 0 for
+    /// anything but a refusal).
+    pub fn login_failed(&mut self, refusal_code: u8, now_ms: u32) -> LoginFailure {
+        self.drop_link();
+        self.link.failed(refusal_code, now_ms)
+    }
+
+    /// The transport died: pending requests become `Lost`, pings are
+    /// forgotten, in-flight messages are kept. Returns true when a reconnect
+    /// cycle starts.
+    pub fn link_lost(&mut self, now_ms: u32) -> bool {
+        self.drop_link();
+        self.link.lost(now_ms)
+    }
+
+    /// The script closed the link: nothing is scheduled.
+    pub fn close(&mut self) {
+        self.drop_link();
+        self.link.close();
+    }
+
+    /// Is a background login attempt due?
+    pub fn reconnect_poll(&self, now_ms: u32) -> ReconnectPoll {
+        self.link.poll(now_ms)
+    }
+
+    fn drop_link(&mut self) {
+        self.state = ConnectionState::Disconnected;
+        self.keep_alive.clear_pings();
+        self.unacked.clear();
+        for request in &mut self.requests {
+            if request.state == RequestState::Pending {
+                request.state = RequestState::Lost;
+            }
+        }
+        self.restore = RestorePhase::Done;
+        self.restored_slots = 0;
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -173,8 +286,47 @@ impl Session {
         self.outgoing.len()
     }
 
-    pub fn pending_requests(&self) -> &[PendingRequest] {
-        &self.pending
+    /// Requests callers wait on.
+    pub fn requests(&self) -> &[RequestRecord] {
+        &self.requests
+    }
+
+    /// SUBSCRIBE/UNSUBSCRIBE packets of the current link awaiting their ack.
+    pub fn unacked(&self) -> &[Unacked] {
+        &self.unacked
+    }
+
+    /// How the request `packet_id` ended; `None` when there is no such record.
+    /// A finished record (anything but `Pending`) is consumed.
+    pub fn request_result(&mut self, packet_id: u16) -> Option<RequestState> {
+        let state = self
+            .requests
+            .iter()
+            .find(|request| request.packet_id == packet_id)?
+            .state;
+        if state != RequestState::Pending {
+            self.request_forget(packet_id);
+        }
+        Some(state)
+    }
+
+    /// The waiter gave up; an answer still updates the subscription table.
+    pub fn request_forget(&mut self, packet_id: u16) {
+        self.requests
+            .retain(|request| request.packet_id != packet_id);
+    }
+
+    /// True while the message in `slot` with `packet_id` awaits PUBACK/PUBCOMP.
+    pub fn publish_pending(&self, slot: u8, packet_id: u16) -> bool {
+        self.outgoing
+            .by_slot(slot)
+            .is_some_and(|entry| entry.packet_id == packet_id)
+    }
+
+    /// An inbound QoS 2 message could not be delivered and its PUBREC was not
+    /// sent: forget its id so the redelivery is delivered, not dropped.
+    pub fn inbound_forget(&mut self, packet_id: u16) {
+        self.inbound_qos2.retain(|&id| id != packet_id);
     }
 
     /// Encodes CONNECT and starts connecting. The in-flight table survives for
@@ -203,17 +355,23 @@ impl Session {
             password: options.password,
         });
         let len = connect.encode(out)?;
+        if !self.link.is_connecting() {
+            // No login_begin: this is the script's own login.
+            let _ = self.link.begin(false);
+        }
+        self.drop_link();
         self.state = ConnectionState::Connecting;
         self.keep_alive
             .start(now_ms, options.keep_alive_s, options.ping_max_unanswered);
-        self.pending.clear();
         Ok(len)
     }
 
-    /// Handles at most one packet from the start of `buf`, writing any reply into `reply`.
+    /// Handles at most one packet from the start of `buf`, writing any reply into
+    /// `reply`; SUBACK/UNSUBACK/CONNACK update the subscription table in `subs`.
     /// After an error the caller must drop the connection.
     pub fn receive<'a>(
         &mut self,
+        subs: &mut [u8],
         buf: &'a [u8],
         now_ms: u32,
         reply: &mut [u8],
@@ -225,7 +383,7 @@ impl Session {
             Status::Complete(decoded) => decoded,
         };
         self.keep_alive.on_receive(now_ms);
-        let (event, reply_len) = self.handle(packet, reply)?;
+        let (event, reply_len) = self.handle(subs, packet, reply)?;
         Ok(Status::Complete(Received {
             event,
             consumed,
@@ -235,6 +393,7 @@ impl Session {
 
     fn handle<'a>(
         &mut self,
+        subs: &mut [u8],
         packet: Packet<'a>,
         reply: &mut [u8],
     ) -> Result<(Event<'a>, usize), SessionError> {
@@ -253,14 +412,14 @@ impl Session {
             return Err(SessionError::UnexpectedPacket(packet_type));
         }
         match packet {
-            Packet::ConnAck(ack) => self.on_connack(ack).map(|event| (event, 0)),
+            Packet::ConnAck(ack) => self.on_connack(subs, ack).map(|event| (event, 0)),
             Packet::Publish(publish) => self.on_publish(publish, reply),
             Packet::PubAck(packet_id) => Ok((self.on_puback(packet_id), 0)),
             Packet::PubRec(packet_id) => self.on_pubrec(packet_id, reply),
             Packet::PubRel(packet_id) => self.on_pubrel(packet_id, reply),
             Packet::PubComp(packet_id) => Ok((self.on_pubcomp(packet_id), 0)),
-            Packet::SubAck(ack) => self.on_suback(ack).map(|event| (event, 0)),
-            Packet::UnsubAck(packet_id) => Ok((self.on_unsuback(packet_id), 0)),
+            Packet::SubAck(ack) => self.on_suback(subs, ack).map(|event| (event, 0)),
+            Packet::UnsubAck(packet_id) => Ok((self.on_unsuback(subs, packet_id), 0)),
             Packet::PingResp => Ok((Event::PingResp, 0)),
             Packet::Connect(_)
             | Packet::Subscribe(_)
@@ -270,18 +429,33 @@ impl Session {
         }
     }
 
-    fn on_connack(&mut self, ack: ConnAck) -> Result<Event<'static>, SessionError> {
+    fn on_connack(
+        &mut self,
+        subs: &mut [u8],
+        ack: ConnAck,
+    ) -> Result<Event<'static>, SessionError> {
         if ack.code != ConnectReturnCode::Accepted {
+            // The link stays "connecting" until the caller reports the failure.
             self.state = ConnectionState::Disconnected;
             return Err(SessionError::Refused(ack.code));
         }
         self.state = ConnectionState::Connected;
+        let reconnected = self.link.connected();
         if !ack.session_present {
             // The server forgot its half of any inbound QoS 2 exchange.
             self.inbound_qos2.clear();
         }
+        // Everything kept is subscribed again; removals in progress are done.
+        subs::update(subs, |entry| match entry.state {
+            SubState::Removing { .. } => subs::Update::Remove,
+            SubState::ToRestore => subs::Update::Keep,
+            SubState::Active | SubState::Requested { .. } => subs::Update::Set(SubState::ToRestore),
+        });
+        self.restore = RestorePhase::Subscriptions;
+        self.restored_slots = 0;
         Ok(Event::ConnAck {
             session_present: ack.session_present,
+            reconnected,
         })
     }
 
@@ -376,19 +550,33 @@ impl Session {
         Ok((Event::PubRel { packet_id }, reply_len))
     }
 
-    fn take_pending(&mut self, packet_id: u16, kind: RequestKind) -> Option<PendingRequest> {
-        let request = self
-            .pending
+    fn take_unacked(&mut self, packet_id: u16, kind: RequestKind) -> Option<Unacked> {
+        let found = self
+            .unacked
             .iter()
             .find(|request| request.packet_id == packet_id && request.kind == kind)
             .copied()?;
-        self.pending.retain(|other| other.packet_id != packet_id);
-        Some(request)
+        self.unacked.retain(|other| other.packet_id != packet_id);
+        Some(found)
     }
 
-    fn on_suback<'a>(&mut self, ack: SubAck<'a>) -> Result<Event<'a>, SessionError> {
+    fn finish_request(&mut self, packet_id: u16, kind: RequestKind, state: RequestState) {
+        if let Some(request) = self.requests.iter_mut().find(|request| {
+            request.packet_id == packet_id
+                && request.kind == kind
+                && request.state == RequestState::Pending
+        }) {
+            request.state = state;
+        }
+    }
+
+    fn on_suback<'a>(
+        &mut self,
+        subs: &mut [u8],
+        ack: SubAck<'a>,
+    ) -> Result<Event<'a>, SessionError> {
         let Some(request) = self
-            .pending
+            .unacked
             .iter()
             .find(|request| {
                 request.packet_id == ack.packet_id && request.kind == RequestKind::Subscribe
@@ -400,31 +588,59 @@ impl Session {
         if usize::from(request.filter_count) != ack.return_codes.len() {
             return Err(SessionError::SubackCountMismatch);
         }
-        self.take_pending(ack.packet_id, RequestKind::Subscribe);
+        self.take_unacked(ack.packet_id, RequestKind::Subscribe);
+        subs::update(subs, |entry| match entry.state {
+            SubState::Requested { packet_id, index } if packet_id == ack.packet_id => {
+                match ack.return_codes.get(usize::from(index)) {
+                    Some(&SubackReturnCode::FAILURE) => subs::Update::Remove,
+                    Some(_) => subs::Update::Set(SubState::Active),
+                    None => subs::Update::Keep,
+                }
+            }
+            _ => subs::Update::Keep,
+        });
+        let state = match ack.return_codes.first() {
+            Some(&SubackReturnCode::FAILURE) | None => RequestState::Refused,
+            Some(&granted) => RequestState::Done(granted),
+        };
+        self.finish_request(ack.packet_id, RequestKind::Subscribe, state);
         Ok(Event::SubAck { ack })
     }
 
-    fn on_unsuback(&mut self, packet_id: u16) -> Event<'static> {
-        match self.take_pending(packet_id, RequestKind::Unsubscribe) {
-            Some(_) => Event::UnsubAck { packet_id },
-            None => Event::Ignored,
+    fn on_unsuback(&mut self, subs: &mut [u8], packet_id: u16) -> Event<'static> {
+        if self
+            .take_unacked(packet_id, RequestKind::Unsubscribe)
+            .is_none()
+        {
+            return Event::Ignored;
         }
+        subs::update(subs, |entry| match entry.state {
+            SubState::Removing { packet_id: id } if id == packet_id => subs::Update::Remove,
+            _ => subs::Update::Keep,
+        });
+        self.finish_request(packet_id, RequestKind::Unsubscribe, RequestState::Done(0));
+        Event::UnsubAck { packet_id }
     }
 
-    fn packet_id_in_use(&self, packet_id: u16) -> bool {
+    fn packet_id_in_use(&self, subs: &[u8], packet_id: u16) -> bool {
         self.outgoing.contains_packet_id(packet_id)
             || self
-                .pending
+                .unacked
                 .iter()
                 .any(|request| request.packet_id == packet_id)
+            || self
+                .requests
+                .iter()
+                .any(|request| request.packet_id == packet_id)
+            || subs::entries(subs).any(|entry| entry.state.packet_id() == Some(packet_id))
     }
 
     /// The next free packet id at or after `next_packet_id`, wrapping 65535 -> 1.
-    /// At most 24 ids are in use, so the search ends after a few steps.
-    fn free_packet_id(&self) -> u16 {
+    /// At most a hundred ids are in use, so the search ends after a few steps.
+    fn free_packet_id(&self, subs: &[u8]) -> u16 {
         let mut candidate = self.next_packet_id;
         for _ in 0..=u16::MAX {
-            if candidate != 0 && !self.packet_id_in_use(candidate) {
+            if candidate != 0 && !self.packet_id_in_use(subs, candidate) {
                 return candidate;
             }
             candidate = candidate.wrapping_add(1);
@@ -465,7 +681,7 @@ impl Session {
                     .outgoing
                     .free_slot()
                     .ok_or(SessionError::InflightFull)?;
-                (self.free_packet_id(), Some(slot))
+                (self.free_packet_id(&[]), Some(slot))
             }
         };
         let publish = Publish {
@@ -492,6 +708,8 @@ impl Session {
                 })
                 .map_err(|_| SessionError::InflightFull)?;
             self.commit_packet_id(packet_id);
+            // A message first sent during a restore is not resent by it.
+            self.restored_slots |= slot_bit(slot);
         }
         self.keep_alive.on_send(now_ms);
         Ok(PublishOutcome {
@@ -499,6 +717,42 @@ impl Session {
             payload_included,
             packet_id,
             slot,
+            queued: false,
+        })
+    }
+
+    /// [`Session::publish`] when connected. Offline, with auto-reconnect on and
+    /// a reconnect pending or in progress, a QoS 1/2 message is queued instead
+    /// ([`Session::queue`], at most `max_queued` unsent): `len` 0, `queued`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn publish_or_queue(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        max_queued: u8,
+        now_ms: u32,
+        out: &mut [u8],
+    ) -> Result<PublishOutcome, SessionError> {
+        if self.is_connected() {
+            return self.publish(topic, payload, qos, retain, now_ms, out);
+        }
+        let reconnecting = self.link.auto_reconnect()
+            && matches!(
+                self.link.status(),
+                LinkStatus::ServerClosed | LinkStatus::Connecting
+            );
+        if qos == QoS::AtMostOnce || !reconnecting {
+            return Err(SessionError::NotConnected);
+        }
+        let (packet_id, slot) = self.queue(topic, payload, qos, retain, max_queued)?;
+        Ok(PublishOutcome {
+            len: 0,
+            payload_included: false,
+            packet_id,
+            slot: Some(slot),
+            queued: true,
         })
     }
 
@@ -526,7 +780,7 @@ impl Session {
             .outgoing
             .free_slot()
             .ok_or(SessionError::InflightFull)?;
-        let packet_id = self.free_packet_id();
+        let packet_id = self.free_packet_id(&[]);
         // Validate now, so a queued message can always be encoded later.
         publish_header_len(&Publish {
             dup: false,
@@ -592,6 +846,7 @@ impl Session {
             payload_included,
             packet_id: entry.packet_id,
             slot: Some(slot),
+            queued: false,
         })
     }
 
@@ -603,68 +858,196 @@ impl Session {
             .ok_or(SessionError::NoSuchSlot)
     }
 
-    /// Encodes SUBSCRIBE for `topics`; returns bytes written and the packet id,
-    /// which stays pending until its SUBACK.
+    /// Subscribes one filter and records it in the table `subs`. Online: encodes
+    /// SUBSCRIBE, records a request to wait on ([`Session::request_result`]) and
+    /// returns (bytes, packet id); the entry is `Requested`. Offline: the entry
+    /// is `ToRestore` (the next login subscribes it) and (0, 0) is returned.
+    /// On error nothing changes.
     pub fn subscribe(
         &mut self,
-        topics: &[SubscribeTopic<'_>],
+        subs: &mut [u8],
+        filter: &str,
+        qos: QoS,
         now_ms: u32,
         out: &mut [u8],
     ) -> Result<(usize, u16), SessionError> {
-        let packet_id = self.prepare_request()?;
-        let filter_count = u16::try_from(topics.len()).map_err(|_| EncodeError::PacketTooLarge)?;
+        subs::check_upsert(subs, filter)?;
+        if !self.is_connected() {
+            subs::upsert(subs, filter, qos, SubState::ToRestore)?;
+            return Ok((0, 0));
+        }
+        let packet_id = self.prepare_request(subs)?;
+        let topics = [SubscribeTopic { filter, qos }];
         let len = Packet::Subscribe(Subscribe {
             packet_id,
-            topics: SubscribeTopics::Slice(topics),
+            topics: SubscribeTopics::Slice(&topics),
         })
         .encode(out)?;
-        self.add_pending(packet_id, RequestKind::Subscribe, filter_count, now_ms)?;
+        subs::upsert(
+            subs,
+            filter,
+            qos,
+            SubState::Requested {
+                packet_id,
+                index: 0,
+            },
+        )?;
+        self.add_request(packet_id, RequestKind::Subscribe, now_ms);
         Ok((len, packet_id))
     }
 
-    /// Encodes UNSUBSCRIBE for `filters`; pending until its UNSUBACK.
+    /// Unsubscribes one filter. Online: encodes UNSUBSCRIBE, records a request
+    /// and marks the entry (if any) `Removing`. Offline: the entry is removed
+    /// and (0, 0) is returned.
     pub fn unsubscribe(
         &mut self,
-        filters: &[&str],
+        subs: &mut [u8],
+        filter: &str,
         now_ms: u32,
         out: &mut [u8],
     ) -> Result<(usize, u16), SessionError> {
-        let packet_id = self.prepare_request()?;
-        let filter_count = u16::try_from(filters.len()).map_err(|_| EncodeError::PacketTooLarge)?;
+        crate::codec::validate::topic_filter(filter)
+            .map_err(|error| SessionError::Encode(EncodeError::Field(error)))?;
+        if !self.is_connected() {
+            subs::remove(subs, filter);
+            return Ok((0, 0));
+        }
+        let packet_id = self.prepare_request(subs)?;
+        let filters = [filter];
         let len = Packet::Unsubscribe(Unsubscribe {
             packet_id,
-            topics: UnsubscribeTopics::Slice(filters),
+            topics: UnsubscribeTopics::Slice(&filters),
         })
         .encode(out)?;
-        self.add_pending(packet_id, RequestKind::Unsubscribe, filter_count, now_ms)?;
+        subs::set_state(subs, filter, SubState::Removing { packet_id });
+        self.add_request(packet_id, RequestKind::Unsubscribe, now_ms);
         Ok((len, packet_id))
     }
 
-    fn prepare_request(&self) -> Result<u16, SessionError> {
+    fn prepare_request(&self, subs: &[u8]) -> Result<u16, SessionError> {
         self.require_connected()?;
-        if self.pending.is_full() {
+        if self.requests.is_full() || self.unacked.is_full() {
             return Err(SessionError::PendingFull);
         }
-        Ok(self.free_packet_id())
+        Ok(self.free_packet_id(subs))
     }
 
-    fn add_pending(
-        &mut self,
-        packet_id: u16,
-        kind: RequestKind,
-        filter_count: u16,
-        now_ms: u32,
-    ) -> Result<(), SessionError> {
-        self.pending
-            .push(PendingRequest {
-                packet_id,
-                kind,
-                filter_count,
-            })
-            .map_err(|_| SessionError::PendingFull)?;
+    /// Room was checked by `prepare_request`.
+    fn add_request(&mut self, packet_id: u16, kind: RequestKind, now_ms: u32) {
+        let _ = self.unacked.push(Unacked {
+            packet_id,
+            kind,
+            filter_count: 1,
+        });
+        let _ = self.requests.push(RequestRecord {
+            packet_id,
+            kind,
+            state: RequestState::Pending,
+        });
         self.commit_packet_id(packet_id);
         self.keep_alive.on_send(now_ms);
-        Ok(())
+    }
+
+    /// After each accepted CONNACK: first SUBSCRIBE packets restoring the table
+    /// (as many entries per packet as fit `out`; `BufferTooSmall` with the size
+    /// one entry needs), then every in-flight message in first-send order, then
+    /// `Done` (repeatable).
+    pub fn restore_next(
+        &mut self,
+        subs: &mut [u8],
+        now_ms: u32,
+        out: &mut [u8],
+    ) -> Result<RestoreStep, SessionError> {
+        self.require_connected()?;
+        if self.restore == RestorePhase::Subscriptions {
+            match self.restore_subscriptions(subs, now_ms, out)? {
+                Some(len) => return Ok(RestoreStep::Send { len }),
+                None => self.restore = RestorePhase::Messages,
+            }
+        }
+        if self.restore == RestorePhase::Messages {
+            let done = self.restored_slots;
+            match self
+                .outgoing
+                .iter()
+                .find(|entry| done & slot_bit(entry.slot) == 0)
+            {
+                Some(entry) => {
+                    let slot = entry.slot;
+                    self.restored_slots |= slot_bit(slot);
+                    return Ok(RestoreStep::Retransmit { slot });
+                }
+                None => self.restore = RestorePhase::Done,
+            }
+        }
+        Ok(RestoreStep::Done)
+    }
+
+    /// One SUBSCRIBE with the next `ToRestore` entries, or `None` when none is left.
+    fn restore_subscriptions(
+        &mut self,
+        subs: &mut [u8],
+        now_ms: u32,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, SessionError> {
+        let packet_id = self.free_packet_id(subs);
+        let mut topics: Vec<SubscribeTopic<'_>, MAX_SUBSCRIPTIONS> = Vec::new();
+        for entry in subs::entries(subs) {
+            if entry.state == SubState::ToRestore {
+                let _ = topics.push(SubscribeTopic {
+                    filter: entry.filter,
+                    qos: entry.qos,
+                });
+            }
+        }
+        if topics.is_empty() {
+            return Ok(None);
+        }
+        if self.unacked.is_full() {
+            return Err(SessionError::PendingFull);
+        }
+        let encoded_len = |count: usize| {
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                topics: SubscribeTopics::Slice(topics.get(..count).unwrap_or(&[])),
+            })
+            .encoded_len()
+        };
+        let mut count = 0;
+        while count < topics.len() && encoded_len(count.saturating_add(1))? <= out.len() {
+            count = count.saturating_add(1);
+        }
+        if count == 0 {
+            return Err(EncodeError::BufferTooSmall {
+                needed: encoded_len(1)?,
+            }
+            .into());
+        }
+        let len = Packet::Subscribe(Subscribe {
+            packet_id,
+            topics: SubscribeTopics::Slice(topics.get(..count).unwrap_or(&[])),
+        })
+        .encode(out)?;
+        drop(topics);
+        let mut index: u8 = 0;
+        let limit = u8::try_from(count).unwrap_or(u8::MAX);
+        subs::update(subs, |entry| {
+            if entry.state == SubState::ToRestore && index < limit {
+                let state = SubState::Requested { packet_id, index };
+                index = index.saturating_add(1);
+                subs::Update::Set(state)
+            } else {
+                subs::Update::Keep
+            }
+        });
+        let _ = self.unacked.push(Unacked {
+            packet_id,
+            kind: RequestKind::Subscribe,
+            filter_count: limit,
+        });
+        self.commit_packet_id(packet_id);
+        self.keep_alive.on_send(now_ms);
+        Ok(Some(len))
     }
 
     /// Encodes PINGREQ on request; it counts as an unanswered ping until bytes arrive.
@@ -675,23 +1058,16 @@ impl Session {
         Ok(len)
     }
 
-    /// Encodes DISCONNECT and goes offline; in-flight messages are kept.
+    /// Encodes DISCONNECT and closes the link; in-flight messages are kept.
     pub fn disconnect(&mut self, out: &mut [u8]) -> Result<usize, SessionError> {
         let len = Packet::Disconnect.encode(out)?;
-        self.connection_lost();
+        self.close();
         Ok(len)
     }
 
     /// New bytes arrived from the server (not yet parsed): proof of life.
     pub fn bytes_received(&mut self, now_ms: u32) {
         self.keep_alive.on_receive(now_ms);
-    }
-
-    /// The transport is gone: offline, ping and request state forgotten, in-flight kept.
-    pub fn connection_lost(&mut self) {
-        self.state = ConnectionState::Disconnected;
-        self.keep_alive.clear_pings();
-        self.pending.clear();
     }
 
     /// Keepalive clock; acts only while connected.
