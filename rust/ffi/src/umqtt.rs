@@ -558,7 +558,8 @@ pub unsafe extern "C" fn umqtt_login_begin(s: *mut umqtt_session, background: bo
 /// CONNACK return code, or 0 for any other failure. `UMQTT_RECONNECT_RETRY`
 /// (status SERVER_CLOSED, next attempt scheduled with backoff) for a
 /// background attempt with auto-reconnect on and a transient refusal; else
-/// `UMQTT_RECONNECT_STOPPED` (status CLOSED).
+/// `UMQTT_RECONNECT_STOPPED` (status CLOSED). Outside a login (e.g. reported
+/// twice) nothing changes: RETRY while a reconnect is pending, else STOPPED.
 ///
 /// # Safety
 /// `s` is NULL or a valid session.
@@ -581,8 +582,9 @@ pub unsafe extern "C" fn umqtt_login_failed(
 /// The transport died while connected: pending requests become LOST, pings
 /// are cleared, in-flight messages kept; status SERVER_CLOSED and, with
 /// auto-reconnect, the first attempt is due now. True when a reconnect cycle
-/// starts; false when already offline (idempotent; a login in progress counts
-/// as failed) or auto-reconnect is off. NULL: false.
+/// starts; false when already offline (idempotent; a login in progress is
+/// ended by `umqtt_login_failed`, not by this) or auto-reconnect is off.
+/// NULL: false.
 ///
 /// # Safety
 /// `s` is NULL or a valid session.

@@ -1138,3 +1138,24 @@ fn next_is_publish_peeks_only_the_packet_type() {
     assert!(!peek(&[0x31 | 0x06, 0x00]));
     assert!(!unsafe { umqtt_next_is_publish(core::ptr::null(), 4) });
 }
+
+#[test]
+fn a_login_failure_reported_twice_changes_nothing() {
+    let mut s = new_session();
+    let s = &mut *s;
+    unsafe { umqtt_set_auto_reconnect(s, true) };
+    connect(s, 0, 0);
+    assert!(unsafe { umqtt_link_lost(s, 0) });
+    assert_eq!(unsafe { umqtt_login_begin(s, true) }, 0);
+    assert!(!unsafe { umqtt_link_lost(s, 0) });
+    assert_eq!(unsafe { umqtt_status(s) }, UMQTT_STA_CONNECTING);
+    assert_eq!(
+        unsafe { umqtt_login_failed(s, 3, 0) },
+        UMQTT_RECONNECT_RETRY
+    );
+    assert_eq!(
+        unsafe { umqtt_login_failed(s, 0, 0) },
+        UMQTT_RECONNECT_RETRY
+    );
+    assert_eq!(unsafe { umqtt_status(s) }, UMQTT_STA_SERVER_CLOSED);
+}

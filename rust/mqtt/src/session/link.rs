@@ -144,9 +144,15 @@ impl Link {
         background
     }
 
-    /// The login failed before CONNACK was accepted (`refusal_code` 0: not a refusal).
+    /// The login failed before CONNACK was accepted (`refusal_code` 0: not a
+    /// refusal). Outside a login nothing changes: `Retry` while a reconnect is
+    /// pending, else `Stopped`.
     pub fn failed(&mut self, refusal_code: u8, now_ms: u32) -> LoginFailure {
-        let background = matches!(self.phase, Phase::Connecting { background: true });
+        let background = match self.phase {
+            Phase::Connecting { background } => background,
+            Phase::Lost { .. } if self.auto_reconnect => return LoginFailure::Retry,
+            Phase::Lost { .. } | Phase::Closed | Phase::Connected => return LoginFailure::Stopped,
+        };
         if background && self.auto_reconnect && !refusal_is_permanent(refusal_code) {
             let delay = backoff_ms(self.attempt, self.next_random());
             self.attempt = self.attempt.saturating_add(1);
@@ -160,20 +166,17 @@ impl Link {
         }
     }
 
-    /// The transport died. Returns true when a reconnect cycle starts. While a
-    /// login is in progress this counts as that login failing (code 0).
-    pub fn lost(&mut self, now_ms: u32) -> bool {
+    /// The transport died. Returns true when a reconnect cycle starts. Only a
+    /// connected link can be lost: a login in progress ends with
+    /// [`Link::failed`], and an offline link stays as it is.
+    pub fn lost(&mut self) -> bool {
         match self.phase {
             Phase::Connected => {
                 self.phase = Phase::Lost { due: None };
                 self.attempt = 0;
                 self.auto_reconnect
             }
-            Phase::Connecting { .. } => {
-                self.failed(0, now_ms);
-                false
-            }
-            Phase::Closed | Phase::Lost { .. } => false,
+            Phase::Connecting { .. } | Phase::Closed | Phase::Lost { .. } => false,
         }
     }
 
@@ -254,12 +257,12 @@ mod tests {
     #[test]
     fn loss_with_auto_reconnect_is_due_now_then_backs_off() {
         let mut link = lost_link(true);
-        assert!(link.lost(100));
+        assert!(link.lost());
         assert_eq!(link.status(), LinkStatus::ServerClosed);
         assert_eq!(link.status().as_i8(), 2);
         assert_eq!(link.poll(100), ReconnectPoll::Due);
         // Idempotent.
-        assert!(!link.lost(100));
+        assert!(!link.lost());
         link.begin(true).unwrap();
         assert_eq!(link.poll(100), ReconnectPoll::None);
         assert_eq!(link.failed(3, 1_000), LoginFailure::Retry);
@@ -284,7 +287,7 @@ mod tests {
     #[test]
     fn backoff_is_capped() {
         let mut link = lost_link(true);
-        link.lost(0);
+        link.lost();
         for _ in 0..40 {
             link.begin(true).unwrap();
             assert_eq!(link.failed(0, 0), LoginFailure::Retry);
@@ -298,7 +301,7 @@ mod tests {
     #[test]
     fn tick_wrap_around() {
         let mut link = lost_link(true);
-        link.lost(u32::MAX - 100);
+        link.lost();
         link.begin(true).unwrap();
         link.failed(0, u32::MAX - 100);
         let ReconnectPoll::Wait { wait_ms } = link.poll(u32::MAX - 100) else {
@@ -322,14 +325,14 @@ mod tests {
     fn permanent_refusals_stop() {
         for code in [1, 2, 4, 5] {
             let mut link = lost_link(true);
-            link.lost(0);
+            link.lost();
             link.begin(true).unwrap();
             assert_eq!(link.failed(code, 0), LoginFailure::Stopped);
             assert_eq!(link.status(), LinkStatus::Closed);
             assert_eq!(link.poll(0), ReconnectPoll::None);
         }
         let mut link = lost_link(true);
-        link.lost(0);
+        link.lost();
         link.begin(true).unwrap();
         assert_eq!(link.failed(3, 0), LoginFailure::Retry);
     }
@@ -343,7 +346,7 @@ mod tests {
         assert_eq!(link.status(), LinkStatus::Closed);
         // A script login resets the attempt counter.
         let mut link = lost_link(true);
-        link.lost(0);
+        link.lost();
         for _ in 0..3 {
             link.begin(true).unwrap();
             link.failed(0, 0);
@@ -357,14 +360,14 @@ mod tests {
     #[test]
     fn without_auto_reconnect_nothing_is_scheduled() {
         let mut link = lost_link(false);
-        assert!(!link.lost(0));
+        assert!(!link.lost());
         assert_eq!(link.status(), LinkStatus::ServerClosed);
         assert_eq!(link.poll(0), ReconnectPoll::None);
         link.begin(true).unwrap();
         assert_eq!(link.failed(0, 0), LoginFailure::Stopped);
         // Turning it on while lost makes an attempt due.
         let mut link = lost_link(false);
-        link.lost(0);
+        link.lost();
         link.set_auto_reconnect(true);
         assert_eq!(link.poll(123), ReconnectPoll::Due);
         link.set_auto_reconnect(false);
@@ -376,14 +379,26 @@ mod tests {
         let mut link = lost_link(true);
         link.close();
         assert_eq!(link.status(), LinkStatus::Closed);
-        assert!(!link.lost(0));
+        assert!(!link.lost());
         assert_eq!(link.poll(0), ReconnectPoll::None);
+        // A loss during a login changes nothing; the login's failure does.
         let mut link = lost_link(true);
-        link.lost(0);
+        link.lost();
         link.begin(true).unwrap();
-        assert!(!link.lost(0));
-        assert_eq!(link.status(), LinkStatus::ServerClosed);
+        assert!(!link.lost());
+        assert_eq!(link.status(), LinkStatus::Connecting);
+        assert_eq!(link.failed(0, 0), LoginFailure::Retry);
+        // Reported twice: the second report changes nothing.
+        assert_eq!(link.failed(0, 0), LoginFailure::Retry);
         assert!(matches!(link.poll(0), ReconnectPoll::Wait { .. }));
+        link.set_auto_reconnect(false);
+        assert_eq!(link.failed(0, 0), LoginFailure::Stopped);
+        assert_eq!(link.status(), LinkStatus::ServerClosed);
+        let mut link = Link::new(1);
+        link.begin(false).unwrap();
+        link.connected();
+        assert_eq!(link.failed(3, 0), LoginFailure::Stopped);
+        assert_eq!(link.status(), LinkStatus::Connected, "no login to fail");
     }
 
     #[test]

@@ -227,18 +227,22 @@ impl Session {
     }
 
     /// The login failed before a CONNACK accepted it (`refusal_code` 0 for
-    /// anything but a refusal).
+    /// anything but a refusal). Outside a login nothing changes.
     pub fn login_failed(&mut self, refusal_code: u8, now_ms: u32) -> LoginFailure {
-        self.drop_link();
+        if self.link.is_connecting() {
+            self.drop_link();
+        }
         self.link.failed(refusal_code, now_ms)
     }
 
     /// The transport died: pending requests become `Lost`, pings are
     /// forgotten, in-flight messages are kept. Returns true when a reconnect
-    /// cycle starts.
+    /// cycle starts (the first attempt is due now). `now_ms` is unused today:
+    /// the first attempt is immediate.
     pub fn link_lost(&mut self, now_ms: u32) -> bool {
+        let _ = now_ms;
         self.drop_link();
-        self.link.lost(now_ms)
+        self.link.lost()
     }
 
     /// The script closed the link: nothing is scheduled.
