@@ -59,13 +59,13 @@
 /**
  * Filters the subscription table holds at most.
  */
-#define UMQTT_MAX_SUBSCRIPTIONS 32
+#define UMQTT_MAX_SUBSCRIPTIONS 64
 
 /**
  * Bytes the subscription arena needs at most (`umqtt_subs_reserve` tells the
  * size needed for one more filter).
  */
-#define UMQTT_SUBS_MAX_BYTES 2048
+#define UMQTT_SUBS_MAX_BYTES 65535
 
 /**
  * `umqtt_status` values (`get_mqttsta()`): connected.

@@ -1,18 +1,23 @@
 // umqtt: a drop-in for QuecPython's MQTT client whose protocol runs in Rust.
 //
-// Every MQTT packet is built and parsed by the Rust core behind qpy_rust.h.
-// This file converts arguments, moves bytes between the port's socket and the
-// core, calls the user's callbacks and raises exceptions once the core has
-// returned. Nothing here knows the wire format.
+// The Rust core behind qpy_rust.h owns every piece of protocol state: packets,
+// the session, in-flight messages, requests, the subscription table, the
+// reconnect policy and the link state. This file converts arguments, moves
+// bytes between the port's socket and the core, holds the client's lock,
+// calls the user's callbacks and raises exceptions. It never reads a packet.
+//
+// Threads (QuecPython runs with the GIL on): every blocking wait releases the
+// GIL and the client's lock; no Python callback runs while the lock is held;
+// a buffer a script can mutate is copied before anything may release the GIL.
 
 #include <string.h>
 
 #include "py/runtime.h"
+#include "py/builtin.h"
 #include "py/stream.h"
 #include "py/mphal.h"
 #include "py/mperrno.h"
 #include "py/objstr.h"
-#include "py/objexcept.h"
 #if MICROPY_PY_THREAD
 #include "py/mpthread.h"
 #endif
@@ -21,148 +26,108 @@
 
 #define RX_BUF_DEFAULT (512)
 #define TX_BUF_DEFAULT (256)
-#define CONNECT_TIMEOUT_S (20)
+#define CONNECT_TIMEOUT_MS (20000)
 #define ACK_TIMEOUT_MS (5000)
-#define SUPERVISOR_PERIOD_MS (200)
-#define SHARED_WAIT_SLICE_MS (20)
-#define MAX_WAIT_SLICE_MS (200)
-#define NO_SLOT (0xff)
+#define KEEPER_PERIOD_MS (1000)
+// Waits poll the socket in slices: another thread may take the bytes a
+// waiter waits for, and there is no portable way to wake it.
+#define WAIT_SLICE_MS (500)
+#define WAIT_SLICE_SHARED_MS (50)
+#define REPORTS_MAX (8)
 
-// get_mqttsta() values, as in QuecPython.
-#define STA_CONNECTED (0)
-#define STA_CONNECTING (1)
-#define STA_SERVER_CLOSED (2)
-#define STA_CLOSED (-1)
+// A port whose RTOS mutexes must be deleted defines this (QuecPython's).
+#ifndef UMQTT_MUTEX_DEINIT
+#define UMQTT_MUTEX_DEINIT(m) (void)(m)
+#endif
 
-// The Rust session lives inside the MicroPython object: its storage must be
-// what Rust says it needs.
-// (File-scope checks: MP_STATIC_ASSERT is an expression, for function bodies.)
 typedef char umqtt_session_size_matches[sizeof(umqtt_session) == UMQTT_SESSION_SIZE ? 1 : -1];
-typedef char umqtt_session_align_fits[UMQTT_SESSION_ALIGN <= 8 ? 1 : -1];
 typedef char umqtt_reply_fits[UMQTT_REPLY_MAX <= 8 ? 1 : -1];
+
+// What the error callback is told, in QuecPython's words where it has them.
+enum {
+    REP_RECONNECT_START,
+    REP_RECONNECT_SUCCESS,
+    REP_RECONNECT_STOP,
+    REP_PING_TIMEOUT,
+    REP_PUB_OFFLINE,
+    REP_PUB_QUEUE_FULL,
+    REP_PUB_INFLIGHT_FULL,
+    REP_PUB_NO_ACK,
+    REP_PUB_NETWORK,
+    REP_SUB_REFUSED,
+    REP_EXCEPTION, // str() of report_exc
+};
+
+static const char *const report_texts[] = {
+    [REP_RECONNECT_START] = "reconnect_start",
+    [REP_RECONNECT_SUCCESS] = "reconnect_success",
+    [REP_RECONNECT_STOP] = "reconnect_stop: connection refused",
+    [REP_PING_TIMEOUT] = "ping timeout: server not answering",
+    [REP_PUB_OFFLINE] = "publish: offline, QoS 0 message not sent",
+    [REP_PUB_QUEUE_FULL] = "publish: offline queue full, message not kept",
+    [REP_PUB_INFLIGHT_FULL] = "publish: too many messages awaiting acknowledgement",
+    [REP_PUB_NO_ACK] = "publish: no acknowledgement in time; kept for retransmission",
+    [REP_PUB_NETWORK] = "publish: network error",
+    [REP_SUB_REFUSED] = "subscribe failed: the server refused the topic",
+};
+
+// The background thread's handle. The thread holds it, not the client: an
+// unreachable client is collected, and its finaliser tells the thread.
+typedef struct _umqtt_keeper_t {
+    mp_obj_base_t base;
+    uintptr_t client; // ~pointer: invisible to the GC
+    mp_obj_t sock;    // the client's stream, closed by the thread once orphaned
+    mp_obj_t ipoll;   // its bound ipoll: the thread waits for data with it
+    mp_obj_t sleep_ms;
+    bool wait_for_data;
+    volatile uint8_t state;
+} umqtt_keeper_t;
+
+enum { KEEPER_RUNNING, KEEPER_STOPPED, KEEPER_ORPHANED };
 
 typedef struct _umqtt_client_obj_t {
     mp_obj_base_t base;
     umqtt_session session;
     // connection parameters, as given (str or bytes)
-    mp_obj_t client_id, server, user, password, ssl_params;
-    mp_obj_t will_topic, will_msg;
+    mp_obj_t client_id, server, user, ssl_params, will_topic, will_msg;
+    // our own copy of the password, wiped when replaced or finalised
+    uint8_t *password;
+    size_t password_len;
     mp_obj_t callback, error_callback;
     // returns (client_id, user, password) before every CONNECT, or None
     mp_obj_t credentials_callback;
-    // topic -> qos, restored after every reconnect (each topic keeps its own QoS)
-    mp_obj_t subscriptions;
     // topic and payload of each in-flight QoS 1/2 message, for retransmission
     mp_obj_t inflight[UMQTT_MAX_INFLIGHT][2];
-    uint16_t inflight_pid[UMQTT_MAX_INFLIGHT];
-    // the stream we read and write (TLS wrapper or TCP socket), and the TCP socket
-    mp_obj_t sock, tcp;
-    // a stream the script connected us over (connect(sock=...)), else MP_OBJ_NULL
+    // the subscription table (layout private to the Rust core)
+    uint8_t *subs;
+    size_t subs_cap;
+    // the stream we read and write (TLS or TCP), the TCP socket, its ipoll
+    mp_obj_t sock, tcp, ipoll;
+    // a stream the script connected us over (connect(sock=...)), else NULL
     mp_obj_t given_stream;
-    // bound poller.ipoll plus its timeout argument: waits without allocating
-    mp_obj_t ipoll[3];
-    // receive buffer: bytes [rx_start, rx_end) are received but not yet parsed
+    umqtt_keeper_t *keeper;
+    // error-callback reports made under the lock, told once it is released
+    mp_obj_t report_exc;
+    uint8_t reports[REPORTS_MAX];
+    uint8_t n_reports;
+    // receive buffer: bytes [rx_start, rx_end) are received, not yet parsed
     uint8_t *rx;
     size_t rx_cap, rx_start, rx_end;
     uint8_t *tx;
     size_t tx_cap;
     mp_int_t port;
-    uint32_t random;
-    uint16_t keepalive;
-    // packets handled so far, by any thread: a waiter whose packet another
-    // thread handled sees it change and re-checks what it waits for
+    // bumped for every new link: a reply or wait spanning a relink is stale
+    uint32_t link_id;
+    // packets handled by any thread: wait_msg returns once it moves
     uint32_t packets_handled;
-    // the SUBSCRIBE/UNSUBSCRIBE a script call waits for, and its answer
-    uint16_t request_pid;
-    uint8_t request_code;
-    bool request_answered;
-    // bumped at every login: a wait that spans a reconnect starts over
-    uint32_t link_generation;
-    uint8_t version, pingmaxnum, will_qos;
-    bool will_retain, ssl, reconn, clean_session;
-    int8_t state;
-    // reconnecting: failed attempts so far, and when the next one is due
-    uint32_t next_attempt_ms;
-    uint8_t attempt;
-    bool reconnecting;
-    // most QoS 1/2 messages kept while offline (queue_size)
-    uint8_t queue_size;
+    int last_errno;
+    uint16_t keepalive;
+    uint8_t version, pingmaxnum, will_qos, queue_size, callers;
+    bool will_retain, ssl, reconn, clean_session, has_password, session_present;
     #if MICROPY_PY_THREAD
-    // Serialises the background thread against the script's calls.
-    mp_thread_mutex_t lock;
-    volatile uint32_t supervisor_generation;
-    volatile bool supervisor_running;
-    uint8_t calls; // script calls inside the client, waiting ones included
-    void *owner;   // thread state of the script thread holding the lock
-    uint8_t depth; // its nesting: a callback may call the client again
+    mp_thread_mutex_t mutex;
     #endif
 } umqtt_client_obj_t;
-
-static const mp_obj_type_t umqtt_client_type;
-
-/******************************************************************************/
-// Locking. Script threads and the background thread share a client; calls
-// nest (a callback may publish), and a thread blocked waiting for data lets
-// the others in.
-
-#if MICROPY_PY_THREAD
-static void enter(umqtt_client_obj_t *self) {
-    void *me = mp_thread_get_state();
-    if (self->owner == me) {
-        self->depth++;
-        return;
-    }
-    mp_thread_mutex_lock(&self->lock, 1);
-    self->owner = me;
-    self->depth = 1;
-    self->calls++;
-}
-
-static void leave(umqtt_client_obj_t *self) {
-    if (--self->depth == 0) {
-        self->owner = NULL;
-        self->calls--;
-        mp_thread_mutex_unlock(&self->lock);
-    }
-}
-
-static uint8_t suspend(umqtt_client_obj_t *self) {
-    uint8_t depth = self->depth;
-    if (depth > 0 && self->owner == mp_thread_get_state()) {
-        self->depth = 0;
-        self->owner = NULL;
-        mp_thread_mutex_unlock(&self->lock);
-        return depth;
-    }
-    return 0;
-}
-
-static void resume(umqtt_client_obj_t *self, uint8_t depth) {
-    if (depth > 0) {
-        mp_thread_mutex_lock(&self->lock, 1);
-        self->owner = mp_thread_get_state();
-        self->depth = depth;
-    }
-}
-#else
-static void enter(umqtt_client_obj_t *self) {
-    (void)self;
-}
-
-static void leave(umqtt_client_obj_t *self) {
-    (void)self;
-}
-
-static uint8_t suspend(umqtt_client_obj_t *self) {
-    (void)self;
-    return 0;
-}
-
-static void resume(umqtt_client_obj_t *self, uint8_t depth) {
-    (void)self;
-    (void)depth;
-}
-#endif
 
 MP_DEFINE_EXCEPTION(MQTTException, ValueError)
 
@@ -170,114 +135,104 @@ static uint32_t now_ms(void) {
     return (uint32_t)mp_hal_ticks_ms();
 }
 
-static umqtt_slice slice_of(mp_obj_t obj) {
-    umqtt_slice s = { NULL, 0 };
-    if (obj == mp_const_none || obj == MP_OBJ_NULL) {
-        return s;
-    }
-    if (mp_obj_is_str_or_bytes(obj)) {
-        s.ptr = (const uint8_t *)mp_obj_str_get_data(obj, &s.len);
-    } else {
-        mp_buffer_info_t bufinfo;
-        mp_get_buffer_raise(obj, &bufinfo, MP_BUFFER_READ);
-        s.ptr = bufinfo.buf;
-        s.len = bufinfo.len;
-    }
-    return s;
+static int8_t status(umqtt_client_obj_t *self) {
+    return umqtt_status(&self->session);
 }
 
-static mp_obj_t check_text(mp_obj_t obj, bool none_ok) {
-    if ((none_ok && obj == mp_const_none) || mp_obj_is_str_or_bytes(obj)) {
-        return obj;
-    }
-    mp_raise_TypeError(MP_ERROR_TEXT("expected str or bytes"));
+static bool can_reconnect(umqtt_client_obj_t *self) {
+    return self->reconn && self->given_stream == MP_OBJ_NULL;
 }
 
-static void check_buffer(mp_obj_t obj) {
-    mp_buffer_info_t bufinfo;
-    if (!mp_obj_is_str_or_bytes(obj) && !mp_get_buffer(obj, &bufinfo, MP_BUFFER_READ)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("message must be str, bytes or a buffer"));
+/******************************************************************************/
+// Locking and reporting.
+
+static void lock_raw(umqtt_client_obj_t *self) {
+    #if MICROPY_PY_THREAD
+    if (!mp_thread_mutex_lock(&self->mutex, 0)) {
+        // the holder may be waiting for the GIL: never block with it
+        MP_THREAD_GIL_EXIT();
+        mp_thread_mutex_lock(&self->mutex, 1);
+        MP_THREAD_GIL_ENTER();
     }
+    #else
+    (void)self;
+    #endif
 }
 
-// Payloads may be any buffer; a mutable one is frozen into bytes so that a
-// retransmission sends what was published.
-static mp_obj_t check_payload(mp_obj_t obj) {
-    if (mp_obj_is_str_or_bytes(obj)) {
-        return obj;
-    }
-    check_buffer(obj);
-    umqtt_slice s = slice_of(obj);
-    return mp_obj_new_bytes(s.ptr, s.len);
+static void unlock_raw(umqtt_client_obj_t *self) {
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_unlock(&self->mutex);
+    #else
+    (void)self;
+    #endif
 }
 
-static NORETURN void raise_status(int32_t status) {
-    if (status == UMQTT_ERR_NOT_CONNECTED) {
-        mp_raise_OSError(MP_ENOTCONN);
-    }
-    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), umqtt_status_message(status));
-}
-
-static NORETURN void raise_mqtt(mp_int_t code, const char *msg) {
-    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(code), mp_obj_new_str(msg, strlen(msg)) };
-    nlr_raise(mp_obj_new_exception_args(&mp_type_MQTTException, 2, args));
+static bool is_instance_of(mp_obj_t obj, const mp_obj_type_t *type) {
+    return mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(obj)), MP_OBJ_FROM_PTR(type));
 }
 
 // Exceptions from user callbacks are printed, never kill the client; only
 // KeyboardInterrupt and SystemExit go through.
 static void callback_failed(void *exc) {
     mp_obj_t exc_obj = MP_OBJ_FROM_PTR(exc);
-    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc_obj)), MP_OBJ_FROM_PTR(&mp_type_KeyboardInterrupt))
-        || mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc_obj)), MP_OBJ_FROM_PTR(&mp_type_SystemExit))) {
+    if (is_instance_of(exc_obj, &mp_type_KeyboardInterrupt) || is_instance_of(exc_obj, &mp_type_SystemExit)) {
         nlr_jump(exc);
     }
     mp_printf(&mp_plat_print, "umqtt: callback raised: ");
     mp_obj_print_exception(&mp_plat_print, exc_obj);
 }
 
-static void report(umqtt_client_obj_t *self, const char *msg) {
-    if (self->error_callback == mp_const_none) {
-        return;
+static void report(umqtt_client_obj_t *self, uint8_t code) {
+    if (self->n_reports < REPORTS_MAX) {
+        self->reports[self->n_reports++] = code;
     }
+}
+
+// Releases the lock, then tells the error callback what happened meanwhile.
+static void unlock(umqtt_client_obj_t *self) {
+    uint8_t codes[REPORTS_MAX];
+    size_t n = self->n_reports;
+    memcpy(codes, self->reports, n);
+    self->n_reports = 0;
+    mp_obj_t exc = self->report_exc;
+    self->report_exc = MP_OBJ_NULL;
+    mp_obj_t cb = self->error_callback;
+    unlock_raw(self);
+    for (size_t i = 0; i < n && cb != mp_const_none; i++) {
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            const char *text = report_texts[codes[i]];
+            mp_obj_t arg = codes[i] == REP_EXCEPTION ? mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), exc)
+                : mp_obj_new_str(text, strlen(text));
+            mp_call_function_1(cb, arg);
+            nlr_pop();
+        } else {
+            callback_failed(nlr.ret_val);
+        }
+    }
+}
+
+// Calls fun with the client unlocked (blocking calls, user callbacks) and
+// locks it again, also when fun raises. A callback's exception is printed.
+static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_args, size_t n_kw,
+    const mp_obj_t *args, bool is_callback) {
+    unlock_raw(self);
+    mp_obj_t result = mp_const_none;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_call_function_1(self->error_callback, mp_obj_new_str(msg, strlen(msg)));
+        result = mp_call_function_n_kw(fun, n_args, n_kw, args);
         nlr_pop();
     } else {
+        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        if (!is_callback || is_instance_of(exc, &mp_type_KeyboardInterrupt)
+            || is_instance_of(exc, &mp_type_SystemExit)) {
+            lock_raw(self);
+            nlr_jump(nlr.ret_val);
+        }
         callback_failed(nlr.ret_val);
     }
-}
-
-static void tx_reserve(umqtt_client_obj_t *self, size_t size) {
-    if (size > self->tx_cap) {
-        self->tx = m_renew(uint8_t, self->tx, self->tx_cap, size);
-        self->tx_cap = size;
-    }
-}
-
-// A blocking call of a login (DNS, TCP connect, TLS handshake) made without
-// the client's lock: other threads must not wait seconds on it. Nothing it
-// touches is reachable from the client until open_link installs it.
-static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    volatile uint8_t depth = suspend(self);
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_obj_t result = mp_call_function_n_kw(fun, n_args, n_kw, args);
-        nlr_pop();
-        resume(self, depth);
-        return result;
-    }
-    resume(self, depth);
-    nlr_jump(nlr.ret_val);
-}
-
-static mp_obj_t call_method(mp_obj_t obj, qstr name, size_t n_args, const mp_obj_t *args) {
-    mp_obj_t call[5];
-    mp_load_method(obj, name, call);
-    for (size_t i = 0; i < n_args; i++) {
-        call[2 + i] = args[i];
-    }
-    return mp_call_method_n_kw(n_args, 0, call);
+    lock_raw(self);
+    return result;
 }
 
 static mp_obj_t import_first(qstr name, qstr fallback) {
@@ -290,153 +245,153 @@ static mp_obj_t import_first(qstr name, qstr fallback) {
     return mp_import_name(fallback, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
 }
 
+static void sleep_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
+    mp_obj_t time = import_first(MP_QSTR_time, MP_QSTR_utime);
+    mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms);
+    call_unlocked(self, mp_load_attr(time, MP_QSTR_sleep_ms), 1, 0, &arg, false);
+}
+
 /******************************************************************************/
-// The link: socket, TLS and waiting.
+// Arguments.
+
+static umqtt_slice slice_of(mp_obj_t obj) {
+    umqtt_slice s = { NULL, 0 };
+    if (obj == mp_const_none || obj == MP_OBJ_NULL) {
+        return s;
+    }
+    mp_buffer_info_t bufinfo;
+    mp_get_buffer_raise(obj, &bufinfo, MP_BUFFER_READ);
+    s.ptr = bufinfo.buf;
+    s.len = bufinfo.len;
+    return s;
+}
+
+static mp_obj_t check_text(mp_obj_t obj, bool none_ok) {
+    if ((none_ok && obj == mp_const_none) || mp_obj_is_str_or_bytes(obj)) {
+        return obj;
+    }
+    mp_raise_TypeError(MP_ERROR_TEXT("expected str or bytes"));
+}
+
+// A payload a script can change (bytearray, memoryview, array) is frozen
+// into bytes first: the socket may release the GIL while reading it.
+static mp_obj_t check_payload(mp_obj_t obj) {
+    if (mp_obj_is_str_or_bytes(obj)) {
+        return obj;
+    }
+    mp_buffer_info_t bufinfo;
+    if (!mp_get_buffer(obj, &bufinfo, MP_BUFFER_READ)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("message must be str, bytes or a buffer"));
+    }
+    return mp_obj_new_bytes(bufinfo.buf, bufinfo.len);
+}
+
+static mp_int_t check_qos(mp_int_t qos) {
+    if (qos < 0 || qos > 2) {
+        mp_raise_ValueError(MP_ERROR_TEXT("qos must be 0, 1 or 2"));
+    }
+    return qos;
+}
+
+static mp_obj_t check_callable(mp_obj_t f) {
+    if (f != mp_const_none && !mp_obj_is_callable(f)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("callback must be callable"));
+    }
+    return f;
+}
+
+static void wipe_password(umqtt_client_obj_t *self) {
+    if (self->password != NULL) {
+        memset(self->password, 0, self->password_len);
+        m_del(uint8_t, self->password, self->password_len);
+    }
+    self->password = NULL;
+    self->password_len = 0;
+    self->has_password = false;
+}
+
+static void set_password(umqtt_client_obj_t *self, mp_obj_t obj) {
+    umqtt_slice s = slice_of(check_text(obj, true));
+    uint8_t *copy = s.len ? m_new(uint8_t, s.len) : NULL;
+    if (s.len) {
+        memcpy(copy, s.ptr, s.len);
+    }
+    wipe_password(self);
+    self->password = copy;
+    self->password_len = s.len;
+    self->has_password = obj != mp_const_none;
+}
+
+static NORETURN void raise_status(int32_t st) {
+    if (st == UMQTT_ERR_NOT_CONNECTED) {
+        mp_raise_OSError(MP_ENOTCONN);
+    }
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), umqtt_status_message(st));
+}
+
+static NORETURN void raise_mqtt(mp_int_t code, const char *msg) {
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(code), mp_obj_new_str(msg, strlen(msg)) };
+    nlr_raise(mp_obj_new_exception_args(&mp_type_MQTTException, 2, args));
+}
+
+static NORETURN void raise_offline(umqtt_client_obj_t *self) {
+    mp_raise_OSError(self->last_errno ? self->last_errno : MP_ENOTCONN);
+}
+
+/******************************************************************************/
+// The link. Network failures are state, not exceptions: a failed read or
+// write closes the link and tells the core, and the caller looks at the
+// status.
+
+static void close_quietly(mp_obj_t stream) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_stream_close(stream);
+        nlr_pop();
+    }
+}
+
+// Every stream is closed exactly once: unix sockets do not forget their fd
+// on close, and a second close may hit a newer socket's.
+static void set_link(umqtt_client_obj_t *self, mp_obj_t sock, mp_obj_t tcp, mp_obj_t ipoll) {
+    self->sock = sock;
+    self->tcp = tcp;
+    self->ipoll = ipoll;
+    if (self->keeper != NULL) {
+        self->keeper->sock = sock;
+        self->keeper->ipoll = ipoll;
+    }
+    self->rx_start = self->rx_end = 0;
+    self->link_id++;
+}
 
 static void close_link(umqtt_client_obj_t *self) {
-    if (self->sock != MP_OBJ_NULL) {
-        mp_obj_t sock = self->sock;
-        self->sock = MP_OBJ_NULL;
-        self->tcp = MP_OBJ_NULL;
-        self->ipoll[0] = self->ipoll[1] = MP_OBJ_NULL;
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
-            mp_stream_close(sock);
-            nlr_pop();
-        }
+    mp_obj_t sock = self->sock;
+    if (sock != MP_OBJ_NULL) {
+        set_link(self, MP_OBJ_NULL, MP_OBJ_NULL, MP_OBJ_NULL);
+        close_quietly(sock);
     }
-    umqtt_connection_lost(&self->session);
-    self->rx_start = self->rx_end = 0;
 }
 
-// The network failed under us: drop the link and raise. With reconn=True the
-// caller's recovery loop reconnects.
-static void link_lost(umqtt_client_obj_t *self) {
+static void link_lost(umqtt_client_obj_t *self, int err) {
+    self->last_errno = err;
     close_link(self);
-    self->state = STA_SERVER_CLOSED;
-    self->next_attempt_ms = now_ms();
+    if (umqtt_link_lost(&self->session, now_ms())) {
+        report(self, REP_RECONNECT_START);
+    }
 }
 
-static NORETURN void link_failed(umqtt_client_obj_t *self, int err) {
-    link_lost(self);
-    mp_raise_OSError(err);
-}
-
-static NORETURN void protocol_failed(umqtt_client_obj_t *self, int32_t status) {
-    link_lost(self);
-    raise_mqtt(status, umqtt_status_message(status));
-}
-
-// QuecPython's ssl_params semantics: ussl.wrap_socket(sock, **ssl_params,
-// server_hostname=server). Ports without ussl.wrap_socket (MicroPython 1.2x
-// unix) get the same options mapped onto tls.SSLContext.
-static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t sock) {
-    mp_map_t *params = mp_obj_dict_get_map(self->ssl_params);
-    mp_obj_t ssl_mod = MP_OBJ_NULL;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        ssl_mod = import_first(MP_QSTR_ussl, MP_QSTR_ssl);
-        mp_load_attr(ssl_mod, MP_QSTR_wrap_socket);
-        nlr_pop();
-    } else {
-        ssl_mod = MP_OBJ_NULL;
-    }
-    if (ssl_mod != MP_OBJ_NULL) {
-        size_t n_kw = params->used + 1;
-        mp_obj_t *args = m_new(mp_obj_t, 1 + 2 * n_kw);
-        args[0] = sock;
-        size_t k = 1;
-        for (size_t i = 0; i < params->alloc; i++) {
-            if (mp_map_slot_is_filled(params, i)) {
-                args[k++] = params->table[i].key;
-                args[k++] = params->table[i].value;
-            }
-        }
-        args[k++] = MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname);
-        args[k++] = self->server;
-        return call_unlocked(self, mp_load_attr(ssl_mod, MP_QSTR_wrap_socket), 1, (k - 1) / 2, args);
-    }
-
-    mp_obj_t tls = mp_import_name(MP_QSTR_tls, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-    mp_obj_t proto = mp_load_attr(tls, MP_QSTR_PROTOCOL_TLS_CLIENT);
-    mp_obj_t ctx = mp_call_function_1(mp_load_attr(tls, MP_QSTR_SSLContext), proto);
-    mp_map_elem_t *cadata = mp_map_lookup(params, MP_OBJ_NEW_QSTR(MP_QSTR_cadata), MP_MAP_LOOKUP);
-    mp_map_elem_t *cert_reqs = mp_map_lookup(params, MP_OBJ_NEW_QSTR(MP_QSTR_cert_reqs), MP_MAP_LOOKUP);
-    mp_map_elem_t *cert = mp_map_lookup(params, MP_OBJ_NEW_QSTR(MP_QSTR_cert), MP_MAP_LOOKUP);
-    mp_map_elem_t *key = mp_map_lookup(params, MP_OBJ_NEW_QSTR(MP_QSTR_key), MP_MAP_LOOKUP);
-    // As ussl: no verification unless asked for, but a given CA means verify.
-    mp_obj_t mode = cert_reqs ? cert_reqs->value
-        : mp_load_attr(tls, cadata ? MP_QSTR_CERT_REQUIRED : MP_QSTR_CERT_NONE);
-    mp_store_attr(ctx, MP_QSTR_verify_mode, mode);
-    if (cadata) {
-        call_method(ctx, MP_QSTR_load_verify_locations, 1, &cadata->value);
-    }
-    if (cert && key) {
-        mp_obj_t chain[2] = { cert->value, key->value };
-        call_method(ctx, MP_QSTR_load_cert_chain, 2, chain);
-    }
-    mp_obj_t wrap_args[3] = { sock, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), self->server };
-    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, wrap_args);
-}
-
-static mp_obj_t open_tcp(umqtt_client_obj_t *self) {
-    mp_obj_t socket_mod = import_first(MP_QSTR_socket, MP_QSTR_usocket);
-    mp_obj_t ai_args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
-    mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args);
-    if (mp_obj_get_int(mp_obj_len(infos)) == 0) {
-        mp_raise_OSError(MP_EHOSTUNREACH);
-    }
-    size_t n_fields;
-    mp_obj_t *fields;
-    mp_obj_get_array(mp_obj_subscr(infos, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL), &n_fields, &fields);
-    if (n_fields < 5) {
-        mp_raise_OSError(MP_EHOSTUNREACH);
-    }
-    mp_obj_t tcp = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_socket), 3, 0, fields);
-    mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_S);
-    call_method(tcp, MP_QSTR_settimeout, 1, &timeout);
-    call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4]);
-    // One packet per write must leave at once, not wait on Nagle's algorithm
-    // (IPPROTO_TCP = 6, TCP_NODELAY = 1 on Linux and lwIP alike).
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_obj_t opt[3] = { MP_OBJ_NEW_SMALL_INT(6), MP_OBJ_NEW_SMALL_INT(1), MP_OBJ_NEW_SMALL_INT(1) };
-        call_method(tcp, MP_QSTR_setsockopt, 3, opt);
-        nlr_pop();
-    }
-    return tcp;
-}
-
-static void open_link(umqtt_client_obj_t *self) {
-    mp_obj_t tcp, sock;
-    if (self->given_stream != MP_OBJ_NULL) {
-        tcp = sock = self->given_stream;
-    } else {
-        tcp = open_tcp(self);
-        sock = self->ssl ? wrap_tls(self, tcp) : tcp;
-    }
-    mp_get_stream_raise(sock, MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
-
-    mp_obj_t select_mod = import_first(MP_QSTR_select, MP_QSTR_uselect);
-    mp_obj_t poller = mp_call_function_0(mp_load_attr(select_mod, MP_QSTR_poll));
-    mp_obj_t reg[2] = { tcp, mp_load_attr(select_mod, MP_QSTR_POLLIN) };
-    call_method(poller, MP_QSTR_register, 2, reg);
-    mp_load_method(poller, MP_QSTR_ipoll, self->ipoll);
-
-    self->tcp = tcp;
-    self->sock = sock;
-    self->rx_start = self->rx_end = 0;
-}
-
-static void write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) {
+static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) {
     if (self->sock == MP_OBJ_NULL) {
-        mp_raise_OSError(MP_ENOTCONN);
+        return false;
     }
     int err;
     mp_stream_rw(self->sock, (void *)buf, len, &err, MP_STREAM_RW_WRITE);
     if (err != 0) {
-        link_failed(self, err);
+        link_lost(self, err);
+        return false;
     }
+    return true;
 }
 
 static bool readable(umqtt_client_obj_t *self) {
@@ -446,48 +401,10 @@ static bool readable(umqtt_client_obj_t *self) {
     return ret == MP_STREAM_ERROR || (ret & (MP_STREAM_POLL_RD | MP_STREAM_POLL_ERR | MP_STREAM_POLL_HUP)) != 0;
 }
 
-static bool wait_readable(umqtt_client_obj_t *self, uint32_t timeout_ms) {
-    if (readable(self)) {
-        return true;
-    }
-    if (timeout_ms == 0) {
-        return false;
-    }
-    #if MICROPY_PY_THREAD
-    // Another script thread may read the bytes (or handle the
-    // acknowledgement) this one waits for, after this one checked but before
-    // it sleeps, and there is no portable way to wake it. Bounded sleeps
-    // bound that lost wake-up: short while another call is inside, and never
-    // long, since one may enter at any time (~5 cheap wake-ups a second when
-    // idle).
-    uint32_t slice = self->calls > 1 ? SHARED_WAIT_SLICE_MS : MAX_WAIT_SLICE_MS;
-    if (timeout_ms > slice) {
-        timeout_ms = slice;
-    }
-    #endif
-    // a copy: another thread may close the link while this one waits
-    mp_obj_t call[3] = { self->ipoll[0], self->ipoll[1],
-                         MP_OBJ_NEW_SMALL_INT(timeout_ms > 0x3fffffff ? 0x3fffffff : timeout_ms) };
-    // volatile: read after an exception unwinds (setjmp-based nlr on some ports)
-    volatile uint8_t depth = suspend(self);
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_call_method_n_kw(1, 0, call);
-        nlr_pop();
-        resume(self, depth);
-    } else {
-        resume(self, depth);
-        nlr_jump(nlr.ret_val);
-    }
-    return self->sock != MP_OBJ_NULL && readable(self);
-}
-
-// Reads what the socket has (waiting up to timeout_ms); returns bytes read.
-static size_t fill_rx(umqtt_client_obj_t *self, uint32_t timeout_ms) {
-    if (self->sock == MP_OBJ_NULL) {
-        mp_raise_OSError(MP_ENOTCONN);
-    }
-    if (!wait_readable(self, timeout_ms)) {
+// Reads what has arrived, without blocking. Returns bytes read; 0 also when
+// the link was lost (the status tells).
+static size_t fill_rx(umqtt_client_obj_t *self) {
+    if (self->sock == MP_OBJ_NULL || !readable(self)) {
         return 0;
     }
     if (self->rx_start == self->rx_end) {
@@ -498,23 +415,42 @@ static size_t fill_rx(umqtt_client_obj_t *self, uint32_t timeout_ms) {
         self->rx_start = 0;
     }
     if (self->rx_end == self->rx_cap) {
-        // the packet being assembled was announced larger; the parser sized it
-        return 0;
+        return 0; // a packet announced larger: the parser sized the buffer
     }
     int err;
     mp_uint_t n = mp_get_stream(self->sock)->read(self->sock, self->rx + self->rx_end, self->rx_cap - self->rx_end, &err);
     if (n == MP_STREAM_ERROR) {
-        if (mp_is_nonblocking_error(err)) {
-            return 0;
+        // lwIP reports the first read after a FIN as ENOTCONN: a close too
+        if (!mp_is_nonblocking_error(err)) {
+            link_lost(self, err);
         }
-        link_failed(self, err);
+        return 0;
     }
     if (n == 0) {
-        link_failed(self, MP_ECONNRESET);
+        link_lost(self, MP_ECONNRESET);
+        return 0;
     }
     self->rx_end += n;
     umqtt_bytes_received(&self->session, now_ms());
     return n;
+}
+
+// Waits up to ms for the socket to become readable, unlocked.
+static void wait_readable(umqtt_client_obj_t *self, uint32_t ms) {
+    if (self->ipoll == MP_OBJ_NULL || readable(self)) {
+        return;
+    }
+    uint32_t slice = self->callers > 1 ? WAIT_SLICE_SHARED_MS : WAIT_SLICE_MS;
+    mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms < slice ? ms : slice);
+    // the bound ipoll keeps its poller (and socket) alive while we wait
+    call_unlocked(self, self->ipoll, 1, 0, &arg, false);
+}
+
+static void tx_reserve(umqtt_client_obj_t *self, size_t size) {
+    if (size > self->tx_cap) {
+        self->tx = m_renew(uint8_t, self->tx, self->tx_cap, size);
+        self->tx_cap = size;
+    }
 }
 
 // Makes room for a packet of `size` bytes starting at rx_start.
@@ -527,9 +463,8 @@ static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
     if (size > self->rx_cap) {
         uint8_t *bigger = m_renew_maybe(uint8_t, self->rx, self->rx_cap, size, true);
         if (bigger == NULL) {
-            // the server announced a packet this heap cannot hold: drop the
-            // link (and the half-received packet), keep the client usable
-            link_lost(self);
+            // a packet this heap cannot hold: drop the link, keep the client
+            link_lost(self, MP_ENOMEM);
             mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("incoming packet of %u bytes does not fit in memory"),
                 (unsigned)size);
         }
@@ -550,24 +485,19 @@ static void rx_shrink(umqtt_client_obj_t *self) {
 }
 
 /******************************************************************************/
-// Packets in: parse one buffered packet and act on it.
+// Packets in.
 
-static void deliver(umqtt_client_obj_t *self, mp_obj_t topic, mp_obj_t msg) {
-    if (self->callback == mp_const_none) {
-        return;
-    }
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_call_function_2(self->callback, topic, msg);
-        nlr_pop();
-    } else {
-        callback_failed(nlr.ret_val);
-    }
-}
+typedef struct {
+    mp_obj_t topic, msg;
+    uint8_t reply[UMQTT_REPLY_MAX];
+    size_t reply_len;
+    uint32_t link_id;
+} delivery_t;
 
-// Hands the receive buffer over as the payload of the PUBLISH at rx_start
-// (moved to the front) and starts a fresh default-sized buffer with whatever
-// followed that packet.
+enum { PKT_NONE, PKT_HANDLED, PKT_PUBLISH };
+
+// Hands the receive buffer over as the payload of the PUBLISH at rx_start and
+// starts a fresh buffer with whatever followed: one copy of a big message.
 static mp_obj_t take_rx_as_payload(umqtt_client_obj_t *self, const umqtt_event *ev) {
     size_t next = self->rx_start + ev->consumed;
     size_t rest = self->rx_end - next;
@@ -587,62 +517,92 @@ static mp_obj_t take_rx_as_payload(umqtt_client_obj_t *self, const umqtt_event *
     return mp_obj_new_bytes_from_vstr(&vstr);
 }
 
-// Returns true when a whole packet was parsed and handled.
-static bool process_buffered(umqtt_client_obj_t *self) {
-    if (self->sock == MP_OBJ_NULL) {
-        return false;
-    }
+static void make_message(umqtt_client_obj_t *self, const umqtt_event *ev, delivery_t *d) {
     const uint8_t *buf = self->rx + self->rx_start;
+    d->topic = mp_obj_new_bytes(buf + ev->topic_offset, ev->topic_len);
+    if (self->rx_cap > RX_BUF_DEFAULT && ev->payload_len > RX_BUF_DEFAULT) {
+        d->msg = take_rx_as_payload(self, ev);
+    } else {
+        d->msg = mp_obj_new_bytes(buf + ev->payload_offset, ev->payload_len);
+        self->rx_start += ev->consumed;
+    }
+}
+
+// Parses one buffered packet. A PUBLISH to deliver comes back in *d (its
+// reply is sent once the callback returned); everything else is done here.
+static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at_publish) {
+    if (self->sock == MP_OBJ_NULL || status(self) != UMQTT_STA_CONNECTED) {
+        return PKT_NONE;
+    }
+    size_t avail = self->rx_end - self->rx_start;
+    if (stop_at_publish && umqtt_next_is_publish(self->rx + self->rx_start, avail)) {
+        return PKT_NONE;
+    }
     umqtt_event ev;
-    uint8_t reply[UMQTT_REPLY_MAX];
-    size_t reply_len = 0;
-    int32_t st = umqtt_receive(&self->session, buf, self->rx_end - self->rx_start, now_ms(),
-        &ev, reply, sizeof(reply), &reply_len);
+    d->reply_len = 0;
+    int32_t st = umqtt_receive(&self->session, self->subs, self->subs_cap, self->rx + self->rx_start, avail,
+        now_ms(), &ev, d->reply, sizeof(d->reply), &d->reply_len);
     if (st != UMQTT_OK) {
-        protocol_failed(self, st);
+        // a protocol violation: this link cannot be trusted any more
+        link_lost(self, MP_EIO);
+        return PKT_HANDLED;
     }
     if (ev.kind == UMQTT_EVENT_NEED_MORE) {
         if (ev.packet_len > self->rx_cap) {
             rx_reserve(self, ev.packet_len);
         }
-        return false;
+        return PKT_NONE;
     }
-    mp_obj_t topic = MP_OBJ_NULL, msg = MP_OBJ_NULL;
-    if (ev.kind == UMQTT_EVENT_PUBLISH && !ev.duplicate) {
-        topic = mp_obj_new_bytes(buf + ev.topic_offset, ev.topic_len);
-        if (self->rx_cap > RX_BUF_DEFAULT && ev.payload_len > RX_BUF_DEFAULT) {
-            // A large packet: its buffer becomes the payload object, so the
-            // peak heap is about one copy of the message, not two.
-            msg = take_rx_as_payload(self, &ev);
-            ev.consumed = 0;
-        } else {
-            msg = mp_obj_new_bytes(buf + ev.payload_offset, ev.payload_len);
-        }
-    } else if ((ev.kind == UMQTT_EVENT_SUBACK || ev.kind == UMQTT_EVENT_UNSUBACK)
-               && ev.packet_id == self->request_pid) {
-        // only the answer the waiting call asked for (a reconnect's
-        // resubscriptions bring SUBACKs of their own)
-        self->request_answered = true;
-        self->request_code = ev.kind == UMQTT_EVENT_SUBACK && ev.codes_count > 0 ? buf[ev.codes_offset] : 0;
-    } else if (ev.kind == UMQTT_EVENT_PUBLISH_DONE && ev.slot < UMQTT_MAX_INFLIGHT) {
-        self->inflight[ev.slot][0] = self->inflight[ev.slot][1] = MP_OBJ_NULL;
-    }
-    // Consume before calling out: the callback may use the client.
-    self->rx_start += ev.consumed;
     self->packets_handled++;
+    d->link_id = self->link_id;
+    if (ev.kind == UMQTT_EVENT_PUBLISH && !ev.duplicate) {
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            make_message(self, &ev, d);
+            nlr_pop();
+        } else {
+            // Not delivered (MemoryError): no acknowledgement, and the link
+            // goes, so that the server sends the message again.
+            if (ev.qos == 2) {
+                umqtt_inbound_forget(&self->session, ev.packet_id);
+            }
+            link_lost(self, MP_ENOMEM);
+            nlr_jump(nlr.ret_val);
+        }
+    } else {
+        if (ev.kind == UMQTT_EVENT_PUBLISH_DONE && ev.slot < UMQTT_MAX_INFLIGHT) {
+            self->inflight[ev.slot][0] = self->inflight[ev.slot][1] = MP_OBJ_NULL;
+        } else if (ev.kind == UMQTT_EVENT_SUBACK && ev.refused > 0) {
+            report(self, REP_SUB_REFUSED);
+        }
+        self->rx_start += ev.consumed;
+        d->topic = MP_OBJ_NULL;
+    }
     if (self->rx_start == self->rx_end) {
         rx_shrink(self);
     }
-    if (topic != MP_OBJ_NULL) {
-        deliver(self, topic, msg);
+    if (d->topic != MP_OBJ_NULL) {
+        return PKT_PUBLISH;
     }
-    if (reply_len > 0 && self->sock != MP_OBJ_NULL) {
-        write_all(self, reply, reply_len);
+    if (d->reply_len > 0) {
+        write_all(self, d->reply, d->reply_len);
     }
-    return true;
+    return PKT_HANDLED;
 }
 
-// Sends a due PINGREQ, fails the link when the server stopped answering.
+// The user's callback runs unlocked; the acknowledgement goes after it (a
+// callback that dies means the server sends the message again).
+static void deliver(umqtt_client_obj_t *self, delivery_t *d) {
+    if (self->callback != mp_const_none) {
+        mp_obj_t args[2] = { d->topic, d->msg };
+        call_unlocked(self, self->callback, 2, 0, args, true);
+    }
+    if (d->reply_len > 0 && self->link_id == d->link_id) {
+        write_all(self, d->reply, d->reply_len);
+    }
+}
+
+// Sends a due PINGREQ; a server that stopped answering loses the link.
 // Returns the milliseconds until the keepalive needs attention again.
 static uint32_t service_keepalive(umqtt_client_obj_t *self) {
     uint8_t out[8];
@@ -652,131 +612,250 @@ static uint32_t service_keepalive(umqtt_client_obj_t *self) {
     if (action == UMQTT_TICK_SEND) {
         write_all(self, out, len);
     } else if (action == UMQTT_TICK_DEAD) {
-        report(self, "ping timeout: server not answering");
-        link_failed(self, MP_ETIMEDOUT);
+        report(self, REP_PING_TIMEOUT);
+        link_lost(self, MP_ETIMEDOUT);
     }
     return wait_ms;
 }
 
-// Handles one packet, waiting for it up to timeout_ms (UINT32_MAX: forever)
-// while keeping the connection alive. Returns false on timeout.
-static bool process_one(umqtt_client_obj_t *self, uint32_t timeout_ms) {
+typedef bool (*done_fn)(umqtt_client_obj_t *self, void *ctx);
+
+enum { PUMP_DONE, PUMP_TIMEOUT, PUMP_OFFLINE };
+
+// Handles packets (delivering messages) until done() or timeout_ms
+// (UINT32_MAX: never), keeping the link alive. PUMP_OFFLINE: not connected.
+static int pump_until(umqtt_client_obj_t *self, done_fn done, void *ctx, uint32_t timeout_ms) {
     uint32_t start = now_ms();
-    uint32_t handled = self->packets_handled;
     for (;;) {
-        // another thread may have handled packets while this one waited
-        if (process_buffered(self) || self->packets_handled != handled) {
-            return true;
+        if (done(self, ctx)) {
+            return PUMP_DONE;
+        }
+        if (status(self) != UMQTT_STA_CONNECTED || self->sock == MP_OBJ_NULL) {
+            return PUMP_OFFLINE;
+        }
+        delivery_t d;
+        int got = handle_buffered(self, &d, false);
+        if (got == PKT_PUBLISH) {
+            deliver(self, &d);
+        }
+        if (got != PKT_NONE) {
+            continue;
         }
         uint32_t wait_ms = service_keepalive(self);
         uint32_t elapsed = now_ms() - start;
         if (timeout_ms != UINT32_MAX) {
             if (elapsed >= timeout_ms) {
-                return false;
+                return PUMP_TIMEOUT;
             }
             if (timeout_ms - elapsed < wait_ms) {
                 wait_ms = timeout_ms - elapsed;
             }
         }
-        if (wait_ms == UINT32_MAX) {
-            wait_ms = 60000;
+        if (fill_rx(self) == 0 && self->sock != MP_OBJ_NULL) {
+            wait_readable(self, wait_ms);
+            fill_rx(self);
         }
-        fill_rx(self, wait_ms);
     }
+}
+
+static bool packet_handled(umqtt_client_obj_t *self, void *ctx) {
+    return self->packets_handled != *(uint32_t *)ctx;
 }
 
 /******************************************************************************/
-// Connecting.
+// Logging in.
 
-static void send_encoded(umqtt_client_obj_t *self, int32_t st, size_t len) {
-    if (st != UMQTT_OK) {
-        raise_status(st);
+// ssl_params as QuecPython's ussl.wrap_socket and MicroPython's tls take
+// them. Files are read here; a given CA always means verification.
+static mp_obj_t read_file(mp_obj_t path) {
+    mp_obj_t args[2] = { path, MP_OBJ_NEW_QSTR(MP_QSTR_rb) };
+    mp_obj_t f = mp_call_function_n_kw(MP_OBJ_FROM_PTR(&mp_builtin_open_obj), 2, 0, args);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t data = mp_call_function_0(mp_load_attr(f, MP_QSTR_read));
+        nlr_pop();
+        mp_stream_close(f);
+        return data;
     }
-    write_all(self, self->tx, len);
+    mp_stream_close(f);
+    nlr_jump(nlr.ret_val);
 }
 
-static void send_publish(umqtt_client_obj_t *self, const umqtt_publish_info *info, umqtt_slice payload) {
-    write_all(self, self->tx, info->len);
-    if (!info->payload_included) {
-        write_all(self, payload.ptr, payload.len);
+typedef struct {
+    mp_obj_t ca, cert, key, hostname, cert_reqs;
+} tls_options_t;
+
+static mp_obj_t tls_param(mp_map_t *params, qstr data_key, qstr file_key) {
+    mp_map_elem_t *data = data_key ? mp_map_lookup(params, MP_OBJ_NEW_QSTR(data_key), MP_MAP_LOOKUP) : NULL;
+    mp_map_elem_t *file = file_key ? mp_map_lookup(params, MP_OBJ_NEW_QSTR(file_key), MP_MAP_LOOKUP) : NULL;
+    if (data != NULL && data->value != mp_const_none) {
+        return data->value;
     }
+    if (file != NULL && file->value != mp_const_none) {
+        return read_file(file->value);
+    }
+    return MP_OBJ_NULL;
 }
 
-// Encodes SUBSCRIBE (one filter) or UNSUBSCRIBE into tx, growing it to the
-// size the core asks for.
-static int32_t send_request(umqtt_client_obj_t *self, bool subscribe, umqtt_slice filter, uint8_t qos,
-    size_t *len, uint16_t *pid) {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int32_t st = subscribe
-            ? umqtt_subscribe(&self->session, filter, qos, now_ms(), self->tx, self->tx_cap, len, pid)
-            : umqtt_unsubscribe(&self->session, filter, now_ms(), self->tx, self->tx_cap, len, pid);
-        if (st != UMQTT_ERR_BUFFER_TOO_SMALL) {
-            return st;
-        }
-        tx_reserve(self, *len);
+static void tls_options(umqtt_client_obj_t *self, tls_options_t *o) {
+    mp_map_t *params = mp_obj_dict_get_map(self->ssl_params);
+    o->ca = tls_param(params, MP_QSTR_cadata, MP_QSTR_cafile);
+    if (o->ca == MP_OBJ_NULL) {
+        o->ca = tls_param(params, MP_QSTR_ca_certs, 0);
     }
-    return UMQTT_ERR_BUFFER_TOO_SMALL;
-}
-
-static void restore_session(umqtt_client_obj_t *self) {
-    // every remembered topic with its own QoS; the SUBACKs are handled as they come
-    mp_map_t *subs = mp_obj_dict_get_map(self->subscriptions);
-    for (size_t i = 0; i < subs->alloc; i++) {
-        if (mp_map_slot_is_filled(subs, i)) {
-            size_t len;
-            uint16_t pid;
-            umqtt_slice filter = slice_of(subs->table[i].key);
-            uint8_t qos = mp_obj_get_int(subs->table[i].value);
-            int32_t st = send_request(self, true, filter, qos, &len, &pid);
-            send_encoded(self, st, len);
-        }
+    o->cert = tls_param(params, MP_QSTR_cert, MP_QSTR_certfile);
+    o->key = tls_param(params, MP_QSTR_key, MP_QSTR_keyfile);
+    o->hostname = tls_param(params, MP_QSTR_server_hostname, 0);
+    if (o->hostname == MP_OBJ_NULL) {
+        o->hostname = self->server;
     }
-    // unacknowledged QoS 1/2 messages, in their original order, flagged DUP
-    uint8_t slots[UMQTT_MAX_INFLIGHT];
-    size_t n = umqtt_inflight_slots(&self->session, slots, UMQTT_MAX_INFLIGHT);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t slot = slots[i];
-        umqtt_slice topic = slice_of(self->inflight[slot][0]);
-        umqtt_slice payload = slice_of(self->inflight[slot][1]);
-        umqtt_publish_info info;
-        int32_t st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
-        if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
-            tx_reserve(self, info.len);
-            st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
-        }
-        if (st != UMQTT_OK) {
-            raise_status(st);
-        }
-        send_publish(self, &info, payload);
+    o->cert_reqs = tls_param(params, MP_QSTR_cert_reqs, 0);
+    if ((o->cert == MP_OBJ_NULL) != (o->key == MP_OBJ_NULL)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: cert and key go together"));
     }
 }
 
-// Opens the link, logs in and restores subscriptions and in-flight messages.
-// Returns the session-present flag.
-static bool establish(umqtt_client_obj_t *self) {
-    if (self->credentials_callback != mp_const_none) {
-        // fresh credentials for every login (Huawei's hour-stamped passwords)
-        size_t n;
-        mp_obj_t *creds;
-        // an empty, non-NULL argument array: a bound method as callback
-        // would otherwise memcpy from NULL (UBSan; mp_call_function_0)
-        mp_obj_t no_args[1] = { MP_OBJ_NULL };
-        mp_obj_get_array(mp_call_function_n_kw(self->credentials_callback, 0, 0, no_args), &n, &creds);
-        if (n != 3) {
-            mp_raise_ValueError(MP_ERROR_TEXT("credentials callback must return (client_id, user, password)"));
-        }
-        self->client_id = check_text(creds[0], false);
-        self->user = check_text(creds[1], true);
-        self->password = check_text(creds[2], true);
+static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
+    tls_options_t o;
+    tls_options(self, &o);
+    mp_obj_t ussl = MP_OBJ_NULL;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        ussl = mp_import_name(MP_QSTR_ussl, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        nlr_pop();
     }
-    close_link(self);
-    self->state = STA_CONNECTING;
-    open_link(self);
+    if (ussl != MP_OBJ_NULL) {
+        // QuecPython: ussl.wrap_socket(sock, keyfile=, certfile=, cert_reqs=, ca_certs=, server_hostname=)
+        mp_obj_t args[1 + 2 * 5] = { tcp };
+        size_t n_kw = 0;
+        const qstr names[5] = { MP_QSTR_ca_certs, MP_QSTR_certfile, MP_QSTR_keyfile, MP_QSTR_cert_reqs, MP_QSTR_server_hostname };
+        mp_obj_t values[5] = { o.ca, o.cert, o.key, o.cert_reqs, o.hostname };
+        if (o.ca != MP_OBJ_NULL && o.cert_reqs == MP_OBJ_NULL) {
+            values[3] = MP_OBJ_NEW_SMALL_INT(2); // CERT_REQUIRED
+        }
+        for (size_t i = 0; i < 5; i++) {
+            if (values[i] != MP_OBJ_NULL) {
+                args[1 + 2 * n_kw] = MP_OBJ_NEW_QSTR(names[i]);
+                args[2 + 2 * n_kw] = values[i];
+                n_kw++;
+            }
+        }
+        return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1, n_kw, args, false);
+    }
+    mp_obj_t tls = mp_import_name(MP_QSTR_tls, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    mp_obj_t ctx = mp_call_function_1(mp_load_attr(tls, MP_QSTR_SSLContext), mp_load_attr(tls, MP_QSTR_PROTOCOL_TLS_CLIENT));
+    mp_obj_t required = mp_load_attr(tls, MP_QSTR_CERT_REQUIRED);
+    mp_obj_t mode = o.cert_reqs != MP_OBJ_NULL ? o.cert_reqs : mp_load_attr(tls, MP_QSTR_CERT_NONE);
+    if (o.ca != MP_OBJ_NULL) {
+        if (o.cert_reqs != MP_OBJ_NULL && !mp_obj_equal(o.cert_reqs, required)) {
+            mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: a CA is given, so cert_reqs must be CERT_REQUIRED"));
+        }
+        mode = required;
+    }
+    mp_store_attr(ctx, MP_QSTR_verify_mode, mode);
+    if (o.ca != MP_OBJ_NULL) {
+        mp_call_function_1(mp_load_attr(ctx, MP_QSTR_load_verify_locations), o.ca);
+    }
+    if (o.cert != MP_OBJ_NULL) {
+        mp_call_function_2(mp_load_attr(ctx, MP_QSTR_load_cert_chain), o.cert, o.key);
+    }
+    mp_obj_t args[3] = { tcp, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), o.hostname };
+    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, false);
+}
 
+// Opens TCP (and TLS) to the server, unlocked where it blocks; closes what it
+// opened when any step fails. link[0..2]: stream, TCP socket, bound ipoll.
+static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
+    mp_obj_t tcp;
+    if (self->given_stream != MP_OBJ_NULL) {
+        tcp = link[0] = self->given_stream;
+    } else {
+        mp_obj_t socket_mod = import_first(MP_QSTR_socket, MP_QSTR_usocket);
+        mp_obj_t ai_args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
+        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args, false);
+        size_t n_fields = 0;
+        mp_obj_t *fields = NULL;
+        if (mp_obj_get_int(mp_obj_len(infos)) > 0) {
+            mp_obj_get_array(mp_obj_subscr(infos, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL), &n_fields, &fields);
+        }
+        if (n_fields < 5) {
+            mp_raise_OSError(MP_EHOSTUNREACH);
+        }
+        tcp = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_socket), 3, 0, fields);
+        link[0] = tcp;
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_MS / 1000);
+            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), timeout);
+            call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4], false);
+            // one packet per write leaves at once (IPPROTO_TCP 6, TCP_NODELAY 1 on Linux and lwIP)
+            mp_obj_t opt[3] = { MP_OBJ_NEW_SMALL_INT(6), MP_OBJ_NEW_SMALL_INT(1), MP_OBJ_NEW_SMALL_INT(1) };
+            mp_obj_t setsockopt = mp_load_attr(tcp, MP_QSTR_setsockopt);
+            nlr_buf_t ignore;
+            if (nlr_push(&ignore) == 0) {
+                mp_call_function_n_kw(setsockopt, 3, 0, opt);
+                nlr_pop();
+            }
+            if (self->ssl) {
+                link[0] = wrap_tls(self, tcp);
+            }
+            nlr_pop();
+        } else {
+            close_quietly(tcp);
+            nlr_jump(nlr.ret_val);
+        }
+    }
+    link[1] = tcp;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_get_stream_raise(link[0], MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
+        mp_obj_t select_mod = import_first(MP_QSTR_select, MP_QSTR_uselect);
+        mp_obj_t poller = mp_call_function_0(mp_load_attr(select_mod, MP_QSTR_poll));
+        mp_call_function_2(mp_load_attr(poller, MP_QSTR_register), tcp, mp_load_attr(select_mod, MP_QSTR_POLLIN));
+        link[2] = mp_load_attr(poller, MP_QSTR_ipoll);
+        nlr_pop();
+    } else {
+        if (self->given_stream == MP_OBJ_NULL) {
+            close_quietly(link[0]);
+        }
+        nlr_jump(nlr.ret_val);
+    }
+}
+
+// A login may be abandoned while it waits unlocked (close(), disconnect()).
+static void check_still_logging_in(umqtt_client_obj_t *self, mp_obj_t opened) {
+    if (status(self) != UMQTT_STA_CONNECTING) {
+        if (opened != MP_OBJ_NULL && opened != self->given_stream) {
+            close_quietly(opened);
+        }
+        mp_raise_OSError(MP_ENOTCONN);
+    }
+}
+
+static void take_credentials(umqtt_client_obj_t *self) {
+    if (self->credentials_callback == mp_const_none) {
+        return;
+    }
+    // fresh credentials for every login (Huawei's hour-stamped passwords)
+    // a non-NULL empty argument array: a bound method would memcpy from it
+    mp_obj_t no_args[1] = { MP_OBJ_NULL };
+    mp_obj_t got = call_unlocked(self, self->credentials_callback, 0, 0, no_args, false);
+    size_t n;
+    mp_obj_t *creds;
+    mp_obj_get_array(got, &n, &creds);
+    if (n != 3) {
+        mp_raise_ValueError(MP_ERROR_TEXT("credentials callback must return (client_id, user, password)"));
+    }
+    self->client_id = check_text(creds[0], false);
+    self->user = check_text(creds[1], true);
+    set_password(self, creds[2]);
+}
+
+static void send_connect(umqtt_client_obj_t *self) {
     umqtt_connect_options opts = {
         .client_id = slice_of(self->client_id),
         .username = slice_of(self->user),
-        .password = slice_of(self->password),
+        .password = { self->has_password ? (self->password ? self->password : (const uint8_t *)"") : NULL, self->password_len },
         .will_topic = slice_of(self->will_topic),
         .will_payload = slice_of(self->will_msg),
         .keep_alive_s = self->keepalive,
@@ -796,309 +875,362 @@ static bool establish(umqtt_client_obj_t *self) {
         st = umqtt_connect(&self->session, &opts, now_ms(), self->tx, self->tx_cap, &len);
     }
     if (st != UMQTT_OK) {
-        close_link(self);
-        self->state = STA_CLOSED;
         raise_status(st);
     }
-    write_all(self, self->tx, len);
+    bool sent = write_all(self, self->tx, len);
+    memset(self->tx, 0, len); // the password is in there
+    if (!sent) {
+        raise_offline(self);
+    }
+}
 
+// Waits for CONNACK on the new link. Returns the session-present flag.
+static bool await_connack(umqtt_client_obj_t *self) {
     uint32_t start = now_ms();
+    uint32_t link = self->link_id;
     for (;;) {
         umqtt_event ev;
         uint8_t reply[UMQTT_REPLY_MAX];
         size_t reply_len;
-        st = umqtt_receive(&self->session, self->rx + self->rx_start, self->rx_end - self->rx_start, now_ms(),
-            &ev, reply, sizeof(reply), &reply_len);
+        int32_t st = umqtt_receive(&self->session, self->subs, self->subs_cap, self->rx + self->rx_start,
+            self->rx_end - self->rx_start, now_ms(), &ev, reply, sizeof(reply), &reply_len);
         if (st == UMQTT_ERR_REFUSED) {
-            close_link(self);
-            self->state = STA_CLOSED;
             vstr_t vstr;
             vstr_init(&vstr, 64);
             vstr_printf(&vstr, "MQTT Connect error='%d' FAIL: %s", ev.return_code, umqtt_connack_message(ev.return_code));
             raise_mqtt(ev.return_code, vstr_null_terminated_str(&vstr));
         }
         if (st != UMQTT_OK) {
-            protocol_failed(self, st);
+            raise_mqtt(st, umqtt_status_message(st));
         }
         if (ev.kind == UMQTT_EVENT_CONNACK) {
-            if (self->state != STA_CONNECTING) {
-                // closed by the script while this login waited unlocked
-                close_link(self);
-                mp_raise_OSError(MP_ENOTCONN);
-            }
             self->rx_start += ev.consumed;
-            self->state = STA_CONNECTED;
-            self->link_generation++;
-            restore_session(self);
+            if (ev.reconnected) {
+                report(self, REP_RECONNECT_SUCCESS);
+            }
             return ev.session_present;
         }
         if (ev.packet_len > self->rx_cap) {
             rx_reserve(self, ev.packet_len);
         }
         uint32_t elapsed = now_ms() - start;
-        if (elapsed >= CONNECT_TIMEOUT_S * 1000) {
-            link_failed(self, MP_ETIMEDOUT);
+        if (elapsed >= CONNECT_TIMEOUT_MS) {
+            mp_raise_OSError(MP_ETIMEDOUT);
         }
-        fill_rx(self, CONNECT_TIMEOUT_S * 1000 - elapsed);
-    }
-}
-
-static uint32_t next_random(umqtt_client_obj_t *self) {
-    // xorshift32, seeded from the clock: only spreads reconnect attempts
-    uint32_t x = self->random ^ (uint32_t)mp_hal_ticks_us();
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    self->random = x ? x : 0x9e3779b9;
-    return self->random;
-}
-
-static bool is_instance_of(mp_obj_t exc, const mp_obj_type_t *type) {
-    return mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)), MP_OBJ_FROM_PTR(type));
-}
-
-// A stream handed to connect() cannot be opened again.
-static bool can_reconnect(umqtt_client_obj_t *self) {
-    return self->reconn && self->given_stream == MP_OBJ_NULL;
-}
-
-// True while the background thread (keepalive and reconnects) runs: then the
-// script's calls never reconnect themselves and never block on a lost link.
-static bool supervised(umqtt_client_obj_t *self) {
-    #if MICROPY_PY_THREAD
-    return self->supervisor_running;
-    #else
-    (void)self;
-    return false;
-    #endif
-}
-
-// One login attempt after the link was lost. True when connected again. A
-// refusal that retrying cannot fix (CONNACK 1, 2, 4, 5) ends reconnecting
-// (state -1) and is raised; other failures schedule the next attempt with
-// capped exponential backoff and jitter.
-static bool try_reconnect(umqtt_client_obj_t *self) {
-    if (!self->reconnecting) {
-        self->reconnecting = true;
-        self->attempt = 0;
-        report(self, "reconnect_start");
-    }
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        establish(self);
-        nlr_pop();
-        self->reconnecting = false;
-        report(self, "reconnect_success");
-        return true;
-    }
-    mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-    if (is_instance_of(exc, &mp_type_MQTTException)) {
-        mp_obj_t code = mp_obj_exception_get_value(exc);
-        if (mp_obj_is_small_int(code) && MP_OBJ_SMALL_INT_VALUE(code) > 0
-            && umqtt_refusal_is_permanent(MP_OBJ_SMALL_INT_VALUE(code))) {
-            self->reconnecting = false;
-            self->state = STA_CLOSED;
-            report(self, "reconnect_stop: connection refused");
-            nlr_jump(nlr.ret_val);
+        if (fill_rx(self) == 0) {
+            if (self->link_id != link || self->sock == MP_OBJ_NULL) {
+                raise_offline(self);
+            }
+            wait_readable(self, CONNECT_TIMEOUT_MS - elapsed);
+            check_still_logging_in(self, MP_OBJ_NULL);
+            if (self->link_id != link) {
+                raise_offline(self);
+            }
         }
-    } else if (!is_instance_of(exc, &mp_type_OSError)) {
-        nlr_jump(nlr.ret_val);
     }
-    if (self->state == STA_CLOSED) {
-        // the script closed the client while this attempt waited unlocked
-        self->reconnecting = false;
-        return false;
-    }
-    close_link(self);
-    self->state = STA_SERVER_CLOSED;
-    self->next_attempt_ms = now_ms() + umqtt_backoff_ms(self->attempt, next_random(self));
-    if (self->attempt < 30) {
-        self->attempt++;
-    }
-    return false;
 }
 
-// Reconnects in the caller's thread until it works (ports without threads).
-static void reconnect(umqtt_client_obj_t *self) {
+// Subscriptions and unacknowledged messages, as the core lists them.
+static void restore_session(umqtt_client_obj_t *self) {
     for (;;) {
-        int32_t wait = (int32_t)(self->next_attempt_ms - now_ms());
-        if (wait > 0) {
-            mp_hal_delay_ms(wait);
+        size_t len = 0;
+        uint8_t slot = 0;
+        int32_t action = umqtt_restore_next(&self->session, self->subs, self->subs_cap, now_ms(),
+            self->tx, self->tx_cap, &len, &slot);
+        if (action == UMQTT_ERR_BUFFER_TOO_SMALL) {
+            tx_reserve(self, len);
+            continue;
         }
-        if (try_reconnect(self)) {
+        if (action < 0) {
+            raise_status(action);
+        }
+        if (action == UMQTT_RESTORE_DONE) {
             return;
         }
-    }
-}
-
-// Before an operation. True: the link is up. False: it is down and the
-// background thread is bringing it back, so the operation does its offline
-// part. Without that thread the link is brought back here, or ENOTCONN.
-static bool ensure_link(umqtt_client_obj_t *self) {
-    if (self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
-        return true;
-    }
-    if ((self->state == STA_SERVER_CLOSED || self->state == STA_CONNECTING) && can_reconnect(self)
-        && supervised(self)) {
-        return false;
-    }
-    if (self->state == STA_SERVER_CLOSED && can_reconnect(self)) {
-        reconnect(self);
-        return true;
-    }
-    mp_raise_OSError(MP_ENOTCONN);
-}
-
-// After an operation raised: returns (so it runs again) when the link failed
-// and reconn=True; re-raises anything else.
-static void recover_or_raise(umqtt_client_obj_t *self, void *exc) {
-    if (self->state == STA_SERVER_CLOSED && can_reconnect(self)
-        && (is_instance_of(MP_OBJ_FROM_PTR(exc), &mp_type_OSError)
-            || is_instance_of(MP_OBJ_FROM_PTR(exc), &mp_type_MQTTException))) {
-        if (!supervised(self)) {
-            reconnect(self);
+        umqtt_slice payload = { NULL, 0 };
+        umqtt_publish_info info = { .len = len, .payload_included = true };
+        if (action == UMQTT_RESTORE_RETRANSMIT) {
+            umqtt_slice topic = slice_of(self->inflight[slot][0]);
+            payload = slice_of(self->inflight[slot][1]);
+            int32_t st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
+            if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
+                tx_reserve(self, info.len);
+                st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
+            }
+            if (st != UMQTT_OK) {
+                raise_status(st);
+            }
         }
-        return;
+        if (!write_all(self, self->tx, info.len)
+            || (!info.payload_included && !write_all(self, payload.ptr, payload.len))) {
+            raise_offline(self);
+        }
     }
-    nlr_jump(exc);
 }
 
-// Lets the lock go for a moment (another thread may be reconnecting).
-static void pause_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
-    // volatile: read after an exception unwinds (setjmp-based nlr on some ports)
-    volatile uint8_t depth = suspend(self);
+static void login_steps(umqtt_client_obj_t *self) {
+    take_credentials(self);
+    check_still_logging_in(self, MP_OBJ_NULL);
+    mp_obj_t link[3] = { MP_OBJ_NULL, MP_OBJ_NULL, MP_OBJ_NULL };
+    open_link(self, link);
+    check_still_logging_in(self, link[0]);
+    set_link(self, link[0], link[1], link[2]);
+    send_connect(self);
+    self->session_present = await_connack(self);
+    restore_session(self);
+}
+
+// One login, script's or background's. Raises on failure, which the core has
+// recorded (and, for a background attempt, scheduled the next one or stopped).
+static void login(umqtt_client_obj_t *self, bool background) {
+    int32_t st = umqtt_login_begin(&self->session, background);
+    if (st != UMQTT_OK) {
+        mp_raise_OSError(MP_EALREADY);
+    }
+    close_link(self);
+    self->last_errno = 0;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_hal_delay_ms(ms);
+        login_steps(self);
         nlr_pop();
-        resume(self, depth);
-    } else {
-        resume(self, depth);
-        nlr_jump(nlr.ret_val);
+        return;
+    }
+    mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+    if (status(self) == UMQTT_STA_CONNECTED) {
+        // logged in, but the link failed while restoring the session
+        link_lost(self, self->last_errno ? self->last_errno : MP_EIO);
+    } else if (status(self) == UMQTT_STA_CONNECTING) {
+        close_link(self);
+        uint8_t code = 0;
+        if (is_instance_of(exc, &mp_type_MQTTException)) {
+            mp_obj_t value = mp_obj_exception_get_value(exc);
+            if (mp_obj_is_small_int(value) && MP_OBJ_SMALL_INT_VALUE(value) > 0 && MP_OBJ_SMALL_INT_VALUE(value) < 256) {
+                code = MP_OBJ_SMALL_INT_VALUE(value);
+            }
+        }
+        if (umqtt_login_failed(&self->session, code, now_ms()) == UMQTT_RECONNECT_STOPPED && background) {
+            report(self, REP_RECONNECT_STOP);
+        }
+    }
+    if (background && !is_instance_of(exc, &mp_type_OSError) && !is_instance_of(exc, &mp_type_MQTTException)) {
+        // a bad certificate (ValueError), MemoryError, a failing credentials
+        // callback: told, and the next attempt still comes
+        self->report_exc = exc;
+        report(self, REP_EXCEPTION);
+    }
+    nlr_jump(nlr.ret_val);
+}
+
+// Ports without threads reconnect in the script's calls.
+static void reconnect_inline(umqtt_client_obj_t *self) {
+    if (self->keeper != NULL) {
+        return;
+    }
+    for (;;) {
+        uint32_t wait_ms = 0;
+        int32_t due = umqtt_reconnect_poll(&self->session, now_ms(), &wait_ms);
+        if (due == UMQTT_RECONNECT_NONE) {
+            return;
+        }
+        if (due == UMQTT_RECONNECT_WAIT) {
+            sleep_unlocked(self, wait_ms);
+            continue;
+        }
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            login(self, true);
+            nlr_pop();
+            return;
+        }
+        // recorded by login(); the core says when to try again
     }
 }
 
 /******************************************************************************/
-// The background thread. QuecPython keeps the session alive and reconnects
-// while the script blocks, sleeps or does other work; this MicroPython thread
-// does the same. It acts only when no script thread is inside the client, and
-// calls no message callback (only the error callback, as QuecPython does).
+// The background thread: keepalive and reconnects while the script blocks,
+// sleeps or does other work (as QuecPython's). It delivers no messages.
+
+static const mp_obj_type_t umqtt_keeper_type;
+static const mp_obj_type_t umqtt_client_type;
 
 #if MICROPY_PY_THREAD
-static mp_obj_t umqtt_supervisor(mp_obj_t self_in, mp_obj_t generation_in) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    uint32_t generation = mp_obj_get_int(generation_in);
-    while (self->supervisor_running && self->supervisor_generation == generation) {
-        mp_hal_delay_ms(SUPERVISOR_PERIOD_MS);
-        if (!mp_thread_mutex_lock(&self->lock, 0)) {
-            continue;
-        }
-        // owned like a script call (not counted in calls): the callbacks it
-        // runs (error, credentials) may call the client again
-        self->owner = mp_thread_get_state();
-        self->depth = 1;
-        if (self->supervisor_running && self->supervisor_generation == generation) {
-            nlr_buf_t nlr;
-            if (nlr_push(&nlr) == 0) {
-                if (self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL) {
-                    // Only when no script call is inside (a waiting one keeps
-                    // the link alive itself and must see what arrives).
-                    if (self->calls == 0) {
-                        // take in what arrived and handle acknowledgements up
-                        // to the first message, which waits for the script
-                        while (self->rx_end < self->rx_cap && fill_rx(self, 0) > 0) {
-                        }
-                        while (!umqtt_next_is_publish(self->rx + self->rx_start, self->rx_end - self->rx_start)
-                               && process_buffered(self)) {
-                        }
-                        service_keepalive(self);
-                    }
-                } else if (self->state == STA_SERVER_CLOSED && can_reconnect(self)
-                           && (int32_t)(now_ms() - self->next_attempt_ms) >= 0) {
-                    try_reconnect(self);
+// The client while it lives. With the GIL, the GC cannot run between the
+// check and the use; without it, the GC's mutex orders them.
+static umqtt_client_obj_t *keeper_client(umqtt_keeper_t *k) {
+    umqtt_client_obj_t *self = NULL;
+    #if !MICROPY_PY_THREAD_GIL
+    mp_thread_recursive_mutex_lock(&MP_STATE_MEM(gc_mutex), 1);
+    #endif
+    if (k->state == KEEPER_RUNNING) {
+        self = (umqtt_client_obj_t *)~k->client;
+    }
+    #if !MICROPY_PY_THREAD_GIL
+    mp_thread_recursive_mutex_unlock(&MP_STATE_MEM(gc_mutex));
+    #endif
+    return self;
+}
+
+static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
+    uint32_t wait_ms = KEEPER_PERIOD_MS;
+    k->wait_for_data = false;
+    lock_raw(self);
+    if (k->state != KEEPER_RUNNING) {
+        unlock_raw(self);
+        return 0;
+    }
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        if (status(self) == UMQTT_STA_CONNECTED) {
+            // only when no script call is inside: those read for themselves
+            if (self->callers == 0) {
+                while (self->rx_end < self->rx_cap && fill_rx(self) > 0) {
                 }
-                nlr_pop();
-            } else if (self->state == STA_CLOSED) {
-                // refused for good: reported already; nothing left to do
-                self->supervisor_running = false;
+                delivery_t d;
+                while (handle_buffered(self, &d, true) == PKT_HANDLED) {
+                }
+                if (status(self) == UMQTT_STA_CONNECTED) {
+                    wait_ms = service_keepalive(self);
+                    // acknowledgements are handled as they come; a full
+                    // buffer (a message waiting for the script) would not
+                    // let the socket go quiet
+                    k->wait_for_data = self->rx_end < self->rx_cap;
+                }
+            }
+        } else {
+            uint32_t due_ms = 0;
+            int32_t due = umqtt_reconnect_poll(&self->session, now_ms(), &due_ms);
+            if (due == UMQTT_RECONNECT_DUE) {
+                login(self, true);
+                wait_ms = 0;
+            } else if (due == UMQTT_RECONNECT_WAIT) {
+                wait_ms = due_ms;
             }
         }
-        self->owner = NULL;
-        self->depth = 0;
-        mp_thread_mutex_unlock(&self->lock);
+        nlr_pop();
+    } else {
+        // a failed attempt was recorded and reported by login()
     }
+    unlock(self);
+    return wait_ms < 10 ? 10 : (wait_ms > KEEPER_PERIOD_MS ? KEEPER_PERIOD_MS : wait_ms);
+}
+
+// Not inlined: the client pointer lives only in this frame.
+static MP_NOINLINE uint32_t keeper_step(umqtt_keeper_t *k) {
+    umqtt_client_obj_t *self = keeper_client(k);
+    if (self == NULL) {
+        return 0;
+    }
+    uint32_t wait_ms = KEEPER_PERIOD_MS;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        wait_ms = keeper_work(self, k);
+        nlr_pop();
+    } else {
+        // an error callback raised past its guard (KeyboardInterrupt)
+        mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    return wait_ms;
+}
+
+// Stale copies of the client pointer below the stack pointer are not
+// scanned, but the frames of the wait reuse that memory uninitialised: wipe
+// it so that an unreachable client is not kept alive by chance.
+static MP_NOINLINE void keeper_scrub_stack(void) {
+    volatile uint8_t wipe[1024];
+    for (size_t i = 0; i < sizeof(wipe); i++) {
+        wipe[i] = 0;
+    }
+}
+
+static mp_obj_t keeper_thread(mp_obj_t k_in) {
+    umqtt_keeper_t *k = MP_OBJ_TO_PTR(k_in);
+    for (;;) {
+        uint32_t wait_ms = keeper_step(k);
+        keeper_scrub_stack();
+        if (k->state != KEEPER_RUNNING) {
+            break;
+        }
+        mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(wait_ms);
+        mp_obj_t ipoll = k->ipoll;
+        if (k->wait_for_data && ipoll != MP_OBJ_NULL) {
+            mp_call_function_1(ipoll, arg);
+        } else {
+            mp_call_function_1(k->sleep_ms, arg);
+        }
+    }
+    if (k->state == KEEPER_ORPHANED && k->sock != MP_OBJ_NULL) {
+        // the client was collected: its link goes with it
+        close_quietly(k->sock);
+    }
+    k->sock = MP_OBJ_NULL;
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_supervisor_obj, umqtt_supervisor);
+static MP_DEFINE_CONST_FUN_OBJ_1(keeper_thread_obj, keeper_thread);
 #endif
 
-static void stop_supervisor(umqtt_client_obj_t *self) {
-    #if MICROPY_PY_THREAD
-    self->supervisor_running = false;
-    self->supervisor_generation++;
-    #else
-    (void)self;
-    #endif
+static void stop_keeper(umqtt_client_obj_t *self) {
+    if (self->keeper != NULL) {
+        self->keeper->state = KEEPER_STOPPED;
+        self->keeper = NULL;
+    }
 }
 
-static void start_supervisor(umqtt_client_obj_t *self) {
+static void start_keeper(umqtt_client_obj_t *self) {
     #if MICROPY_PY_THREAD
     if (self->keepalive == 0 && !can_reconnect(self)) {
         return;
     }
-    stop_supervisor(self);
-    self->supervisor_running = true;
+    umqtt_keeper_t *k = mp_obj_malloc(umqtt_keeper_t, &umqtt_keeper_type);
+    k->client = ~(uintptr_t)self;
+    k->sock = self->sock;
+    k->ipoll = self->ipoll;
+    k->state = KEEPER_RUNNING;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
+        k->sleep_ms = mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms);
         mp_obj_t thread = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-        mp_obj_t args[2] = { MP_OBJ_FROM_PTR(self), mp_obj_new_int_from_uint(self->supervisor_generation) };
-        mp_obj_t start_args[2] = { MP_OBJ_FROM_PTR(&umqtt_supervisor_obj), mp_obj_new_tuple(2, args) };
+        mp_obj_t arg = MP_OBJ_FROM_PTR(k);
+        mp_obj_t start_args[2] = { MP_OBJ_FROM_PTR(&keeper_thread_obj), mp_obj_new_tuple(1, &arg) };
+        self->keeper = k;
         mp_call_function_n_kw(mp_load_attr(thread, MP_QSTR_start_new_thread), 2, 0, start_args);
         nlr_pop();
     } else {
-        // no usable threads: keepalive and reconnects happen in the calls
-        self->supervisor_running = false;
+        // no thread to be had: keepalive and reconnects happen in the calls
+        k->state = KEEPER_STOPPED;
+        self->keeper = NULL;
     }
     #else
     (void)self;
     #endif
 }
 
-typedef void (*umqtt_op_t)(umqtt_client_obj_t *self, void *ctx, bool online);
+/******************************************************************************/
+// Running the script's calls.
 
-// Runs op with the link up (online) or, while the background thread
-// reconnects, offline. A network failure reconnects (reconn=True) and runs op
-// again. With network_failed given, a network failure that cannot be
-// recovered (reconn=False) sets it instead of raising; anything else is
-// raised once the lock is released.
-static void run_guarded_or_fail(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx, bool *network_failed) {
-    enter(self);
-    for (;;) {
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
-            op(self, ctx, ensure_link(self));
-            nlr_pop();
-            break;
-        }
-        if (network_failed != NULL && self->state == STA_SERVER_CLOSED && !can_reconnect(self)
-            && is_instance_of(MP_OBJ_FROM_PTR(nlr.ret_val), &mp_type_OSError)) {
-            *network_failed = true;
-            break;
-        }
-        nlr_buf_t again;
-        if (nlr_push(&again) == 0) {
-            recover_or_raise(self, nlr.ret_val);
-            nlr_pop();
-        } else {
-            leave(self);
-            nlr_jump(again.ret_val);
-        }
+typedef mp_obj_t (*op_fn)(umqtt_client_obj_t *self, void *ctx);
+
+// Runs op with the lock held; the error callback and exceptions come after
+// the lock is released.
+static mp_obj_t run_locked(umqtt_client_obj_t *self, op_fn op, void *ctx) {
+    lock_raw(self);
+    self->callers++;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t result = op(self, ctx);
+        nlr_pop();
+        self->callers--;
+        unlock(self);
+        return result;
     }
-    leave(self);
+    self->callers--;
+    unlock(self);
+    nlr_jump(nlr.ret_val);
 }
 
-static void run_guarded(umqtt_client_obj_t *self, umqtt_op_t op, void *ctx) {
-    run_guarded_or_fail(self, op, ctx, NULL);
+// Whether an operation may go on offline: the core reconnects (or queues).
+static bool reconnecting(umqtt_client_obj_t *self) {
+    int8_t sta = status(self);
+    return can_reconnect(self) && (sta == UMQTT_STA_SERVER_CLOSED || sta == UMQTT_STA_CONNECTING);
 }
 
 /******************************************************************************/
@@ -1148,6 +1280,25 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     } else if (!mp_obj_is_type(ssl_params, &mp_type_dict)) {
         mp_raise_TypeError(MP_ERROR_TEXT("ssl_params must be a dict"));
     }
+    // every key a QuecPython or MicroPython user passes; a typo is an error
+    static const qstr tls_keys[] = {
+        MP_QSTR_ca_certs, MP_QSTR_cafile, MP_QSTR_cadata, MP_QSTR_cert, MP_QSTR_certfile,
+        MP_QSTR_key, MP_QSTR_keyfile, MP_QSTR_server_hostname, MP_QSTR_cert_reqs,
+    };
+    mp_map_t *params = mp_obj_dict_get_map(ssl_params);
+    for (size_t i = 0; i < params->alloc; i++) {
+        if (!mp_map_slot_is_filled(params, i)) {
+            continue;
+        }
+        mp_obj_t key = params->table[i].key;
+        bool known = false;
+        for (size_t j = 0; j < MP_ARRAY_SIZE(tls_keys) && !known; j++) {
+            known = mp_obj_is_str(key) && mp_obj_str_get_qstr(key) == tls_keys[j];
+        }
+        if (!known) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("ssl_params: unknown key %r"), key);
+        }
+    }
     mp_int_t queue_size = args[ARG_queue_size].u_int;
     if (queue_size < 0 || queue_size > UMQTT_MAX_INFLIGHT) {
         mp_raise_ValueError(MP_ERROR_TEXT("queue_size must be 0..16"));
@@ -1156,25 +1307,28 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
         mp_raise_ValueError(MP_ERROR_TEXT("ipvtype: only 0 is supported"));
     }
 
-    umqtt_client_obj_t *self = mp_obj_malloc(umqtt_client_obj_t, type);
-    umqtt_session_init(&self->session);
+    umqtt_client_obj_t *self = mp_obj_malloc_with_finaliser(umqtt_client_obj_t, type);
+    memset((uint8_t *)self + sizeof(mp_obj_base_t), 0, sizeof(*self) - sizeof(mp_obj_base_t));
+    #if MICROPY_PY_THREAD
+    mp_thread_mutex_init(&self->mutex);
+    #endif
+    umqtt_session_init(&self->session, (uint32_t)mp_hal_ticks_us() ^ (uint32_t)(uintptr_t)self);
     self->client_id = check_text(args[ARG_client_id].u_obj, false);
     // the server name goes to getaddrinfo and to TLS SNI, which want str
     size_t len;
     const char *server = mp_obj_str_get_data(check_text(args[ARG_server].u_obj, false), &len);
     self->server = mp_obj_new_str(server, len);
     self->user = check_text(args[ARG_user].u_obj, true);
-    self->password = check_text(args[ARG_password].u_obj, true);
+    set_password(self, args[ARG_password].u_obj);
     self->ssl_params = ssl_params;
     self->will_topic = mp_const_none;
     self->will_msg = mp_const_none;
     self->callback = mp_const_none;
     self->error_callback = mp_const_none;
     self->credentials_callback = mp_const_none;
-    self->subscriptions = mp_obj_new_dict(0);
-    self->sock = MP_OBJ_NULL;
-    self->tcp = MP_OBJ_NULL;
+    self->sock = self->tcp = self->ipoll = MP_OBJ_NULL;
     self->given_stream = MP_OBJ_NULL;
+    self->report_exc = MP_OBJ_NULL;
     self->ssl = args[ARG_ssl].u_bool;
     self->port = port ? port : (self->ssl ? 8883 : 1883);
     self->keepalive = keepalive;
@@ -1183,30 +1337,39 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     self->reconn = args[ARG_reconn].u_bool;
     self->queue_size = queue_size;
     self->clean_session = true;
-    self->state = STA_CLOSED;
-    self->random = (uint32_t)mp_hal_ticks_us() | 1;
     self->rx = m_new(uint8_t, RX_BUF_DEFAULT);
     self->rx_cap = RX_BUF_DEFAULT;
     self->tx = m_new(uint8_t, TX_BUF_DEFAULT);
     self->tx_cap = TX_BUF_DEFAULT;
-    #if MICROPY_PY_THREAD
-    mp_thread_mutex_init(&self->lock);
-    #endif
     return MP_OBJ_FROM_PTR(self);
 }
+
+// The client is unreachable: its link and thread go, its secrets are wiped.
+static mp_obj_t umqtt_client_del(mp_obj_t self_in) {
+    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->keeper != NULL) {
+        // the thread may be using the stream: it closes it
+        self->keeper->state = KEEPER_ORPHANED;
+        self->keeper = NULL;
+    } else if (self->sock != MP_OBJ_NULL && self->sock != self->given_stream) {
+        close_quietly(self->sock);
+    }
+    self->sock = MP_OBJ_NULL;
+    if (self->password != NULL) {
+        memset(self->password, 0, self->password_len);
+    }
+    #if MICROPY_PY_THREAD
+    UMQTT_MUTEX_DEINIT(&self->mutex);
+    #endif
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_client_del_obj, umqtt_client_del);
 
 static void umqtt_client_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
     // never the user name or password
-    mp_printf(print, "<MQTTClient %s:%d state=%d>", mp_obj_str_get_str(self->server), (int)self->port, self->state);
-}
-
-static mp_obj_t check_callable(mp_obj_t f) {
-    if (f != mp_const_none && !mp_obj_is_callable(f)) {
-        mp_raise_TypeError(MP_ERROR_TEXT("callback must be callable"));
-    }
-    return f;
+    mp_printf(print, "<MQTTClient %s:%d state=%d>", mp_obj_str_get_str(self->server), (int)self->port, status(self));
 }
 
 static mp_obj_t umqtt_set_callback(mp_obj_t self_in, mp_obj_t f) {
@@ -1224,21 +1387,14 @@ static mp_obj_t umqtt_error_register_cb(mp_obj_t self_in, mp_obj_t f) {
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_error_register_cb_obj, umqtt_error_register_cb);
 
 // set_credentials_cb(f): f() -> (client_id, user, password), called before
-// every CONNECT, first connect and reconnects alike. Not in QuecPython: it
-// lets a cloud module recompute time-stamped credentials.
+// every CONNECT. Not in QuecPython: a cloud module recomputes time-stamped
+// credentials with it.
 static mp_obj_t umqtt_set_credentials_cb(mp_obj_t self_in, mp_obj_t f) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
     self->credentials_callback = check_callable(f);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_set_credentials_cb_obj, umqtt_set_credentials_cb);
-
-static mp_int_t check_qos(mp_int_t qos) {
-    if (qos < 0 || qos > 2) {
-        mp_raise_ValueError(MP_ERROR_TEXT("qos must be 0, 1 or 2"));
-    }
-    return qos;
-}
 
 static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_topic, ARG_msg, ARG_retain, ARG_qos };
@@ -1251,17 +1407,27 @@ static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    self->will_qos = check_qos(args[ARG_qos].u_int);
+    uint8_t qos = check_qos(args[ARG_qos].u_int);
     int32_t st = umqtt_check_topic_name(slice_of(check_text(args[ARG_topic].u_obj, false)));
     if (st != UMQTT_OK) {
         raise_status(st);
     }
+    self->will_qos = qos;
     self->will_topic = args[ARG_topic].u_obj;
     self->will_msg = check_payload(args[ARG_msg].u_obj);
     self->will_retain = args[ARG_retain].u_bool;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_set_last_will_obj, 1, umqtt_set_last_will);
+
+static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
+    (void)ctx;
+    stop_keeper(self);
+    umqtt_set_auto_reconnect(&self->session, can_reconnect(self));
+    login(self, false);
+    start_keeper(self);
+    return mp_const_none;
+}
 
 static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_clean_session, ARG_sock };
@@ -1272,116 +1438,92 @@ static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    enter(self);
-    stop_supervisor(self);
     self->clean_session = args[ARG_clean_session].u_bool;
     // sock=: log in over an already open stream (a custom transport, or an
-    // in-memory one in tests) instead of resolving and dialling the server;
-    // such a link is not reopened by reconn.
+    // in-memory one in tests); such a link is not reopened by reconn.
     self->given_stream = args[ARG_sock].u_obj == mp_const_none ? MP_OBJ_NULL : args[ARG_sock].u_obj;
-    self->reconnecting = false;
-    nlr_buf_t nlr;
-    bool present = false;
-    if (nlr_push(&nlr) == 0) {
-        present = establish(self);
-        start_supervisor(self);
-        nlr_pop();
-    } else {
-        close_link(self);
-        self->state = STA_CLOSED;
-        leave(self);
-        nlr_jump(nlr.ret_val);
-    }
-    leave(self);
+    run_locked(self, connect_op, NULL);
     // micropython-lib returns the session-present flag; QuecPython returns 0,
     // which is what a clean session gives here too.
-    return MP_OBJ_NEW_SMALL_INT(present ? 1 : 0);
+    return MP_OBJ_NEW_SMALL_INT(self->session_present ? 1 : 0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_connect_obj, 1, umqtt_connect_meth);
 
 typedef struct {
-    mp_obj_t topic_obj, msg_obj;
-    umqtt_slice topic, payload;
-    uint32_t start;
-    uint16_t pid;
+    mp_obj_t topic, msg;
     uint8_t qos, slot;
-    bool retain, done;
-} publish_op_t;
+    uint16_t packet_id;
+    bool retain;
+} publish_args_t;
 
-static bool publish_acked(umqtt_client_obj_t *self, const publish_op_t *op) {
-    // a nested publish (from a callback) may reuse the slot: acknowledged
-    // means "the slot no longer holds our packet id"
-    return self->inflight[op->slot][0] == MP_OBJ_NULL || self->inflight_pid[op->slot] != op->pid;
+static bool publish_acked(umqtt_client_obj_t *self, void *ctx) {
+    publish_args_t *a = ctx;
+    return !umqtt_publish_pending(&self->session, a->slot, a->packet_id);
 }
 
-static void publish_op(umqtt_client_obj_t *self, void *ctx, bool online) {
-    publish_op_t *op = ctx;
-    if (!online) {
-        if (op->slot != NO_SLOT) {
-            // already in the table: resent after the reconnect
-            op->done = true;
-        } else if (op->qos == 0) {
-            report(self, "publish: offline, QoS 0 message not sent");
-        } else {
-            // kept, in order, for after the reconnect; a full queue is told now
-            umqtt_publish_info info;
-            int32_t st = umqtt_queue(&self->session, op->topic, op->payload, op->qos, op->retain,
-                self->queue_size, &info);
-            if (st == UMQTT_ERR_QUEUE_FULL || st == UMQTT_ERR_INFLIGHT_FULL) {
-                report(self, "publish: offline queue full, message not kept");
-                return;
-            }
-            if (st != UMQTT_OK) {
-                raise_status(st);
-            }
-            op->slot = info.slot;
-            op->pid = info.packet_id;
-            self->inflight[op->slot][0] = op->topic_obj;
-            self->inflight[op->slot][1] = op->msg_obj;
-            self->inflight_pid[op->slot] = op->pid;
-            op->done = true;
-        }
-        return;
+static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
+    publish_args_t *a = ctx;
+    reconnect_inline(self);
+    if (status(self) == UMQTT_STA_CLOSED) {
+        mp_raise_OSError(MP_ENOTCONN);
     }
-    if (op->slot == NO_SLOT) {
-        umqtt_publish_info info;
-        int32_t st = umqtt_publish(&self->session, op->topic, op->payload, op->qos, op->retain, now_ms(),
+    umqtt_slice topic = slice_of(a->topic);
+    umqtt_slice payload = slice_of(a->msg);
+    umqtt_publish_info info;
+    int32_t st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now_ms(),
+        self->tx, self->tx_cap, &info);
+    if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
+        tx_reserve(self, info.len);
+        st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now_ms(),
             self->tx, self->tx_cap, &info);
-        if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
-            tx_reserve(self, info.len);
-            st = umqtt_publish(&self->session, op->topic, op->payload, op->qos, op->retain, now_ms(),
-                self->tx, self->tx_cap, &info);
-        }
-        if (st == UMQTT_ERR_INFLIGHT_FULL) {
-            report(self, "publish: too many messages awaiting acknowledgement");
-            return;
-        }
-        if (st != UMQTT_OK) {
+    }
+    switch (st) {
+        case UMQTT_OK:
+            break;
+        case UMQTT_ERR_INFLIGHT_FULL:
+            report(self, REP_PUB_INFLIGHT_FULL);
+            return mp_const_false;
+        case UMQTT_ERR_QUEUE_FULL:
+            report(self, REP_PUB_QUEUE_FULL);
+            return mp_const_false;
+        case UMQTT_ERR_NOT_CONNECTED:
+            report(self, reconnecting(self) ? REP_PUB_OFFLINE : REP_PUB_NETWORK);
+            return mp_const_false;
+        default:
             raise_status(st);
-        }
-        if (op->qos > 0) {
-            op->slot = info.slot;
-            op->pid = info.packet_id;
-            self->inflight[op->slot][0] = op->topic_obj;
-            self->inflight[op->slot][1] = op->msg_obj;
-            self->inflight_pid[op->slot] = op->pid;
-        }
-        // from here on a failure reconnects and the session retransmits it
-        send_publish(self, &info, op->payload);
-        if (op->qos == 0) {
-            op->done = true;
-            return;
-        }
-        op->start = now_ms();
     }
-    while (!publish_acked(self, op)) {
-        uint32_t elapsed = now_ms() - op->start;
-        if (elapsed >= ACK_TIMEOUT_MS || !process_one(self, ACK_TIMEOUT_MS - elapsed)) {
-            report(self, "publish: no acknowledgement in time; kept for retransmission");
-            return;
-        }
+    if (a->qos > 0) {
+        a->slot = info.slot;
+        a->packet_id = info.packet_id;
+        self->inflight[a->slot][0] = a->topic;
+        self->inflight[a->slot][1] = a->msg;
     }
-    op->done = true;
+    if (info.queued) {
+        return mp_const_true;
+    }
+    bool sent = write_all(self, self->tx, info.len)
+        && (info.payload_included || write_all(self, payload.ptr, payload.len));
+    if (a->qos == 0 || !sent) {
+        if (!sent && !(a->qos > 0 && can_reconnect(self))) {
+            report(self, REP_PUB_NETWORK);
+            return mp_const_false;
+        }
+        // QoS 1/2 on a lost link: resent after the reconnect
+        return mp_const_true;
+    }
+    switch (pump_until(self, publish_acked, a, ACK_TIMEOUT_MS)) {
+        case PUMP_DONE:
+            return mp_const_true;
+        case PUMP_OFFLINE:
+            if (can_reconnect(self)) {
+                return mp_const_true;
+            }
+            report(self, REP_PUB_NETWORK);
+            return mp_const_false;
+        default:
+            report(self, REP_PUB_NO_ACK);
+            return mp_const_false;
+    }
 }
 
 // publish(topic, msg, retain=False, qos=0) -> True once sent (QoS 0) or
@@ -1397,105 +1539,107 @@ static mp_obj_t umqtt_publish_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
         { MP_QSTR_qos, MP_ARG_INT, {.u_int = 0} },
     };
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
-    mp_obj_t topic_obj, msg_obj;
+    publish_args_t a = { 0 };
+    mp_obj_t topic, msg;
     mp_int_t qos = 0;
-    bool retain = false;
     if (kw_args->used == 0 && n_args >= 3 && n_args <= 5) {
         // the common positional call, without the argument parser (hot path)
-        topic_obj = pos_args[1];
-        msg_obj = pos_args[2];
-        retain = n_args > 3 && mp_obj_is_true(pos_args[3]);
+        topic = pos_args[1];
+        msg = pos_args[2];
+        a.retain = n_args > 3 && mp_obj_is_true(pos_args[3]);
         qos = n_args > 4 ? mp_obj_get_int(pos_args[4]) : 0;
     } else {
         mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
         mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-        topic_obj = args[ARG_topic].u_obj;
-        msg_obj = args[ARG_msg].u_obj;
-        retain = args[ARG_retain].u_bool;
+        topic = args[ARG_topic].u_obj;
+        msg = args[ARG_msg].u_obj;
+        a.retain = args[ARG_retain].u_bool;
         qos = args[ARG_qos].u_int;
     }
-    publish_op_t op = {
-        .topic_obj = check_text(topic_obj, false),
-        .qos = check_qos(qos),
-        .retain = retain,
-        .slot = NO_SLOT,
-    };
-    // QoS 1/2 payloads are kept for retransmission, so they must not change
-    check_buffer(msg_obj);
-    op.msg_obj = op.qos > 0 ? check_payload(msg_obj) : msg_obj;
-    op.topic = slice_of(op.topic_obj);
-    op.payload = slice_of(op.msg_obj);
-    if (self->state == STA_CLOSED) {
-        mp_raise_OSError(MP_ENOTCONN);
-    }
-    bool network_failed = false;
-    run_guarded_or_fail(self, publish_op, &op, &network_failed);
-    if (network_failed) {
-        // reconn=False: QuecPython reports network errors instead of raising
-        report(self, "publish: network error");
-    }
-    return mp_obj_new_bool(op.done);
+    a.topic = check_text(topic, false);
+    a.qos = check_qos(qos);
+    a.msg = check_payload(msg);
+    return run_locked(self, publish_op, &a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_publish_obj, 1, umqtt_publish_meth);
 
 typedef struct {
-    mp_obj_t topic_obj;
+    mp_obj_t topic;
+    int32_t result;
+    uint16_t packet_id;
     uint8_t qos;
     bool subscribe;
-} subscribe_op_t;
+} request_args_t;
 
-// Remembered subscriptions are keyed by the topic's bytes, so "t" and b"t"
-// are one subscription.
-static mp_obj_t subscription_key(mp_obj_t topic) {
-    if (mp_obj_is_type(topic, &mp_type_bytes)) {
-        return topic;
-    }
-    umqtt_slice s = slice_of(topic);
-    return mp_obj_new_bytes(s.ptr, s.len);
+static bool request_answered(umqtt_client_obj_t *self, void *ctx) {
+    request_args_t *a = ctx;
+    uint8_t granted = 0;
+    a->result = umqtt_request_result(&self->session, a->packet_id, &granted);
+    return a->result != UMQTT_REQUEST_PENDING;
 }
 
-static void subscribe_op(umqtt_client_obj_t *self, void *ctx, bool online) {
-    subscribe_op_t *op = ctx;
-    if (!online) {
-        // remembered now, sent by the reconnect
-        mp_obj_t key = subscription_key(op->topic_obj);
-        if (op->subscribe) {
-            mp_obj_dict_store(self->subscriptions, key, MP_OBJ_NEW_SMALL_INT(op->qos));
-        } else {
-            mp_map_lookup(mp_obj_dict_get_map(self->subscriptions), key, MP_MAP_LOOKUP_REMOVE_IF_FOUND);
-        }
-        return;
+static bool never(umqtt_client_obj_t *self, void *ctx) {
+    (void)self;
+    (void)ctx;
+    return false;
+}
+
+static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
+    request_args_t *a = ctx;
+    reconnect_inline(self);
+    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
+        raise_offline(self);
     }
-    umqtt_slice filter = slice_of(op->topic_obj);
-    uint32_t generation = self->link_generation;
-    size_t len;
-    uint16_t pid;
-    int32_t st = send_request(self, op->subscribe, filter, op->qos, &len, &pid);
-    send_encoded(self, st, len);
-    self->request_pid = pid;
-    self->request_answered = false;
+    umqtt_slice filter = slice_of(a->topic);
+    if (a->subscribe) {
+        size_t needed = 0;
+        int32_t st = umqtt_subs_reserve(self->subs, self->subs_cap, filter, &needed);
+        if (st != UMQTT_OK) {
+            raise_status(st);
+        }
+        if (needed > self->subs_cap) {
+            self->subs = m_renew(uint8_t, self->subs, self->subs_cap, needed);
+            memset(self->subs + self->subs_cap, 0, needed - self->subs_cap);
+            self->subs_cap = needed;
+        }
+    }
     uint32_t start = now_ms();
-    while (!(self->request_answered && self->request_pid == pid)) {
-        if (self->link_generation != generation) {
-            // the link was re-established meanwhile (by another thread):
-            // this request died with the old one; ask again on the new link
-            subscribe_op(self, ctx, self->state == STA_CONNECTED && self->sock != MP_OBJ_NULL);
-            return;
-        }
-        uint32_t elapsed = now_ms() - start;
-        if (elapsed >= ACK_TIMEOUT_MS || !process_one(self, ACK_TIMEOUT_MS - elapsed)) {
-            // no answer: the server is gone; reconnecting restores the subscription
-            link_failed(self, MP_ETIMEDOUT);
+    size_t len = 0;
+    for (;;) {
+        int32_t st = a->subscribe
+            ? umqtt_subscribe(&self->session, self->subs, self->subs_cap, filter, a->qos, now_ms(),
+                self->tx, self->tx_cap, &len, &a->packet_id)
+            : umqtt_unsubscribe(&self->session, self->subs, self->subs_cap, filter, now_ms(),
+                self->tx, self->tx_cap, &len, &a->packet_id);
+        if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
+            tx_reserve(self, len);
+        } else if (st == UMQTT_ERR_PENDING_FULL && now_ms() - start < ACK_TIMEOUT_MS) {
+            // as many requests wait as the core tracks: let answers come in
+            pump_until(self, never, NULL, WAIT_SLICE_SHARED_MS);
+        } else if (st != UMQTT_OK) {
+            raise_status(st);
+        } else {
+            break;
         }
     }
-    mp_obj_t key = subscription_key(op->topic_obj);
-    if (!op->subscribe) {
-        mp_map_lookup(mp_obj_dict_get_map(self->subscriptions), key, MP_MAP_LOOKUP_REMOVE_IF_FOUND);
-    } else if (self->request_code == 0x80) {
-        report(self, "subscribe failed: the server refused the topic");
-    } else {
-        mp_obj_dict_store(self->subscriptions, key, MP_OBJ_NEW_SMALL_INT(op->qos));
+    if (len == 0) {
+        return mp_const_none; // offline: in the table, restored at the next login
     }
+    int got = write_all(self, self->tx, len) ? pump_until(self, request_answered, a, ACK_TIMEOUT_MS) : PUMP_OFFLINE;
+    if (got == PUMP_TIMEOUT) {
+        // no answer: the server is gone; the next login restores the table
+        umqtt_request_forget(&self->session, a->packet_id);
+        link_lost(self, MP_ETIMEDOUT);
+        got = PUMP_OFFLINE;
+    }
+    if (got == PUMP_OFFLINE) {
+        umqtt_request_forget(&self->session, a->packet_id);
+        if (!can_reconnect(self)) {
+            raise_offline(self);
+        }
+    }
+    // refusals were reported as their SUBACK came in
+    return mp_const_none;
 }
 
 // subscribe(topic, qos=0): as QuecPython, returns None; a refusal (SUBACK
@@ -1509,122 +1653,135 @@ static mp_obj_t umqtt_subscribe_meth(size_t n_args, const mp_obj_t *pos_args, mp
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    subscribe_op_t op = {
-        .topic_obj = check_text(args[ARG_topic].u_obj, false),
+    request_args_t a = {
+        .topic = check_text(args[ARG_topic].u_obj, false),
         .qos = check_qos(args[ARG_qos].u_int),
         .subscribe = true,
     };
     if (self->callback == mp_const_none) {
         mp_raise_ValueError(MP_ERROR_TEXT("set_callback() must be called before subscribe()"));
     }
-    run_guarded(self, subscribe_op, &op);
-    return mp_const_none;
+    return run_locked(self, request_op, &a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_subscribe_obj, 1, umqtt_subscribe_meth);
 
 static mp_obj_t umqtt_unsubscribe_meth(mp_obj_t self_in, mp_obj_t topic) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    subscribe_op_t op = { .topic_obj = check_text(topic, false), .subscribe = false };
-    run_guarded(self, subscribe_op, &op);
-    return mp_const_none;
+    request_args_t a = { .topic = check_text(topic, false), .subscribe = false };
+    return run_locked(MP_OBJ_TO_PTR(self_in), request_op, &a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_unsubscribe_obj, umqtt_unsubscribe_meth);
 
-static void check_msg_op(umqtt_client_obj_t *self, void *ctx, bool online) {
+static mp_obj_t check_msg_op(umqtt_client_obj_t *self, void *ctx) {
     (void)ctx;
-    if (!online) {
-        return;
+    reconnect_inline(self);
+    if (status(self) == UMQTT_STA_CONNECTED) {
+        service_keepalive(self);
+        delivery_t d;
+        int got = handle_buffered(self, &d, false);
+        if (got == PKT_NONE && fill_rx(self) > 0) {
+            got = handle_buffered(self, &d, false);
+        }
+        if (got == PKT_PUBLISH) {
+            deliver(self, &d);
+        }
     }
-    service_keepalive(self);
-    // "no data yet" is not a fault: fill_rx returns 0 for it
-    if (!process_buffered(self) && fill_rx(self, 0) > 0) {
-        process_buffered(self);
+    // "no data yet" is not a fault; a lost link is, unless it comes back
+    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
+        raise_offline(self);
     }
+    return mp_const_none;
 }
 
 static mp_obj_t umqtt_check_msg(mp_obj_t self_in) {
-    run_guarded(MP_OBJ_TO_PTR(self_in), check_msg_op, NULL);
-    return mp_const_none;
+    return run_locked(MP_OBJ_TO_PTR(self_in), check_msg_op, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_check_msg_obj, umqtt_check_msg);
 
-static void wait_msg_op(umqtt_client_obj_t *self, void *ctx, bool online) {
+static mp_obj_t wait_msg_op(umqtt_client_obj_t *self, void *ctx) {
     (void)ctx;
-    // while the background thread reconnects, wait for it
-    while (!online) {
-        pause_unlocked(self, 100);
-        online = ensure_link(self);
+    uint32_t handled = self->packets_handled;
+    for (;;) {
+        reconnect_inline(self);
+        if (status(self) == UMQTT_STA_CONNECTED) {
+            if (pump_until(self, packet_handled, &handled, UINT32_MAX) == PUMP_DONE) {
+                return mp_const_none;
+            }
+        } else if (reconnecting(self)) {
+            // the background thread brings the link back
+            sleep_unlocked(self, 100);
+        } else {
+            raise_offline(self);
+        }
     }
-    process_one(self, UINT32_MAX);
 }
 
 static mp_obj_t umqtt_wait_msg(mp_obj_t self_in) {
-    run_guarded(MP_OBJ_TO_PTR(self_in), wait_msg_op, NULL);
-    return mp_const_none;
+    return run_locked(MP_OBJ_TO_PTR(self_in), wait_msg_op, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_wait_msg_obj, umqtt_wait_msg);
 
-static void ping_op(umqtt_client_obj_t *self, void *ctx, bool online) {
+static mp_obj_t ping_op(umqtt_client_obj_t *self, void *ctx) {
     (void)ctx;
-    if (!online) {
-        return;
+    if (status(self) == UMQTT_STA_CONNECTED) {
+        size_t len;
+        int32_t st = umqtt_ping(&self->session, now_ms(), self->tx, self->tx_cap, &len);
+        if (st != UMQTT_OK) {
+            raise_status(st);
+        }
+        write_all(self, self->tx, len);
     }
-    size_t len;
-    int32_t st = umqtt_ping(&self->session, now_ms(), self->tx, self->tx_cap, &len);
-    send_encoded(self, st, len);
+    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
+        raise_offline(self);
+    }
+    return mp_const_none;
 }
 
 static mp_obj_t umqtt_ping_meth(mp_obj_t self_in) {
-    run_guarded(MP_OBJ_TO_PTR(self_in), ping_op, NULL);
-    return mp_const_none;
+    return run_locked(MP_OBJ_TO_PTR(self_in), ping_op, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_ping_obj, umqtt_ping_meth);
 
-// The script ends the connection: no keepalive, no reconnect, state -1.
-static void shut_down(umqtt_client_obj_t *self) {
-    stop_supervisor(self);
-    close_link(self);
-    self->state = STA_CLOSED;
-}
-
-// disconnect(): DISCONNECT, close, stop the keepalive. The client can
-// connect() again (QuecPython's cannot).
-static mp_obj_t umqtt_disconnect_meth(mp_obj_t self_in) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    enter(self);
-    if (self->sock != MP_OBJ_NULL) {
+// disconnect(): DISCONNECT, close, stop the keepalive. close(): the socket
+// only (the broker then sends the will). Both may be called again; the
+// client may connect() again (QuecPython's cannot).
+static mp_obj_t shut_down_op(umqtt_client_obj_t *self, void *ctx) {
+    bool say_goodbye = ctx != NULL;
+    stop_keeper(self);
+    if (say_goodbye && status(self) == UMQTT_STA_CONNECTED) {
         size_t len;
         if (umqtt_disconnect(&self->session, self->tx, self->tx_cap, &len) == UMQTT_OK) {
-            nlr_buf_t nlr;
-            if (nlr_push(&nlr) == 0) {
-                write_all(self, self->tx, len);
-                nlr_pop();
-            }
+            write_all(self, self->tx, len);
         }
     }
-    shut_down(self);
-    leave(self);
+    close_link(self);
+    umqtt_close(&self->session);
     return mp_const_none;
+}
+
+static mp_obj_t umqtt_disconnect_meth(mp_obj_t self_in) {
+    return run_locked(MP_OBJ_TO_PTR(self_in), shut_down_op, self_in);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_disconnect_obj, umqtt_disconnect_meth);
 
-// close(): drop the socket without DISCONNECT (the broker then sends the will).
 static mp_obj_t umqtt_close_meth(mp_obj_t self_in) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    enter(self);
-    shut_down(self);
-    leave(self);
-    return mp_const_none;
+    return run_locked(MP_OBJ_TO_PTR(self_in), shut_down_op, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_close_obj, umqtt_close_meth);
 
+static mp_obj_t get_mqttsta_op(umqtt_client_obj_t *self, void *ctx) {
+    (void)ctx;
+    // read from the live link: a close by the server shows without a read
+    fill_rx(self);
+    return MP_OBJ_NEW_SMALL_INT(status(self));
+}
+
 static mp_obj_t umqtt_get_mqttsta(mp_obj_t self_in) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    return MP_OBJ_NEW_SMALL_INT(self->state);
+    return run_locked(MP_OBJ_TO_PTR(self_in), get_mqttsta_op, NULL);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_get_mqttsta_obj, umqtt_get_mqttsta);
 
 static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&umqtt_client_del_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_callback), MP_ROM_PTR(&umqtt_set_callback_obj) },
     { MP_ROM_QSTR(MP_QSTR_error_register_cb), MP_ROM_PTR(&umqtt_error_register_cb_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_credentials_cb), MP_ROM_PTR(&umqtt_set_credentials_cb_obj) },
@@ -1649,6 +1806,12 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     make_new, umqtt_client_make_new,
     print, umqtt_client_print,
     locals_dict, &umqtt_client_locals_dict
+    );
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    umqtt_keeper_type,
+    MP_QSTR_keeper,
+    MP_TYPE_FLAG_NONE
     );
 
 static const mp_rom_map_elem_t umqtt_module_globals_table[] = {

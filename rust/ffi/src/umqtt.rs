@@ -30,10 +30,10 @@ pub const UMQTT_MAX_INFLIGHT: usize = 16;
 /// Largest reply `umqtt_receive` writes.
 pub const UMQTT_REPLY_MAX: usize = 4;
 /// Filters the subscription table holds at most.
-pub const UMQTT_MAX_SUBSCRIPTIONS: usize = 32;
+pub const UMQTT_MAX_SUBSCRIPTIONS: usize = 64;
 /// Bytes the subscription arena needs at most (`umqtt_subs_reserve` tells the
 /// size needed for one more filter).
-pub const UMQTT_SUBS_MAX_BYTES: usize = 2048;
+pub const UMQTT_SUBS_MAX_BYTES: usize = 65535;
 
 /// `umqtt_status` values (`get_mqttsta()`): connected.
 pub const UMQTT_STA_CONNECTED: i8 = 0;

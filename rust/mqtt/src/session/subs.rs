@@ -15,9 +15,9 @@ use crate::codec::{validate, EncodeError, QoS};
 use super::SessionError;
 
 /// Filters the table holds at most.
-pub const MAX_SUBSCRIPTIONS: usize = 32;
+pub const MAX_SUBSCRIPTIONS: usize = 64;
 /// Arena bytes the table uses at most.
-pub const SUBS_MAX_BYTES: usize = 2048;
+pub const SUBS_MAX_BYTES: usize = 65535;
 
 const TABLE_HEADER: usize = 2;
 const ENTRY_HEADER: usize = 7;
