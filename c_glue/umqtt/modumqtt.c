@@ -120,7 +120,9 @@ typedef struct _umqtt_client_obj_t {
     uint32_t link_id;
     // packets handled by any thread: wait_msg returns once it moves
     uint32_t packets_handled;
+    // why the last link was lost: an errno, or a core status (protocol error)
     int last_errno;
+    int32_t last_status;
     uint16_t keepalive;
     uint8_t version, pingmaxnum, will_qos, queue_size, callers;
     bool will_retain, ssl, reconn, clean_session, has_password, session_present;
@@ -335,6 +337,9 @@ static NORETURN void raise_mqtt(mp_int_t code, const char *msg) {
 }
 
 static NORETURN void raise_offline(umqtt_client_obj_t *self) {
+    if (self->last_status != UMQTT_OK) {
+        raise_mqtt(self->last_status, umqtt_status_message(self->last_status));
+    }
     mp_raise_OSError(self->last_errno ? self->last_errno : MP_ENOTCONN);
 }
 
@@ -375,6 +380,7 @@ static void close_link(umqtt_client_obj_t *self) {
 
 static void link_lost(umqtt_client_obj_t *self, int err) {
     self->last_errno = err;
+    self->last_status = UMQTT_OK;
     close_link(self);
     if (umqtt_link_lost(&self->session, now_ms())) {
         report(self, REP_RECONNECT_START);
@@ -465,6 +471,9 @@ static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
         if (bigger == NULL) {
             // a packet this heap cannot hold: drop the link, keep the client
             link_lost(self, MP_ENOMEM);
+            if (can_reconnect(self)) {
+                return; // the reconnect comes; the status tells the caller
+            }
             mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("incoming packet of %u bytes does not fit in memory"),
                 (unsigned)size);
         }
@@ -545,6 +554,7 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
     if (st != UMQTT_OK) {
         // a protocol violation: this link cannot be trusted any more
         link_lost(self, MP_EIO);
+        self->last_status = st;
         return PKT_HANDLED;
     }
     if (ev.kind == UMQTT_EVENT_NEED_MORE) {
@@ -989,6 +999,7 @@ static void login(umqtt_client_obj_t *self, bool background) {
     }
     close_link(self);
     self->last_errno = 0;
+    self->last_status = UMQTT_OK;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         login_steps(self);
@@ -1291,12 +1302,15 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
             continue;
         }
         mp_obj_t key = params->table[i].key;
+        if (!mp_obj_is_str(key)) {
+            mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: keys must be str"));
+        }
         bool known = false;
         for (size_t j = 0; j < MP_ARRAY_SIZE(tls_keys) && !known; j++) {
-            known = mp_obj_is_str(key) && mp_obj_str_get_qstr(key) == tls_keys[j];
+            known = mp_obj_str_get_qstr(key) == tls_keys[j];
         }
         if (!known) {
-            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("ssl_params: unknown key %r"), key);
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("ssl_params: unknown key '%s'"), mp_obj_str_get_str(key));
         }
     }
     mp_int_t queue_size = args[ARG_queue_size].u_int;
@@ -1626,6 +1640,9 @@ static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
         return mp_const_none; // offline: in the table, restored at the next login
     }
     int got = write_all(self, self->tx, len) ? pump_until(self, request_answered, a, ACK_TIMEOUT_MS) : PUMP_OFFLINE;
+    if (got == PUMP_DONE && a->result == UMQTT_REQUEST_LOST) {
+        got = PUMP_OFFLINE;
+    }
     if (got == PUMP_TIMEOUT) {
         // no answer: the server is gone; the next login restores the table
         umqtt_request_forget(&self->session, a->packet_id);
