@@ -6,13 +6,20 @@ SHELL := /bin/bash
 
 PYTHON   ?= python3
 APT_GET  ?= apt-get
-FIRMWARE := build/unix/micropython
+# Two unix firmwares from the same source (ports/unix/build.sh):
+#   FIRMWARE        GIL on (MICROPY_PY_THREAD_GIL=1), QuecPython's threading
+#                   configuration: the default for every target
+#   FIRMWARE_NOGIL  GIL off, the unix port's default
+# The firmware suite (with the guide's script) runs on each of FIRMWARES, in order.
+FIRMWARE       := build/unix/micropython
+FIRMWARE_NOGIL := build/unix-nogil/micropython
+FIRMWARES      := $(FIRMWARE) $(FIRMWARE_NOGIL)
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential pkg-config libffi-dev libmbedtls-dev \
                 mosquitto mosquitto-clients cbindgen python3 iproute2 util-linux
 
-.PHONY: setup fetch firmware rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
+.PHONY: setup fetch firmware gil-check rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
 
 ## setup: install the missing Debian packages (apt-get update only if needed)
 setup:
@@ -34,9 +41,15 @@ setup:
 fetch: setup
 	bash micropython/fetch.sh
 
-## firmware: build/unix/micropython (fetch + cargo + mpy-cross + unix port)
+## firmware: build/unix/micropython (GIL on) and build/unix-nogil/micropython (GIL off)
 firmware: setup
-	bash ports/unix/build.sh
+	bash ports/unix/build.sh gil
+	bash ports/unix/build.sh nogil
+
+## gil-check: two CPU-bound threads serialise on the GIL build and run in parallel on the other
+gil-check: firmware
+	$(PYTHON) tests/run_gil_check.py $(FIRMWARE) --expect gil
+	$(PYTHON) tests/run_gil_check.py $(FIRMWARE_NOGIL) --expect nogil
 
 ## rust-check: fmt, clippy, tests, and the C header must match the Rust FFI
 rust-check: setup
@@ -45,9 +58,11 @@ rust-check: setup
 	cargo test --workspace
 	cbindgen --config rust/ffi/cbindgen.toml --crate qpy-rust --output c_glue/qpy_rust.h --verify
 
-## test: rust-check, then the firmware tests, the demo against the emulator, and the other suites
+## test: rust-check, the GIL check, the firmware tests (with the guide's script) on
+## each of FIRMWARES, the demo against the emulator, and the other suites
 test: rust-check firmware
-	$(PYTHON) tests/run_firmware_tests.py $(FIRMWARE)
+	$(MAKE) --no-print-directory gil-check
+	for fw in $(FIRMWARES); do $(PYTHON) tests/run_firmware_tests.py "$$fw"; done
 	$(MAKE) --no-print-directory demo
 	cargo build -q --release -p iotda-tool
 	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
@@ -121,7 +136,7 @@ demo-mosquitto: firmware
 
 ## clean: remove build products (keeps the downloaded source archives)
 clean:
-	rm -rf build/unix build/unix-asan build/qemu build/quectel build/micropython-src build/micropython-src.tmp
+	rm -rf build/unix build/unix-nogil build/unix-asan build/qemu build/quectel build/micropython-src build/micropython-src.tmp
 	cargo clean
 
 ## distclean: remove everything generated, downloads included

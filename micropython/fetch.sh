@@ -64,9 +64,13 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [[ -f "$keyring" ]] || die "missing $keyring (package debian-archive-keyring)"
 
 mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$dl"
-cat > "$aptdir/sources.list" <<SRC
-deb-src [signed-by=$keyring] $uri $MPY_DEB_SUITE main
-SRC
+# The pinned suite first, then the fallbacks (e.g. sid when a testing suite has
+# moved on): apt takes the pinned version from whichever suite still has it.
+{
+    for suite in $MPY_DEB_SUITE ${MPY_DEB_FALLBACK_SUITES:-}; do
+        echo "deb-src [signed-by=$keyring] $uri $suite main"
+    done
+} > "$aptdir/sources.list"
 apt_opts=(
     -o "Dir::Etc::SourceList=$aptdir/sources.list"
     -o "Dir::Etc::SourceParts=/dev/null"
@@ -77,7 +81,7 @@ apt_opts=(
 )
 
 fetch_sources() {
-    log "apt-get update (private config, $MPY_DEB_SUITE deb-src)"
+    log "apt-get update (private config, deb-src: $MPY_DEB_SUITE ${MPY_DEB_FALLBACK_SUITES:-})"
     apt-get "${apt_opts[@]}" -qq update >&2
     log "apt-get source --download-only micropython=$MPY_DEB_VERSION"
     (cd "$dl" && apt-get "${apt_opts[@]}" -q source --download-only "micropython=$MPY_DEB_VERSION" >&2)

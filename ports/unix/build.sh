@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Build the MicroPython unix port with our user C modules and the Rust
-# staticlib, out of tree, into build/unix/obj; the result is copied to the
-# stable path build/unix/micropython.
+# staticlib, out of tree, in one of two threading configurations:
+#
+#   bash ports/unix/build.sh [gil]   MICROPY_PY_THREAD_GIL=1, as QuecPython builds it
+#                                    -> build/unix/obj, build/unix/micropython
+#   bash ports/unix/build.sh nogil   MICROPY_PY_THREAD_GIL=0 (the unix port's default)
+#                                    -> build/unix-nogil/obj, build/unix-nogil/micropython
+#
+# Each configuration has its own object dir; the binary is copied to the
+# stable path <dir>/micropython.
 #
 # Environment overrides (for experiments, not for CI):
 #   QPY_USER_C_MODULES  directory of user C modules (default: <repo>/c_glue)
@@ -13,8 +20,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$root/build"
 src="$build/micropython-src"
-obj="$build/unix/obj"
-out="$build/unix/micropython"
+case "${1:-gil}" in
+    gil)   gil=1; dir="$build/unix" ;;
+    nogil) gil=0; dir="$build/unix-nogil" ;;
+    *) echo "build.sh: unknown configuration '$1' (gil, nogil)" >&2; exit 2 ;;
+esac
+obj="$dir/obj"
+out="$dir/micropython"
 user_mods="${QPY_USER_C_MODULES:-$root/c_glue}"
 rust_lib="${QPY_RUST_LIB:-$root/target/release/libqpy_rust.a}"
 jobs="${JOBS:-$(nproc)}"
@@ -49,6 +61,7 @@ make_args=(
     MICROPY_PY_BTREE=0
     MICROPY_SSL_AXTLS=0
     MICROPY_SSL_MBEDTLS=1
+    MICROPY_PY_THREAD_GIL="$gil"
     QPY_RUST_LIB="$rust_lib"
 )
 config="$(printf '%s\n' "${make_args[@]}" "$(cat "$src/.qpy-fetch-stamp")" | sha256sum | cut -d' ' -f1)"
@@ -66,7 +79,7 @@ if [[ -f "$rust_lib" && -f "$obj/micropython" && "$rust_lib" -nt "$obj/micropyth
     rm -f "$obj/micropython"
 fi
 
-log "unix port (-j$jobs)"
+log "unix port, MICROPY_PY_THREAD_GIL=$gil (-j$jobs)"
 make -C "$src/ports/unix" -j"$jobs" "${make_args[@]}"
 
 # 5. Stable path, replaced atomically and only when the binary changed.
