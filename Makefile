@@ -19,7 +19,7 @@ FIRMWARES      := $(FIRMWARE) $(FIRMWARE_NOGIL)
 DEB_PACKAGES := build-essential pkg-config libffi-dev libmbedtls-dev \
                 mosquitto mosquitto-clients cbindgen python3 iproute2 util-linux
 
-.PHONY: setup fetch firmware gil-check rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
+.PHONY: soak setup fetch firmware gil-check rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
 
 ## setup: install the missing Debian packages (apt-get update only if needed)
 setup:
@@ -82,6 +82,10 @@ bench: firmware
 ## bench-smoke: the benchmark in a short mode (every path once, no thresholds, < 60 s)
 bench-smoke: firmware
 	$(PYTHON) bench/run.py --quick --firmware $(FIRMWARE)
+
+## soak: one client 30 min (SOAK_SECONDS), QoS 0/1/2 both ways, broker restarted every 2 min, gc stress; GIL-on firmware
+soak: firmware
+	$(PYTHON) tests/soak/run_soak.py $(FIRMWARE)
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 300), FUZZ_JOBS at once (default 1)
 FUZZ_SECONDS ?= 300

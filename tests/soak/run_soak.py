@@ -90,7 +90,8 @@ def main():
         result = {}
 
         def on_line(line):
-            print("  | " + line, flush=True)
+            if not line.startswith("RESULT "):
+                print("  | " + line, flush=True)
             if line.startswith("SAMPLE "):
                 samples.append(json.loads(line[7:]))
             elif line.startswith("RESULT "):
@@ -103,6 +104,8 @@ def main():
         next_restart = t0 + args.restart_every
         n = 0
         restarts = 0
+        while dev.poll() is None and not samples:  # subscribed
+            time.sleep(0.1)
         while dev.poll() is None and time.monotonic() - t0 < args.seconds + 60:
             if time.monotonic() < t0 + args.seconds:
                 for qos in (1, 2):
