@@ -2,11 +2,14 @@
 //! `mqtt_core::codec` (server role: decodes CONNECT/PUBLISH/SUBSCRIBE/...,
 //! encodes CONNACK/PUBLISH/SUBACK/...).
 //!
-//! Refusals (IoTDA has no QoS 2, will or retain):
-//! - PUBLISH with QoS 2, the retain flag, a payload over 1 MB, or a topic
-//!   outside `$oc/devices/{own id}/`: the connection is closed.
-//! - SUBSCRIBE entry with QoS 2 or a filter outside `$oc/devices/{own id}/`:
-//!   SUBACK 0x80 for that entry (the others are granted).
+//! Plain TCP and TLS connections run the same code. Refusals:
+//! - PUBLISH with QoS 2, the retain flag, or on another device's `$oc`
+//!   topic: the connection is closed (IoTDA has no QoS 2 or retain).
+//! - PUBLISH over 1 MB, over the uplink rate, or on a custom topic over
+//!   128 bytes: rejected (not recorded, no PUBACK), the connection stays
+//!   (rules in `uplink`).
+//! - SUBSCRIBE entry with QoS 2, a filter outside the device's topics, or
+//!   beyond 100 subscriptions: SUBACK 0x80 for that entry.
 //! - Malformed bytes, a second CONNECT, anything before CONNECT, a client
 //!   sending server packets: the connection is closed and logged.
 
@@ -22,31 +25,61 @@ use mqtt_core::codec::{
     Packet, Publish, QoS, QosPid, Status, SubAck, SubackReturnCode,
 };
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 use crate::auth;
 use crate::config::MAX_PAYLOAD;
 use crate::log;
 use crate::state::{event_time_now, now_ms, ConnHandle, ConnMsg, Shared, Uplink};
+use crate::trace::{payload_text, Kind};
+use crate::uplink::{check_filter, check_publish, RateWindow, Verdict};
 
 /// Largest remaining length read into memory: a 1 MB payload plus the
-/// largest topic and packet id.
+/// largest topic and packet id. Longer PUBLISH packets are skipped.
 const MAX_REMAINING: usize = MAX_PAYLOAD + 2 + 65535 + 2;
 
-pub async fn serve(shared: Arc<Shared>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+/// How long a TLS handshake may take.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Rd = Box<dyn AsyncRead + Send + Unpin>;
+type Wr = Box<dyn AsyncWrite + Send + Unpin>;
+
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             r = listener.accept() => match r {
                 Ok((stream, peer)) => {
                     let shared = shared.clone();
                     let stop = stop.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
                         let _ = stream.set_nodelay(true);
-                        run_conn(shared, stream, peer, stop).await;
+                        match tls {
+                            None => {
+                                let (rd, wr) = tokio::io::split(stream);
+                                run_conn(shared, Box::new(rd), Box::new(wr), peer, false, stop).await;
+                            }
+                            Some(acceptor) => {
+                                let hs = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                                match hs {
+                                    Ok(Ok(s)) => {
+                                        let (rd, wr) = tokio::io::split(s);
+                                        run_conn(shared, Box::new(rd), Box::new(wr), peer, true, stop).await;
+                                    }
+                                    Ok(Err(e)) => log!("{peer}: TLS handshake failed: {e}"),
+                                    Err(_) => log!("{peer}: TLS handshake timed out"),
+                                }
+                            }
+                        }
                     });
                 }
                 Err(e) => {
@@ -70,7 +103,8 @@ fn encode(p: &Packet<'_>) -> Option<Vec<u8>> {
 enum Next<'a> {
     Packet(Packet<'a>, usize),
     NeedMore,
-    TooLarge(usize),
+    /// A packet too large to read into memory: (total bytes, is PUBLISH).
+    TooLarge(usize, bool),
     Bad(DecodeError),
 }
 
@@ -79,7 +113,10 @@ fn next_packet(buf: &[u8]) -> Next<'_> {
         Err(e) => return Next::Bad(e),
         Ok(Status::Partial(_)) => return Next::NeedMore,
         Ok(Status::Complete(h)) if h.remaining_length > MAX_REMAINING => {
-            return Next::TooLarge(h.remaining_length)
+            return Next::TooLarge(
+                h.header_len + h.remaining_length,
+                h.packet_type == mqtt_core::codec::PacketType::Publish,
+            )
         }
         Ok(Status::Complete(_)) => {}
     }
@@ -92,13 +129,14 @@ fn next_packet(buf: &[u8]) -> Next<'_> {
 
 struct Conn {
     shared: Arc<Shared>,
-    wr: OwnedWriteHalf,
+    wr: Wr,
     conn_id: u64,
     device_id: String,
     peer: SocketAddr,
     next_pid: u16,
     /// packet id -> (downlink id, topic, payload, last sent, redeliveries)
     inflight: HashMap<u16, Inflight>,
+    rate: RateWindow,
 }
 
 struct Inflight {
@@ -117,18 +155,19 @@ type Close = String;
 
 async fn run_conn(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    mut rd: Rd,
+    mut wr: Wr,
     peer: SocketAddr,
+    tls: bool,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (mut rd, mut wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(4096);
     // 1. CONNECT, within the connect timeout.
     let deadline = Instant::now() + shared.config.connect_timeout;
     let login = loop {
         match next_packet(&buf) {
             Next::Packet(Packet::Connect(c), n) => {
-                let r = login(&shared, &c, peer);
+                let r = login(&shared, &c, peer, tls);
                 break Some((r, n));
             }
             Next::Packet(p, _) => {
@@ -150,7 +189,7 @@ async fn run_conn(
                 log!("{peer}: malformed packet before login ({e:?}), closing");
                 break None;
             }
-            Next::TooLarge(n) => {
+            Next::TooLarge(n, _) => {
                 log!("{peer}: {n}-byte packet before login, closing");
                 break None;
             }
@@ -198,6 +237,7 @@ async fn run_conn(
         peer,
         next_pid: 0,
         inflight: HashMap::new(),
+        rate: RateWindow::default(),
     };
     let why = conn
         .session(&mut rd, &mut buf, acc.rx, acc.keepalive, &mut stop)
@@ -219,6 +259,7 @@ fn login(
     shared: &Arc<Shared>,
     c: &Connect<'_>,
     peer: SocketAddr,
+    tls: bool,
 ) -> Result<Accepted, ConnectReturnCode> {
     let refuse = |code: ConnectReturnCode, why: &str| {
         log!(
@@ -255,14 +296,17 @@ fn login(
     if c.clean_session {
         dev.subscriptions.clear();
     }
+    let since = event_time_now();
     dev.conn = Some(ConnHandle {
         conn_id,
         tx,
         client_id: c.client_id.to_string(),
-        since: event_time_now(),
+        since: since.clone(),
         peer: peer.to_string(),
+        tls,
     });
     dev.logins += 1;
+    dev.last_login = Some(since);
     shared.connections.fetch_add(1, Ordering::Relaxed);
     log!(
         "{}: online (client_id={}, MQTT {}, keepalive {} s, sign type {}, from {peer})",
@@ -275,6 +319,12 @@ fn login(
         },
         c.keep_alive,
         cid.sign_type
+    );
+    let summary = dev.summary();
+    shared.trace.emit(
+        Kind::Online,
+        cid.device_id,
+        json!({"client_id": c.client_id, "peer": peer.to_string(), "tls": tls, "summary": summary}),
     );
     Ok(Accepted {
         device_id: dev.device_id.clone(),
@@ -290,7 +340,15 @@ fn disconnect(shared: &Shared, device_id: &str, conn_id: u64, why: &str) {
     if let Some(dev) = st.devices.get_mut(device_id) {
         if dev.conn.as_ref().is_some_and(|c| c.conn_id == conn_id) {
             dev.conn = None;
+            dev.last_logout = Some(event_time_now());
             log!("{device_id}: offline ({why})");
+            let summary = dev.summary();
+            drop(st);
+            shared.trace.emit(
+                Kind::Offline,
+                device_id,
+                json!({"reason": why, "summary": summary}),
+            );
         } else {
             log!("{device_id}: earlier connection closed ({why})");
         }
@@ -300,7 +358,7 @@ fn disconnect(shared: &Shared, device_id: &str, conn_id: u64, why: &str) {
 impl Conn {
     async fn session(
         &mut self,
-        rd: &mut tokio::net::tcp::OwnedReadHalf,
+        rd: &mut Rd,
         buf: &mut BytesMut,
         mut rx: mpsc::UnboundedReceiver<ConnMsg>,
         keepalive: u16,
@@ -313,20 +371,42 @@ impl Conn {
         let interval = self.shared.config.redelivery_interval;
         let mut tick = tokio::time::interval((interval / 4).max(Duration::from_millis(10)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // A session resumed with subscriptions gets what is pending at once.
-        if let Err(e) = self.push_pending().await {
+        // A session resumed with subscriptions gets its unacknowledged
+        // QoS 1 downlinks again, and the desired shadow.
+        if let Err(e) = self.push_pending(false).await {
             return e;
         }
+        self.push_desired();
+        // Bytes of an oversized PUBLISH still to skip.
+        let mut skip = 0usize;
         loop {
             // Everything complete in the buffer first.
             loop {
+                if skip > 0 {
+                    let n = skip.min(buf.len());
+                    buf.advance(n);
+                    skip -= n;
+                    if skip > 0 {
+                        break;
+                    }
+                }
                 let (r, used) = match next_packet(buf) {
                     Next::Packet(p, n) => (self.on_packet(p).await, n),
                     Next::NeedMore => break,
-                    Next::TooLarge(n) => {
-                        return format!(
-                            "{n}-byte packet: PUBLISH over 1 MB refused, connection closed"
-                        )
+                    Next::TooLarge(n, true) => {
+                        self.reject(
+                            "(topic not read)",
+                            &format!(
+                                "PUBLISH of {n} bytes: over the {} byte limit",
+                                self.shared.config.limits.max_payload
+                            ),
+                        );
+                        skip = n;
+                        last_rx = Instant::now();
+                        continue;
+                    }
+                    Next::TooLarge(n, false) => {
+                        return format!("{n}-byte packet that is not a PUBLISH, connection closed")
                     }
                     Next::Bad(e) => return format!("malformed packet ({e:?}), connection closed"),
                 };
@@ -339,7 +419,7 @@ impl Conn {
             tokio::select! {
                 r = rd.read_buf(buf) => match r {
                     Ok(0) => return "connection closed by the device".into(),
-                    Ok(_) => {}
+                    Ok(_) => last_rx = Instant::now(),
                     Err(e) => return format!("read error: {e}"),
                 },
                 m = rx.recv() => match m {
@@ -417,6 +497,13 @@ impl Conn {
             qos_pid.qos().as_u8(),
             payload.len()
         );
+        let (text, encoding) = payload_text(&payload);
+        self.shared.trace.emit(
+            Kind::Downlink,
+            &self.device_id,
+            json!({"topic": &*topic, "qos": qos_pid.qos().as_u8(), "payload": text,
+                   "encoding": encoding, "dup": false}),
+        );
         self.write(&Packet::Publish(Publish {
             dup: false,
             qos_pid,
@@ -461,21 +548,32 @@ impl Conn {
         Ok(())
     }
 
-    /// Sends pending downlinks matching the current subscriptions.
-    async fn push_pending(&mut self) -> Result<(), Close> {
-        let todo: Vec<Outgoing> = {
+    /// Sends kept downlinks matching the current subscriptions: the QoS 1
+    /// ones still waiting for a PUBACK, and with `messages` also the
+    /// messages-API messages kept for the device's next uplink (then
+    /// DELIVERED).
+    async fn push_pending(&mut self, messages: bool) -> Result<(), Close> {
+        let (todo, delivered) = {
             let mut st = self.shared.lock();
             let Some(dev) = st.devices.get_mut(&self.device_id) else {
                 return Ok(());
             };
-            let mut out = Vec::new();
+            let mut out: Vec<Outgoing> = Vec::new();
+            let mut delivered = Vec::new();
             let inflight: Vec<u64> = self.inflight.values().map(|f| f.dl_id).collect();
             let mut keep = Vec::new();
-            for p in std::mem::take(&mut dev.pending) {
+            for mut p in std::mem::take(&mut dev.pending) {
+                let due = p.awaiting_ack || messages;
                 match dev.match_qos(&p.topic) {
-                    Some(q) if !inflight.contains(&p.id) => {
+                    Some(q) if due && !inflight.contains(&p.id) => {
                         out.push((p.id, p.topic.clone(), p.payload.clone(), q));
+                        if !p.awaiting_ack {
+                            if let Some(m) = &p.message_id {
+                                delivered.push(m.clone());
+                            }
+                        }
                         if q == QoS::AtLeastOnce {
+                            p.awaiting_ack = true;
                             keep.push(p);
                         }
                     }
@@ -483,12 +581,40 @@ impl Conn {
                 }
             }
             dev.pending = keep;
-            out
+            for m in &delivered {
+                st.mark_delivered(&self.device_id, m);
+            }
+            (out, delivered)
         };
+        for m in delivered {
+            log!("{}: pending message {m} DELIVERED", self.device_id);
+            self.shared.trace.emit(
+                Kind::Device,
+                &self.device_id,
+                json!({"message_id": m, "message_status": "DELIVERED"}),
+            );
+        }
         for (id, topic, payload, qos) in todo {
             self.send_publish(Some(id), topic, payload, qos).await?;
         }
         Ok(())
+    }
+
+    /// The desired shadow, if it differs from the reported one (iot_01_0049).
+    fn push_desired(&self) {
+        let mut st = self.shared.lock();
+        crate::shadow::push_desired(&mut st, &self.shared, &self.device_id);
+    }
+
+    /// An uplink refused by a limit: logged and shown on the console.
+    fn reject(&self, topic: &str, why: &str) {
+        log!("{}: uplink rejected: {why}", self.device_id);
+        self.shared.rejected_total.fetch_add(1, Ordering::Relaxed);
+        self.shared.trace.emit(
+            Kind::Rejected,
+            &self.device_id,
+            json!({"topic": topic, "reason": why}),
+        );
     }
 
     async fn on_packet(&mut self, p: Packet<'_>) -> Result<(), Close> {
@@ -504,40 +630,54 @@ impl Conn {
                 Ok(())
             }
             Packet::Subscribe(s) => {
-                let prefix = format!("$oc/devices/{}/", self.device_id);
+                let limits = self.shared.config.limits;
                 let mut codes = Vec::new();
+                let mut desired_topic = false;
                 {
                     let mut st = self.shared.lock();
                     let dev = st
                         .devices
                         .get_mut(&self.device_id)
                         .ok_or("device deleted")?;
+                    let set_topic = format!(
+                        "$oc/devices/{}/sys/properties/set/request_id=x",
+                        self.device_id
+                    );
                     for t in s.topics.iter() {
-                        let ok_tree = t.filter.starts_with(&prefix);
-                        let code = if t.qos == QoS::ExactlyOnce {
-                            log!(
-                                "{}: SUBSCRIBE {} QoS 2 refused (0x80): IoTDA has no QoS 2",
-                                self.device_id,
-                                t.filter
-                            );
-                            SubackReturnCode::Failure
-                        } else if !ok_tree {
-                            log!(
-                                "{}: SUBSCRIBE {} refused (0x80): outside {prefix}",
-                                self.device_id,
-                                t.filter
-                            );
-                            SubackReturnCode::Failure
+                        let known = dev.subscriptions.iter().any(|(f, _)| f == t.filter);
+                        let refused = if t.qos == QoS::ExactlyOnce {
+                            Some("IoTDA has no QoS 2".to_string())
+                        } else if let Err(why) = check_filter(&self.device_id, t.filter, &limits) {
+                            Some(why)
+                        } else if !known && dev.subscriptions.len() >= limits.max_subscriptions {
+                            Some(format!(
+                                "over {} subscriptions on one connection",
+                                limits.max_subscriptions
+                            ))
                         } else {
-                            dev.subscriptions.retain(|(f, _)| f != t.filter);
-                            dev.subscriptions.push((t.filter.to_string(), t.qos));
-                            log!(
-                                "{}: subscribed {} qos={}",
-                                self.device_id,
-                                t.filter,
-                                t.qos.as_u8()
-                            );
-                            SubackReturnCode::Success(t.qos)
+                            None
+                        };
+                        let code = match refused {
+                            Some(why) => {
+                                log!(
+                                    "{}: SUBSCRIBE {} refused (0x80): {why}",
+                                    self.device_id,
+                                    t.filter
+                                );
+                                SubackReturnCode::Failure
+                            }
+                            None => {
+                                dev.subscriptions.retain(|(f, _)| f != t.filter);
+                                dev.subscriptions.push((t.filter.to_string(), t.qos));
+                                desired_topic |= crate::state::topic_matches(t.filter, &set_topic);
+                                log!(
+                                    "{}: subscribed {} qos={}",
+                                    self.device_id,
+                                    t.filter,
+                                    t.qos.as_u8()
+                                );
+                                SubackReturnCode::Success(t.qos)
+                            }
                         };
                         codes.push(code.as_u8());
                     }
@@ -547,7 +687,11 @@ impl Conn {
                     return_codes: &codes,
                 }))
                 .await?;
-                self.push_pending().await
+                self.shared.trace_device_changed(&self.device_id);
+                if desired_topic {
+                    self.push_desired();
+                }
+                self.push_pending(false).await
             }
             Packet::Unsubscribe(u) => {
                 {
@@ -584,33 +728,48 @@ impl Conn {
                 p.topic
             ));
         }
-        if p.payload.len() > MAX_PAYLOAD {
-            return Err(format!(
-                "PUBLISH of {} bytes on {} (over IoTDA's 1 MB)",
-                p.payload.len(),
-                p.topic
-            ));
+        let limits = self.shared.config.limits;
+        let acc = match check_publish(&self.device_id, p.topic, p.payload.len(), &limits) {
+            Verdict::Close(why) => return Err(why),
+            Verdict::Reject(why) => {
+                self.reject(p.topic, &why);
+                return Ok(());
+            }
+            Verdict::Accept(a) => a,
+        };
+        if !self
+            .rate
+            .allow(std::time::Instant::now(), limits.uplinks_per_sec)
+        {
+            self.reject(
+                p.topic,
+                &format!("over {} uplinks per second", limits.uplinks_per_sec),
+            );
+            return Ok(());
         }
-        let prefix_ok = p
-            .topic
-            .strip_prefix("$oc/devices/")
-            .and_then(|r| r.strip_prefix(self.device_id.as_str()))
-            .is_some_and(|r| r.starts_with('/'));
-        if !prefix_ok {
-            return Err(format!(
-                "PUBLISH on {} outside $oc/devices/{}/",
-                p.topic, self.device_id
-            ));
-        }
-        self.record(&p);
+        let kind = iotda::classify_for(self.device_id.as_bytes(), acc.topic.as_bytes());
+        let too_big = (kind == iotda::Topic::PropertiesReport
+            && p.payload.len() > limits.max_property_report)
+            .then(|| {
+                format!(
+                    "property report of {} bytes: over the {} byte limit (not applied)",
+                    p.payload.len(),
+                    limits.max_property_report
+                )
+            });
+        self.record(&p, acc.request_id, too_big.clone());
         if let QosPid::AtLeastOnce(pid) = p.qos_pid {
             self.write(&Packet::PubAck(pid)).await?;
         }
-        self.react(p.topic, p.payload);
-        Ok(())
+        match too_big {
+            Some(why) => self.reject(p.topic, &why),
+            None => self.react(acc.topic, kind, p.payload),
+        }
+        // Messages kept for this device go out at its next uplink.
+        self.push_pending(true).await
     }
 
-    fn record(&self, p: &Publish<'_>) {
+    fn record(&self, p: &Publish<'_>, request_id: Option<&str>, rejected: Option<String>) {
         let shared = &self.shared;
         let n = shared.uplinks_total.fetch_add(1, Ordering::Relaxed);
         let mut st = shared.lock();
@@ -624,13 +783,19 @@ impl Conn {
             qos: p.qos_pid.qos().as_u8(),
             time: event_time_now(),
             time_ms: now_ms(),
+            request_id: request_id.map(str::to_string),
+            rejected,
         };
+        let (text, encoding) = payload_text(p.payload);
+        let ev = json!({"topic": p.topic, "qos": up.qos, "payload": text, "encoding": encoding,
+                        "request_id": up.request_id, "seq": up.seq, "uplinks": dev.uplink_count + 1});
         dev.uplink_count += 1;
         if dev.uplinks.len() >= shared.config.uplink_history.max(1) {
             dev.uplinks.pop_front();
         }
         dev.uplinks.push_back(up);
         drop(st);
+        shared.trace.emit(Kind::Uplink, &self.device_id, ev);
         if shared.config.log_uplinks {
             let text = match std::str::from_utf8(p.payload) {
                 Ok(s) => {
@@ -656,31 +821,38 @@ impl Conn {
 
     /// What the platform does with an uplink (the connection's peer is
     /// `self.peer`, used in logs only).
-    fn react(&self, topic: &str, payload: &[u8]) {
+    fn react(&self, topic: &str, t: iotda::Topic<'_>, payload: &[u8]) {
         let id = self.device_id.as_str();
-        let t = iotda::classify_for(id.as_bytes(), topic.as_bytes());
         let json: Option<Value> = serde_json::from_slice(payload).ok();
         use iotda::Topic;
         match t {
             Topic::PropertiesReport => {
                 if let Some(v) = &json {
-                    let mut st = self.shared.lock();
-                    if let Some(dev) = st.devices.get_mut(id) {
-                        crate::rest::apply_report(dev, v);
+                    {
+                        let mut st = self.shared.lock();
+                        if let Some(dev) = st.devices.get_mut(id) {
+                            crate::shadow::apply_report(dev, v);
+                        }
+                        // Desired values not matched by the report go down again.
+                        crate::shadow::push_desired(&mut st, &self.shared, id);
                     }
+                    self.shared.trace_device_changed(id);
                 }
             }
             Topic::CommandResponse { request_id }
             | Topic::PropertiesSetResponse { request_id }
             | Topic::PropertiesGetResponse { request_id } => {
-                let w = self
-                    .shared
-                    .lock()
-                    .waiters
-                    .remove(&(id.to_string(), request_id.to_string()));
+                let key = (id.to_string(), request_id.to_string());
+                let (w, desired) = {
+                    let mut st = self.shared.lock();
+                    (st.waiters.remove(&key), st.desired_requests.remove(&key))
+                };
                 match w {
                     Some(w) => {
                         let _ = w.send(payload.to_vec());
+                    }
+                    None if desired => {
+                        log!("{id}: answered the desired-shadow property set {request_id}")
                     }
                     None => log!("{id}: response {request_id} matches no waiting request"),
                 }
@@ -705,7 +877,7 @@ impl Conn {
             }
             Topic::NotOurs => {
                 log!(
-                    "{id}: uplink on {topic} is not an IoTDA topic (recorded, not interpreted); from {}",
+                    "{id}: uplink on custom topic {topic} (recorded); from {}",
                     self.peer
                 );
             }

@@ -1,0 +1,139 @@
+//! The live trace: every login, logout, uplink, downlink and device change
+//! as one JSON event, kept (the last `KEEP`) for the console's first load
+//! and broadcast to its server-sent-events stream.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use crate::state::now_ms;
+
+/// Events kept for a console that connects later.
+pub const KEEP: usize = 500;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Online,
+    Offline,
+    Uplink,
+    /// An uplink refused by a limit (recorded for the console only).
+    Rejected,
+    Downlink,
+    /// Registered, deleted, shadow or message status changed.
+    Device,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Online => "online",
+            Kind::Offline => "offline",
+            Kind::Uplink => "uplink",
+            Kind::Rejected => "rejected",
+            Kind::Downlink => "downlink",
+            Kind::Device => "device",
+        }
+    }
+}
+
+pub struct Trace {
+    tx: broadcast::Sender<Value>,
+    recent: Mutex<VecDeque<Value>>,
+    seq: AtomicU64,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        Trace {
+            tx,
+            recent: Mutex::new(VecDeque::new()),
+            seq: AtomicU64::new(1),
+        }
+    }
+}
+
+/// A payload for the console: UTF-8 text as is (cut at 4 KB), else base64.
+pub fn payload_text(p: &[u8]) -> (String, &'static str) {
+    const CUT: usize = 4096;
+    let (body, cut) = if p.len() > CUT {
+        (&p[..CUT], true)
+    } else {
+        (p, false)
+    };
+    match std::str::from_utf8(body) {
+        Ok(s) => (
+            if cut {
+                format!("{s}... ({} bytes)", p.len())
+            } else {
+                s.to_string()
+            },
+            "utf8",
+        ),
+        Err(_) => (crate::b64_encode(body), "base64"),
+    }
+}
+
+impl Trace {
+    /// Records and broadcasts one event; `fields` (an object) is merged in.
+    pub fn emit(&self, kind: Kind, device_id: &str, fields: Value) {
+        let mut ev = json!({
+            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "time_ms": now_ms(),
+            "kind": kind.name(),
+            "device_id": device_id,
+        });
+        if let (Some(o), Value::Object(f)) = (ev.as_object_mut(), fields) {
+            o.extend(f);
+        }
+        {
+            let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if r.len() >= KEEP {
+                r.pop_front();
+            }
+            r.push_back(ev.clone());
+        }
+        let _ = self.tx.send(ev);
+    }
+
+    /// The kept events, oldest first.
+    pub fn recent(&self) -> Vec<Value> {
+        let r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        r.iter().cloned().collect()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Value> {
+        self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_last_events_in_order() {
+        let t = Trace::default();
+        let mut rx = t.subscribe();
+        for i in 0..(KEEP + 3) {
+            t.emit(Kind::Uplink, "d", json!({"n": i}));
+        }
+        let r = t.recent();
+        assert_eq!(r.len(), KEEP);
+        assert_eq!(r[0]["n"], 3);
+        assert_eq!(r[KEEP - 1]["kind"], "uplink");
+        assert_eq!(rx.try_recv().unwrap()["n"], 0);
+    }
+
+    #[test]
+    fn payloads() {
+        assert_eq!(payload_text(b"hi"), ("hi".to_string(), "utf8"));
+        assert_eq!(payload_text(&[0xff, 0]), ("/wA=".to_string(), "base64"));
+        let big = vec![b'a'; 5000];
+        assert!(payload_text(&big).0.ends_with("(5000 bytes)"));
+    }
+}
