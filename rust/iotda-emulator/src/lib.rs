@@ -98,7 +98,8 @@ impl Emulator {
             None => None,
         };
         let shared = Shared::new(config);
-        let (stop, rx) = watch::channel(false);
+        let stop = shared.stop.clone();
+        let rx = stop.subscribe();
         let mut tasks = vec![
             tokio::spawn(mqtt::serve(shared.clone(), mqtt, None, rx.clone())),
             tokio::spawn(rest::serve(shared.clone(), http, rx.clone())),

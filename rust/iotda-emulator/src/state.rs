@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mqtt_core::codec::QoS;
 use serde_json::{json, Map, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{Config, DeviceConfig};
 use crate::trace::{Kind, Trace};
@@ -335,6 +335,8 @@ pub struct Shared {
     pub rejected_total: AtomicU64,
     pub start_ms: i64,
     pub trace: Trace,
+    /// Set to true when the emulator stops (listeners and streams end).
+    pub stop: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -357,6 +359,7 @@ impl Shared {
             rejected_total: AtomicU64::new(0),
             start_ms: now_ms(),
             trace: Trace::default(),
+            stop: watch::channel(false).0,
         })
     }
 
