@@ -2,8 +2,9 @@
 //! CA and a server certificate generated with rcgen (`--tls-generate DIR`),
 //! so device scripts can run with certificate verification on.
 //!
-//! `DIR` gets `ca.pem` (give it to the device as its CA), `ca.key`,
-//! `server.pem` (server certificate, then the CA) and `server.key`. Files
+//! `DIR` gets `ca.pem` and `ca.der` (give one to the device as its CA:
+//! MicroPython's `cadata` takes DER), `ca.key`, `server.pem` (server
+//! certificate, then the CA) and `server.key`. Files
 //! already there are reused, so a device keeps trusting the same CA across
 //! runs.
 
@@ -63,7 +64,8 @@ pub fn generate(dir: &Path, names: &[String]) -> Result<Generated, TlsError> {
         cert: dir.join("server.pem"),
         key: dir.join("server.key"),
     };
-    if out.ca.is_file() && out.cert.is_file() && out.key.is_file() {
+    let der = dir.join("ca.der");
+    if out.ca.is_file() && der.is_file() && out.cert.is_file() && out.key.is_file() {
         return Ok(out);
     }
     std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.to_path_buf(), e))?;
@@ -95,6 +97,7 @@ pub fn generate(dir: &Path, names: &[String]) -> Result<Generated, TlsError> {
     write(&dir.join("ca.key"), &ca_key_pem)?;
     write(&out.key, &key.serialize_pem())?;
     write(&out.cert, &format!("{}{}", cert.pem(), ca_cert.pem()))?;
+    std::fs::write(&der, ca_cert.der()).map_err(|e| TlsError::Io(der.clone(), e))?;
     write(&out.ca, &ca_cert.pem())?;
     Ok(out)
 }

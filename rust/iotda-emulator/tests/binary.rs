@@ -144,7 +144,7 @@ fn tls_generate_flag_serves_mqtts() {
         "{all}"
     );
     assert!(all.contains("console http://127.0.0.1:"), "{all}");
-    for f in ["ca.pem", "ca.key", "server.pem", "server.key"] {
+    for f in ["ca.pem", "ca.der", "ca.key", "server.pem", "server.key"] {
         assert!(dir.join(f).is_file(), "{f}");
     }
     let _ = std::fs::remove_dir_all(&dir);
