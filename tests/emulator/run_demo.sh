@@ -226,6 +226,7 @@ if [[ -n "${IOTDA_CONNINFO:-}" ]]; then
     echo "OK: iotda-conninfo's credentials, pasted into the guide's script, logged in (HMAC checked)"
 else
     if [[ "${IOTDA_TLS:-0}" == 1 ]]; then
+        grep -q "$DEVICE_ID: online (.*over TLS" "$TMP/emulator.log" || fail "the device did not log in over TLS"
         echo "OK: guide script ran over TLS (certificate verified) against the local IoTDA emulator (report up, message down, clean exit)"
     else
         echo "OK: guide script ran against the local IoTDA emulator (report up, message down, clean exit)"

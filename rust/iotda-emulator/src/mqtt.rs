@@ -309,7 +309,7 @@ fn login(
     dev.last_login = Some(since);
     shared.connections.fetch_add(1, Ordering::Relaxed);
     log!(
-        "{}: online (client_id={}, MQTT {}, keepalive {} s, sign type {}, from {peer})",
+        "{}: online (client_id={}, MQTT {}{}, keepalive {} s, sign type {}, from {peer})",
         dev.device_id,
         c.client_id,
         if c.protocol == mqtt_core::codec::Protocol::V31 {
@@ -317,6 +317,7 @@ fn login(
         } else {
             "3.1.1"
         },
+        if tls { " over TLS" } else { "" },
         c.keep_alive,
         cid.sign_type
     );

@@ -57,24 +57,19 @@ impl Default for Trace {
     }
 }
 
-/// A payload for the console: UTF-8 text as is (cut at 4 KB), else base64.
+/// A payload for the console: UTF-8 text as is (cut after 4 KB), else base64.
 pub fn payload_text(p: &[u8]) -> (String, &'static str) {
     const CUT: usize = 4096;
-    let (body, cut) = if p.len() > CUT {
-        (&p[..CUT], true)
-    } else {
-        (p, false)
-    };
-    match std::str::from_utf8(body) {
-        Ok(s) => (
-            if cut {
-                format!("{s}... ({} bytes)", p.len())
-            } else {
-                s.to_string()
-            },
-            "utf8",
-        ),
-        Err(_) => (crate::b64_encode(body), "base64"),
+    match std::str::from_utf8(p) {
+        Ok(s) if s.len() > CUT => {
+            let end = (0..=CUT)
+                .rev()
+                .find(|&i| s.is_char_boundary(i))
+                .unwrap_or(0);
+            (format!("{}... ({} bytes)", &s[..end], p.len()), "utf8")
+        }
+        Ok(s) => (s.to_string(), "utf8"),
+        Err(_) => (crate::b64_encode(&p[..p.len().min(CUT)]), "base64"),
     }
 }
 
@@ -135,5 +130,9 @@ mod tests {
         assert_eq!(payload_text(&[0xff, 0]), ("/wA=".to_string(), "base64"));
         let big = vec![b'a'; 5000];
         assert!(payload_text(&big).0.ends_with("(5000 bytes)"));
+        let wide = "é".repeat(3000);
+        let (t, enc) = payload_text(wide.as_bytes());
+        assert_eq!(enc, "utf8");
+        assert!(t.starts_with("éé") && t.ends_with("(6000 bytes)"));
     }
 }
