@@ -2,11 +2,14 @@
 # CPython: same ClientId, user, password, keepalive 30, subscription and
 # property report, printed the same way; a tiny MQTT 3.1.1 client instead
 # of QuecPython's umqtt, and TLS with certificate verification when
-# IOTDA_CA is set. For the console's browser test (no firmware needed).
+# IOTDA_CA is set. For the console's browser test (no firmware needed), it
+# also answers the platform's commands (echoing their paras) and property
+# set / get requests (the guide's script does not), printing each.
 #
 # env: IOTDA_HOST (default 127.0.0.1), IOTDA_PORT, IOTDA_CA (PEM; TLS on),
 #      IOTDA_TLS_NAME (default localhost), IOTDA_WAIT (seconds, default 60),
 #      IOTDA_LINGER (seconds online after the message, default 0)
+import json
 import os
 import socket
 import ssl
@@ -67,6 +70,28 @@ def read_packet(s):
     return first, read_exact(s, length)
 
 
+def reply(topic, payload):
+    """(topic, body) answering a command or property request, else None."""
+    base = '$oc/devices/{}/sys/'.format(DEVICE_ID)
+    kinds = (("commands/request_id=", "commands/response/request_id="),
+             ("properties/set/request_id=", "properties/set/response/request_id="),
+             ("properties/get/request_id=", "properties/get/response/request_id="))
+    for down, up in kinds:
+        if topic.startswith(base + down):
+            rid = topic[len(base + down):]
+            req = json.loads(payload.decode() or "{}")
+            print("Request:", down.split("/request_id")[0], json.dumps(req, sort_keys=True), flush=True)
+            if down.startswith("commands"):
+                body = {"result_code": 0, "response_name": "ack", "paras": {"echo": req.get("paras")}}
+            elif down.startswith("properties/set"):
+                body = {"result_code": 0, "result_desc": "success"}
+            else:
+                body = {"services": [{"service_id": req.get("service_id"),
+                                      "properties": {"state": "T:15c, H: 85% "}}]}
+            return base + up + rid, body
+    return None
+
+
 def main():
     host = os.getenv("IOTDA_HOST", "127.0.0.1")
     port = int(os.environ["IOTDA_PORT"])
@@ -87,6 +112,9 @@ def main():
         return 1
     topic = '$oc/devices/{}/sys/messages/down'.format(DEVICE_ID).encode()
     s.sendall(packet(0x82, struct.pack("!H", 1) + field(topic) + b"\x00"))
+    for i, sub in enumerate(("commands/#", "properties/set/#", "properties/get/#")):
+        f = '$oc/devices/{}/sys/{}'.format(DEVICE_ID, sub).encode()
+        s.sendall(packet(0x82, struct.pack("!H", 2 + i) + field(f) + b"\x00"))
     report = '$oc/devices/{}/sys/properties/report'.format(DEVICE_ID).encode()
     s.sendall(packet(0x30, field(report) + MSG))
     print("reported, waiting for a message", flush=True)
@@ -108,6 +136,10 @@ def main():
                 pid = rest[:2]
                 rest = rest[2:]
                 s.sendall(b"\x40\x02" + pid)
+            answer = reply(rtopic, rest)
+            if answer:
+                s.sendall(packet(0x30, field(answer[0].encode()) + json.dumps(answer[1]).encode()))
+                continue
             print("Subscribe Recv: Topic={},Msg={}".format(rtopic, rest.decode()), flush=True)
             time.sleep(float(os.getenv("IOTDA_LINGER", "0")))
             s.sendall(b"\xe0\x00")

@@ -9,6 +9,8 @@
 - opens http://127.0.0.1:PORT/ in Chromium and requires the console to show
   the device ONLINE and its property report (in the trace and as the last
   report);
+- sends a command and a property get from the console's forms: the
+  device's replies must show in the console;
 - types a message into the console's form and sends it: the device script
   must print it.
 
@@ -134,7 +136,7 @@ def main():
         opts.binary_location = CHROMIUM
         for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1400,1100",
+                  "--disable-dev-shm-usage", "--window-size=1400,1500",
                   "--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-", dir=tmp)):
             opts.add_argument(a)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -169,6 +171,30 @@ def main():
             driver.find_element(By.CSS_SELECTOR, "#devices " + row_css).click()
             return driver.find_element(By.ID, "device-select").get_attribute("value") == DEVICE_ID
         wait.until(select_device, "could not select the device in the console")
+        def fill(field_id, text):
+            el = driver.find_element(By.ID, field_id)
+            el.clear()
+            el.send_keys(text)
+
+        fill("cmd-service", "WaterMeterControl")
+        fill("cmd-name", "open_valve")
+        fill("cmd-paras", '{"valve": 1}')
+        driver.find_element(By.ID, "cmd-send").click()
+        wait.until(lambda _: '"echo"' in driver.find_element(By.ID, "cmd-result").text
+                   and '"valve": 1' in driver.find_element(By.ID, "cmd-result").text,
+                   "the console did not show the device's reply to the command")
+        def response_in_trace(_):
+            return any("/sys/commands/response/request_id=" in tr.text and '"echo"' in tr.text for tr in
+                       driver.find_elements(By.CSS_SELECTOR, '#trace tbody tr[data-kind="uplink"]'))
+        wait.until(response_in_trace, "the console's trace never showed the device's command response")
+        log("console: command answered by the device: " +
+            " ".join(driver.find_element(By.ID, "cmd-result").text.split()))
+        fill("pget-service", "WaterMeterControl")
+        driver.find_element(By.ID, "pget-send").click()
+        wait.until(lambda _: "T:15c" in driver.find_element(By.ID, "pget-result").text,
+                   "the console did not show the device's answer to the property get")
+        log("console: property get answered by the device")
+
         box = driver.find_element(By.ID, "msg-text")
         box.clear()
         box.send_keys(MESSAGE)

@@ -78,11 +78,11 @@ fn sse_event(v: &Value) -> Event {
 async fn events(
     State(shared): State<Arc<Shared>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribe before taking the kept events, so none falls in between;
-    // live events already replayed are skipped by their sequence number.
-    let rx = shared.trace.subscribe();
+    // The kept events and the receiver are taken under one lock: nothing
+    // is missed or sent twice (`last_seq` is only a second guard).
+    let (recent, rx) = shared.trace.follow();
     let feed = Feed {
-        replay: shared.trace.recent().into_iter(),
+        replay: recent.into_iter(),
         last_seq: 0,
         rx,
         stop: shared.stop.subscribe(),

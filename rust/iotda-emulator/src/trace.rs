@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::sync::broadcast;
 
 use crate::state::now_ms;
@@ -74,24 +74,28 @@ pub fn payload_text(p: &[u8]) -> (String, &'static str) {
 }
 
 impl Trace {
-    /// Records and broadcasts one event; `fields` (an object) is merged in.
+    /// Records and broadcasts one event; `fields` (an object) is merged in
+    /// (its own `seq`, `time_ms`, `kind`, `device_id` never override
+    /// these). Numbering, keeping and sending happen under one lock, so
+    /// subscribers see events in `seq` order.
     pub fn emit(&self, kind: Kind, device_id: &str, fields: Value) {
-        let mut ev = json!({
-            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
-            "time_ms": now_ms(),
-            "kind": kind.name(),
-            "device_id": device_id,
-        });
-        if let (Some(o), Value::Object(f)) = (ev.as_object_mut(), fields) {
-            o.extend(f);
+        let mut ev = match fields {
+            Value::Object(f) => f,
+            _ => Map::new(),
+        };
+        ev.insert("time_ms".into(), json!(now_ms()));
+        ev.insert("kind".into(), json!(kind.name()));
+        ev.insert("device_id".into(), json!(device_id));
+        let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        ev.insert(
+            "seq".into(),
+            json!(self.seq.fetch_add(1, Ordering::Relaxed)),
+        );
+        let ev = Value::Object(ev);
+        if r.len() >= KEEP {
+            r.pop_front();
         }
-        {
-            let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if r.len() >= KEEP {
-                r.pop_front();
-            }
-            r.push_back(ev.clone());
-        }
+        r.push_back(ev.clone());
         let _ = self.tx.send(ev);
     }
 
@@ -99,6 +103,13 @@ impl Trace {
     pub fn recent(&self) -> Vec<Value> {
         let r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         r.iter().cloned().collect()
+    }
+
+    /// The kept events and a receiver for every later one (none missed,
+    /// none twice).
+    pub fn follow(&self) -> (Vec<Value>, broadcast::Receiver<Value>) {
+        let r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        (r.iter().cloned().collect(), self.tx.subscribe())
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Value> {
@@ -122,6 +133,19 @@ mod tests {
         assert_eq!(r[0]["n"], 3);
         assert_eq!(r[KEEP - 1]["kind"], "uplink");
         assert_eq!(rx.try_recv().unwrap()["n"], 0);
+    }
+
+    #[test]
+    fn fields_do_not_override_the_event_number() {
+        let t = Trace::default();
+        t.emit(Kind::Uplink, "d", json!({"seq": 99, "kind": "x"}));
+        t.emit(Kind::Uplink, "d", json!({"seq": 0}));
+        let (r, _) = t.follow();
+        assert_eq!(
+            (r[0]["seq"].as_u64(), r[1]["seq"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(r[0]["kind"], "uplink");
     }
 
     #[test]

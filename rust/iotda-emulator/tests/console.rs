@@ -97,6 +97,17 @@ async fn event_stream_replays_and_follows_the_trace() {
         .expect("downlink live");
     assert_eq!(dl["topic"], down);
     assert!(dl["payload"].as_str().unwrap().contains("live one"));
+    // Live uplinks too, numbered after everything before them.
+    c.publish(&topic(DEV, "sys/messages/up"), b"live up", 1, 3)
+        .await
+        .unwrap();
+    let up2 = wait_event(&mut lines, |v| {
+        v["kind"] == "uplink" && v["payload"] == "live up"
+    })
+    .await
+    .expect("uplink live");
+    assert!(up2["seq"].as_u64() > dl["seq"].as_u64(), "{up2} after {dl}");
+    assert_eq!(up2["uplink_seq"], 1);
     drop(c);
     let off = wait_event(&mut lines, |v| v["kind"] == "offline")
         .await

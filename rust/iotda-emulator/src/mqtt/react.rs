@@ -29,7 +29,7 @@ impl Conn {
         };
         let (text, encoding) = payload_text(p.payload);
         let ev = json!({"topic": p.topic, "qos": up.qos, "payload": text, "encoding": encoding,
-                        "request_id": up.request_id, "seq": up.seq, "uplinks": dev.uplink_count + 1});
+                        "request_id": up.request_id, "uplink_seq": up.seq, "uplinks": dev.uplink_count + 1});
         dev.uplink_count += 1;
         if dev.uplinks.len() >= shared.config.uplink_history.max(1) {
             dev.uplinks.pop_front();
