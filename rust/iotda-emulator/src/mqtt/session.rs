@@ -68,7 +68,9 @@ impl Conn {
             tokio::select! {
                 r = rd.read_buf(buf) => match r {
                     Ok(0) => return "connection closed by the device".into(),
-                    Ok(_) => last_rx = Instant::now(),
+                    // Bytes of a skipped PUBLISH count as the device talking.
+                    Ok(_) if skip > 0 => last_rx = Instant::now(),
+                    Ok(_) => {}
                     Err(e) => return format!("read error: {e}"),
                 },
                 m = rx.recv() => match m {
@@ -351,7 +353,9 @@ impl Conn {
                         }
                     }
                 }
-                self.write(&Packet::UnsubAck(u.packet_id)).await
+                self.write(&Packet::UnsubAck(u.packet_id)).await?;
+                self.shared.trace_device_changed(&self.device_id);
+                Ok(())
             }
             Packet::PingReq => self.write(&Packet::PingResp).await,
             Packet::Disconnect => Err("DISCONNECT from the device".into()),
