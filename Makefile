@@ -67,6 +67,7 @@ test: rust-check firmware
 	cargo build -q --release -p iotda-tool
 	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
 	$(PYTHON) tests/emulator/test_huaweicloud_e2e.py $(FIRMWARE) target/release/iotda-emulator
+	$(MAKE) --no-print-directory emulator-browser-test
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory reliability-test
 	$(MAKE) --no-print-directory fuzz-smoke
@@ -133,6 +134,18 @@ quectel: qemu-setup
 demo: firmware
 	cargo build -q --release -p iotda-emulator
 	bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
+
+## demo-tls: make demo with the device on the emulator's TLS listener (8883, generated test CA, certificate verified)
+demo-tls: firmware
+	cargo build -q --release -p iotda-emulator
+	IOTDA_TLS=1 bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
+
+## emulator-browser-test: the emulator's web console in headless Chromium (installs chromium, chromium-driver, selenium if missing)
+emulator-browser-test:
+	cargo build -q --release -p iotda-emulator
+	$(PYTHON) tests/emulator/test_console_browser.py target/release/iotda-emulator
+
+.PHONY: demo-tls emulator-browser-test
 
 ## demo-mosquitto: the same against a plain mosquitto broker
 demo-mosquitto: firmware

@@ -10,8 +10,12 @@ use mqtt_core::codec::{
     decode, Connect, LastWill, Packet, Protocol, Publish, QoS, QosPid, Status, Subscribe,
     SubscribeTopic, SubscribeTopics,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// A plain or TLS stream.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// A received packet, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +83,7 @@ impl ConnectOpts {
 }
 
 pub struct Client {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     buf: BytesMut,
 }
 
@@ -95,7 +99,27 @@ impl Client {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Client {
-            stream,
+            stream: Box::new(stream),
+            buf: BytesMut::with_capacity(4096),
+        })
+    }
+
+    /// A TLS connection verifying the server against `tls` (built with
+    /// `crate::tls::client_config`) for `server_name`.
+    pub async fn tls(
+        addr: SocketAddr,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        server_name: &str,
+    ) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let name = rustls::pki_types::ServerName::try_from(server_name.to_string())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let s = tokio_rustls::TlsConnector::from(tls)
+            .connect(name, stream)
+            .await?;
+        Ok(Client {
+            stream: Box::new(s),
             buf: BytesMut::with_capacity(4096),
         })
     }
@@ -106,7 +130,24 @@ impl Client {
         addr: SocketAddr,
         o: &ConnectOpts,
     ) -> std::io::Result<(Client, Option<u8>)> {
-        let mut c = Client::tcp(addr).await?;
+        let c = Client::tcp(addr).await?;
+        c.login(o).await
+    }
+
+    /// [`Client::connect`] over TLS.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        server_name: &str,
+        o: &ConnectOpts,
+    ) -> std::io::Result<(Client, Option<u8>)> {
+        let c = Client::tls(addr, tls, server_name).await?;
+        c.login(o).await
+    }
+
+    /// Sends CONNECT and waits for the CONNACK's code.
+    pub async fn login(self, o: &ConnectOpts) -> std::io::Result<(Client, Option<u8>)> {
+        let mut c = self;
         let will = o.will.then_some(LastWill {
             topic: "$oc/devices/x/sys/messages/up",
             message: b"bye",

@@ -25,6 +25,48 @@ use serde::Deserialize;
 /// Largest PUBLISH payload accepted from a device (IoTDA: 1 MB).
 pub const MAX_PAYLOAD: usize = 1024 * 1024;
 
+/// IoTDA's documented device-side limits (sources in the crate's README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A PUBLISH payload over this is rejected (not recorded, no PUBACK).
+    pub max_payload: usize,
+    /// A property report over this is rejected (recorded, not applied).
+    pub max_property_report: usize,
+    /// Subscriptions per connection; SUBACK 0x80 beyond.
+    pub max_subscriptions: usize,
+    /// Uplinks per second and connection; the ones beyond are rejected.
+    pub uplinks_per_sec: u32,
+    /// Longest custom topic (publish rejected, SUBACK 0x80).
+    pub max_custom_topic: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_payload: MAX_PAYLOAD,
+            max_property_report: 64 * 1024,
+            max_subscriptions: 100,
+            uplinks_per_sec: 50,
+            max_custom_topic: 128,
+        }
+    }
+}
+
+/// Where the TLS listener's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// PEM files given by the user.
+    Files {
+        cert: std::path::PathBuf,
+        key: std::path::PathBuf,
+    },
+    /// A test CA and server certificate generated into (or reused from) `dir`.
+    Generate {
+        dir: std::path::PathBuf,
+        names: Vec<String>,
+    },
+}
+
 /// One registered device.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +83,18 @@ pub struct DeviceConfig {
 }
 
 impl DeviceConfig {
+    /// A device with secret authentication.
+    pub fn with_secret(device_id: &str, secret: &str) -> DeviceConfig {
+        DeviceConfig {
+            device_id: device_id.into(),
+            secret: Some(secret.into()),
+            client_id: None,
+            password: None,
+            node_id: None,
+            product_id: None,
+        }
+    }
+
     /// Checks the device id and that exactly one usable credential form is
     /// present (a secret, a fixed ClientId/password pair, or both).
     pub fn validate(&self) -> Result<(), String> {
@@ -89,6 +143,9 @@ impl DeviceConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub mqtt: SocketAddr,
+    /// The TLS listener (needs `tls`).
+    pub mqtts: Option<SocketAddr>,
+    pub tls: Option<TlsSource>,
     pub http: SocketAddr,
     pub project_id: String,
     /// Sign type 1: largest accepted distance, in hours, between the
@@ -110,6 +167,9 @@ pub struct Config {
     /// Uplinks kept per device for the inspection endpoint (oldest dropped;
     /// counters stay exact).
     pub uplink_history: usize,
+    /// Messages (CreateMessage) not delivered within this are TIMEOUT.
+    pub message_ttl: Duration,
+    pub limits: Limits,
     pub devices: Vec<DeviceConfig>,
 }
 
@@ -117,6 +177,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             mqtt: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            mqtts: None,
+            tls: None,
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             project_id: "local".into(),
             sign1_tolerance_hours: 1,
@@ -127,6 +189,8 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             log_uplinks: true,
             uplink_history: 10_000,
+            message_ttl: Duration::from_secs(24 * 3600),
+            limits: Limits::default(),
             devices: Vec::new(),
         }
     }
@@ -136,6 +200,7 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     mqtt: Option<String>,
+    mqtts: Option<String>,
     http: Option<String>,
     project_id: Option<String>,
     sign1_tolerance_hours: Option<u32>,
@@ -149,7 +214,7 @@ fn addr(what: &str, s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{what}: {s:?} is not an address like 127.0.0.1:1883"))
 }
 
-fn secs(what: &str, v: f64) -> Result<Duration, String> {
+pub(crate) fn secs(what: &str, v: f64) -> Result<Duration, String> {
     if v.is_finite() && v > 0.0 && v < 1e6 {
         Ok(Duration::from_secs_f64(v))
     } else {
@@ -163,6 +228,9 @@ impl Config {
         let file: FileConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         if let Some(s) = &file.mqtt {
             self.mqtt = addr("mqtt", s)?;
+        }
+        if let Some(s) = &file.mqtts {
+            self.mqtts = Some(addr("mqtts", s)?);
         }
         if let Some(s) = &file.http {
             self.http = addr("http", s)?;
@@ -191,90 +259,9 @@ impl Config {
         }
         Ok(())
     }
-
-    /// Builds the configuration from command-line arguments (without the
-    /// program name). `Ok(None)` means `--help` was asked for.
-    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Config>, String> {
-        let mut cfg = Config::default();
-        let args: Vec<String> = args.into_iter().collect();
-        // The config file first, so that flags override it wherever they are.
-        let mut i = 0;
-        while i < args.len() {
-            if args[i] == "--config" {
-                let path = args.get(i + 1).ok_or("--config needs a file name")?.clone();
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("config file {path}: {e}"))?;
-                cfg.apply_toml(&text)
-                    .map_err(|e| format!("config file {path}: {e}"))?;
-                i += 1;
-            }
-            i += 1;
-        }
-        let mut it = args.into_iter();
-        while let Some(flag) = it.next() {
-            let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
-            match flag.as_str() {
-                "-h" | "--help" => return Ok(None),
-                "--config" => {
-                    value("--config")?;
-                }
-                "--mqtt" => cfg.mqtt = addr("--mqtt", &value("--mqtt")?)?,
-                "--http" => cfg.http = addr("--http", &value("--http")?)?,
-                "--project-id" => cfg.project_id = project_id(&value("--project-id")?)?,
-                "--sign1-tolerance-hours" => {
-                    let v = value("--sign1-tolerance-hours")?;
-                    cfg.sign1_tolerance_hours = v
-                        .parse()
-                        .map_err(|_| format!("--sign1-tolerance-hours: {v:?} is not a number"))?;
-                }
-                "--sync-timeout-secs" => {
-                    let v = value("--sync-timeout-secs")?;
-                    let n = v
-                        .parse()
-                        .map_err(|_| format!("--sync-timeout-secs: {v:?} is not a number"))?;
-                    cfg.sync_timeout = secs("--sync-timeout-secs", n)?;
-                }
-                "--keepalive-scale" => {
-                    let v = value("--keepalive-scale")?;
-                    let n: f64 = v
-                        .parse()
-                        .map_err(|_| format!("--keepalive-scale: {v:?} is not a number"))?;
-                    if !(n.is_finite() && n > 0.0 && n <= 1.0) {
-                        return Err("--keepalive-scale must be in (0, 1]".into());
-                    }
-                    cfg.keepalive_scale = n;
-                }
-                "--redelivery-interval-ms" => {
-                    let v = value("--redelivery-interval-ms")?;
-                    let n: u64 = v
-                        .parse()
-                        .map_err(|_| format!("--redelivery-interval-ms: {v:?} is not a number"))?;
-                    cfg.redelivery_interval = Duration::from_millis(n.max(10));
-                }
-                "--device" => {
-                    let v = value("--device")?;
-                    let (id, secret) = v
-                        .split_once('=')
-                        .ok_or_else(|| format!("--device {v:?}: expected DEVICE_ID=SECRET"))?;
-                    cfg.devices.push(DeviceConfig {
-                        device_id: id.into(),
-                        secret: Some(secret.into()),
-                        client_id: None,
-                        password: None,
-                        node_id: None,
-                        product_id: None,
-                    });
-                }
-                "--quiet" => cfg.log_uplinks = false,
-                other => return Err(format!("unknown argument {other:?} (see --help)")),
-            }
-        }
-        cfg.validate()?;
-        Ok(Some(cfg))
-    }
 }
 
-fn project_id(p: &str) -> Result<String, String> {
+pub(crate) fn project_id(p: &str) -> Result<String, String> {
     if p.is_empty() || p.contains('/') || p.contains('?') {
         Err(format!(
             "project_id {p:?}: must be non-empty, without '/' or '?'"
@@ -283,22 +270,3 @@ fn project_id(p: &str) -> Result<String, String> {
         Ok(p.to_string())
     }
 }
-
-pub const USAGE: &str = "\
-iotda-emulator: a local Huawei Cloud IoTDA (device MQTT + application REST API)
-
-usage: iotda-emulator [--config FILE] [options]
-
-  --config FILE               TOML file (addresses, project_id, [[device]] list)
-  --mqtt ADDR                 device MQTT listener      (default 127.0.0.1:1883)
-  --http ADDR                 REST listener             (default 127.0.0.1:8080)
-  --project-id ID             {project_id} in /v5/iot/{project_id}/... (default local)
-  --sign1-tolerance-hours N   sign type 1: accepted hours off the UTC clock (default 1)
-  --sync-timeout-secs S       commands / properties wait for the device (default 20)
-  --device ID=SECRET          register a device (repeatable)
-  --quiet                     no log line per uplink
-  --redelivery-interval-ms N  QoS 1 downlink redelivery interval (default 2000)
-  --keepalive-scale F         TEST ONLY: silence limit = 1.5 x keepalive x F, 0<F<=1
-
-Config file and flag errors exit with status 2.
-";

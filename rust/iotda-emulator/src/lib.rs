@@ -7,13 +7,20 @@
 //! `iotda` crate's.
 
 pub mod auth;
+pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod mqtt;
 pub mod rest;
+pub mod shadow;
 pub mod state;
+pub mod tls;
+pub mod trace;
+pub mod uplink;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -21,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, DeviceConfig};
+pub use config::{Config, DeviceConfig, Limits, TlsSource};
 pub use state::Shared;
 
 /// One log line on stdout, prefixed with the UTC time. Never pass secrets
@@ -49,35 +56,82 @@ pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
 pub struct Emulator {
     pub shared: Arc<Shared>,
     mqtt_addr: SocketAddr,
+    mqtts_addr: Option<SocketAddr>,
+    ca_path: Option<PathBuf>,
     http_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Emulator {
-    /// Binds both listeners (port 0 picks a free port) and starts serving.
+    /// Binds the listeners (port 0 picks a free port) and starts serving.
     pub async fn start(config: Config) -> std::io::Result<Emulator> {
-        let mqtt = TcpListener::bind(config.mqtt).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("MQTT listener {}: {e}", config.mqtt))
-        })?;
-        let http = TcpListener::bind(config.http).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("HTTP listener {}: {e}", config.http))
-        })?;
+        let bind = |what: &'static str, a: SocketAddr| async move {
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{what} listener {a}: {e}")))
+        };
+        let mqtt = bind("MQTT", config.mqtt).await?;
+        let http = bind("HTTP", config.http).await?;
+        let (tls, ca_path) = match &config.tls {
+            None => (None, None),
+            Some(src) => {
+                let (cert, key, ca) = match src {
+                    TlsSource::Files { cert, key } => (cert.clone(), key.clone(), None),
+                    TlsSource::Generate { dir, names } => {
+                        let g = tls::generate(dir, names).map_err(std::io::Error::other)?;
+                        (g.cert, g.key, Some(g.ca))
+                    }
+                };
+                let cfg = tls::server_config(&cert, &key).map_err(std::io::Error::other)?;
+                (Some(tokio_rustls::TlsAcceptor::from(cfg)), ca)
+            }
+        };
+        let mqtts = match (config.mqtts, &tls) {
+            (Some(a), Some(_)) => Some(bind("MQTTS", a).await?),
+            _ => None,
+        };
         let mqtt_addr = mqtt.local_addr()?;
         let http_addr = http.local_addr()?;
+        let mqtts_addr = match &mqtts {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let shared = Shared::new(config);
-        let (stop, rx) = watch::channel(false);
-        let tasks = vec![
-            tokio::spawn(mqtt::serve(shared.clone(), mqtt, rx.clone())),
-            tokio::spawn(rest::serve(shared.clone(), http, rx)),
+        let stop = shared.stop.clone();
+        let rx = stop.subscribe();
+        let mut tasks = vec![
+            tokio::spawn(mqtt::serve(shared.clone(), mqtt, None, rx.clone())),
+            tokio::spawn(rest::serve(shared.clone(), http, rx.clone())),
+            tokio::spawn(expire_messages(shared.clone(), rx.clone())),
         ];
+        if let (Some(l), Some(acceptor)) = (mqtts, tls) {
+            tasks.push(tokio::spawn(mqtt::serve(
+                shared.clone(),
+                l,
+                Some(acceptor),
+                rx,
+            )));
+        }
         Ok(Emulator {
             shared,
             mqtt_addr,
+            mqtts_addr,
+            ca_path,
             http_addr,
             stop,
             tasks,
         })
+    }
+
+    /// The TLS listener's address, if there is one.
+    pub fn mqtts_addr(&self) -> Option<SocketAddr> {
+        self.mqtts_addr
+    }
+
+    /// The generated test CA (`--tls-generate`).
+    pub fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_path.as_deref()
     }
 
     pub fn mqtt_addr(&self) -> SocketAddr {
@@ -102,6 +156,20 @@ impl Emulator {
         }
         for t in self.tasks {
             let _ = t.await;
+        }
+    }
+}
+
+/// Marks pending messages TIMEOUT once their TTL has passed.
+async fn expire_messages(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let every = (shared.config.message_ttl / 4).clamp(
+        std::time::Duration::from_millis(20),
+        std::time::Duration::from_secs(1),
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => shared.expire_messages(),
+            _ = stop.changed() => break,
         }
     }
 }

@@ -1,14 +1,25 @@
 //! `iotda-emulator`: see `--help` and the crate's README.
 
-use iotda_emulator::{config, log, Config, Emulator};
+use clap::Parser;
+use iotda_emulator::{cli::Args, log, Emulator};
 
 fn main() {
-    let cfg = match Config::from_args(std::env::args().skip(1)) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            print!("{}", config::USAGE);
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) if !e.use_stderr() => {
+            // --help / --version
+            let _ = e.print();
             return;
         }
+        Err(e) => {
+            let text = e.to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("iotda-emulator: {text}");
+            std::process::exit(2);
+        }
+    };
+    let cfg = match args.into_config() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("iotda-emulator: {e}");
             std::process::exit(2);
@@ -28,7 +39,7 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn run(cfg: Config) -> i32 {
+async fn run(cfg: iotda_emulator::Config) -> i32 {
     let devices = cfg.devices.len();
     let project = cfg.project_id.clone();
     let emu = match Emulator::start(cfg).await {
@@ -38,9 +49,16 @@ async fn run(cfg: Config) -> i32 {
             return 1;
         }
     };
-    // These two lines are parsed by tools (iotda-loadgen, run_demo.sh).
+    // These lines are parsed by tools (iotda-loadgen, run_demo.sh, tests).
     log!("iotda-emulator: mqtt listening on {}", emu.mqtt_addr());
+    if let Some(a) = emu.mqtts_addr() {
+        log!("iotda-emulator: mqtts listening on {a}");
+    }
+    if let Some(ca) = emu.ca_path() {
+        log!("iotda-emulator: test CA certificate {}", ca.display());
+    }
     log!("iotda-emulator: http listening on {}", emu.http_addr());
+    log!("iotda-emulator: console http://{}/", emu.http_addr());
     log!("iotda-emulator: project_id {project}, {devices} device(s) registered");
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,

@@ -1,16 +1,17 @@
 //! The platform's state: devices, their connections, subscriptions, pending
 //! downlinks, recorded uplinks, shadows and the waiters of synchronous calls.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mqtt_core::codec::QoS;
 use serde_json::{json, Map, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{Config, DeviceConfig};
+use crate::trace::{Kind, Trace};
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -61,15 +62,90 @@ pub struct ConnHandle {
     pub client_id: String,
     pub since: String,
     pub peer: String,
+    /// Connected through the TLS listener.
+    pub tls: bool,
 }
 
-/// A downlink waiting for a subscription (messages API) or for its PUBACK.
+/// A downlink kept by the platform: a message (messages API) waiting for
+/// the device's next uplink, or a QoS 1 downlink sent and waiting for its
+/// PUBACK (resent after a reconnect).
 #[derive(Debug, Clone)]
 pub struct PendingDl {
     pub id: u64,
     pub topic: Arc<str>,
     pub payload: Arc<[u8]>,
+    /// Sent with QoS 1, no PUBACK yet.
+    pub awaiting_ack: bool,
+    /// The messages API's id, if it came from there.
+    pub message_id: Option<String>,
 }
+
+/// Status of a message created through the messages API (CreateMessage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsgStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Timeout,
+}
+
+impl MsgStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            MsgStatus::Pending => "PENDING",
+            MsgStatus::Delivered => "DELIVERED",
+            MsgStatus::Failed => "FAILED",
+            MsgStatus::Timeout => "TIMEOUT",
+        }
+    }
+}
+
+/// A message created through the messages API, as ShowDeviceMessage shows it.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub message_id: String,
+    pub name: Option<String>,
+    pub message: Value,
+    pub encoding: String,
+    pub payload_format: String,
+    pub topic: String,
+    pub properties: Option<Value>,
+    pub status: MsgStatus,
+    pub created_time: String,
+    pub created_ms: i64,
+    pub finished_time: Option<String>,
+}
+
+impl MessageRecord {
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "message_id": self.message_id,
+            "name": self.name,
+            "message": self.message,
+            "encoding": self.encoding,
+            "payload_format": self.payload_format,
+            "topic": self.topic,
+            "status": self.status.name(),
+            "created_time": self.created_time,
+            "finished_time": self.finished_time,
+        });
+        if let Some(p) = &self.properties {
+            v["properties"] = p.clone();
+        }
+        v
+    }
+
+    pub fn result_json(&self) -> Value {
+        let mut r = json!({"status": self.status.name(), "created_time": self.created_time});
+        if let Some(f) = &self.finished_time {
+            r["finished_time"] = json!(f);
+        }
+        r
+    }
+}
+
+/// Messages kept per device for ListDeviceMessages (Huawei keeps 20).
+pub const MESSAGES_KEPT: usize = 20;
 
 /// A message a device sent.
 #[derive(Debug, Clone)]
@@ -80,6 +156,10 @@ pub struct Uplink {
     pub qos: u8,
     pub time: String,
     pub time_ms: i64,
+    /// From a `?request_id=` topic suffix.
+    pub request_id: Option<String>,
+    /// Why a limit refused it (then it was not applied).
+    pub rejected: Option<String>,
 }
 
 impl Uplink {
@@ -96,6 +176,8 @@ impl Uplink {
             "time_ms": self.time_ms,
             "payload": payload,
             "encoding": encoding,
+            "request_id": self.request_id,
+            "rejected": self.rejected,
         })
     }
 }
@@ -137,6 +219,12 @@ pub struct Device {
     pub sw_version: Option<String>,
     pub fw_version: Option<String>,
     pub logins: u64,
+    pub last_login: Option<String>,
+    pub last_logout: Option<String>,
+    /// Messages API records, newest last (the last `MESSAGES_KEPT`).
+    pub messages: VecDeque<MessageRecord>,
+    /// Every message id used for this device (duplicates are refused).
+    pub message_ids: HashSet<String>,
 }
 
 impl Device {
@@ -159,6 +247,10 @@ impl Device {
             sw_version: None,
             fw_version: None,
             logins: 0,
+            last_login: None,
+            last_logout: None,
+            messages: VecDeque::new(),
+            message_ids: HashSet::new(),
         }
     }
 
@@ -183,8 +275,11 @@ impl Device {
             "client_id": self.conn.as_ref().map(|c| c.client_id.clone()),
             "online_since": self.conn.as_ref().map(|c| c.since.clone()),
             "peer": self.conn.as_ref().map(|c| c.peer.clone()),
+            "tls": self.conn.as_ref().map(|c| c.tls),
             "auth": if self.auth.secret.is_some() { "SECRET" } else { "FIXED_PAIR" },
             "logins": self.logins,
+            "last_login": self.last_login,
+            "last_logout": self.last_logout,
             "subscriptions": self.subscriptions.iter().map(|(f, q)| json!({"topic": f, "qos": q.as_u8()})).collect::<Vec<_>>(),
             "pending_downlinks": self.pending.len(),
             "uplinks": self.uplink_count,
@@ -226,6 +321,8 @@ pub type WaiterKey = (String, String);
 pub struct State {
     pub devices: HashMap<String, Device>,
     pub waiters: HashMap<WaiterKey, oneshot::Sender<Vec<u8>>>,
+    /// Request ids of property sets the platform sent from the desired shadow.
+    pub desired_requests: HashSet<WaiterKey>,
 }
 
 pub struct Shared {
@@ -234,7 +331,12 @@ pub struct Shared {
     next_id: AtomicU64,
     pub uplinks_total: AtomicU64,
     pub connections: AtomicU64,
+    /// Uplinks refused by a limit.
+    pub rejected_total: AtomicU64,
     pub start_ms: i64,
+    pub trace: Trace,
+    /// Set to true when the emulator stops (listeners and streams end).
+    pub stop: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -249,12 +351,64 @@ impl Shared {
             state: Mutex::new(State {
                 devices,
                 waiters: HashMap::new(),
+                desired_requests: HashSet::new(),
             }),
             next_id: AtomicU64::new(1),
             uplinks_total: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            rejected_total: AtomicU64::new(0),
             start_ms: now_ms(),
+            trace: Trace::default(),
+            stop: watch::channel(false).0,
         })
+    }
+
+    /// Tells the console a device's summary changed.
+    pub fn trace_device_changed(&self, device_id: &str) {
+        let summary = self.lock().devices.get(device_id).map(Device::summary);
+        self.trace.emit(
+            Kind::Device,
+            device_id,
+            json!({"summary": summary, "deleted": summary.is_none()}),
+        );
+    }
+
+    /// Marks messages pending longer than the TTL as TIMEOUT (and drops
+    /// them from the delivery queue).
+    pub fn expire_messages(&self) {
+        let ttl = self.config.message_ttl.as_millis() as i64;
+        let now = now_ms();
+        let mut changed = Vec::new();
+        {
+            let mut st = self.lock();
+            for dev in st.devices.values_mut() {
+                let mut expired = Vec::new();
+                for m in dev.messages.iter_mut() {
+                    if m.status == MsgStatus::Pending && now - m.created_ms >= ttl {
+                        m.status = MsgStatus::Timeout;
+                        m.finished_time = Some(event_time_now());
+                        expired.push(m.message_id.clone());
+                    }
+                }
+                if !expired.is_empty() {
+                    dev.pending.retain(|p| {
+                        p.awaiting_ack
+                            || p.message_id.as_ref().is_none_or(|id| !expired.contains(id))
+                    });
+                    changed.push((dev.device_id.clone(), expired));
+                }
+            }
+        }
+        for (dev, ids) in changed {
+            for id in ids {
+                crate::log!("{dev}: message {id} TIMEOUT (not delivered within the TTL)");
+                self.trace.emit(
+                    Kind::Device,
+                    &dev,
+                    json!({"message_id": id, "message_status": "TIMEOUT"}),
+                );
+            }
+        }
     }
 
     /// The state; a poisoned lock (a panic elsewhere) is recovered, never
@@ -283,8 +437,16 @@ impl Shared {
 }
 
 impl State {
+    /// Device summaries, sorted by id.
+    pub fn device_summaries(&self) -> Vec<Value> {
+        let mut devs: Vec<&Device> = self.devices.values().collect();
+        devs.sort_by(|a, b| a.device_id.cmp(&b.device_id));
+        devs.iter().map(|d| d.summary()).collect()
+    }
+
     /// Hands a downlink to `device_id`: sent now if the device is online and
-    /// subscribed to a matching filter, otherwise kept (`keep`) or dropped.
+    /// subscribed to a matching filter, otherwise kept (`keep`: a message of
+    /// the messages API, sent at the device's next uplink) or dropped.
     pub fn deliver(
         &mut self,
         id: u64,
@@ -292,6 +454,19 @@ impl State {
         topic: &str,
         payload: Vec<u8>,
         keep: bool,
+    ) -> Delivery {
+        self.deliver_message(id, device_id, topic, payload, keep, None)
+    }
+
+    /// [`State::deliver`] for a messages-API message (its record is updated).
+    pub fn deliver_message(
+        &mut self,
+        id: u64,
+        device_id: &str,
+        topic: &str,
+        payload: Vec<u8>,
+        keep: bool,
+        message_id: Option<String>,
     ) -> Delivery {
         let Some(dev) = self.devices.get_mut(device_id) else {
             return Delivery::NotDelivered;
@@ -306,6 +481,8 @@ impl State {
                         id,
                         topic: topic.clone(),
                         payload: payload.clone(),
+                        awaiting_ack: true,
+                        message_id: message_id.clone(),
                     });
                 }
                 let _ = conn.tx.send(ConnMsg::Publish {
@@ -318,10 +495,35 @@ impl State {
             }
         }
         if keep {
-            dev.pending.push(PendingDl { id, topic, payload });
+            dev.pending.push(PendingDl {
+                id,
+                topic,
+                payload,
+                awaiting_ack: false,
+                message_id,
+            });
             Delivery::Pending
         } else {
             Delivery::NotDelivered
+        }
+    }
+
+    /// A messages-API message went out to the device: DELIVERED.
+    pub fn mark_delivered(&mut self, device_id: &str, message_id: &str) -> bool {
+        let Some(dev) = self.devices.get_mut(device_id) else {
+            return false;
+        };
+        match dev
+            .messages
+            .iter_mut()
+            .find(|m| m.message_id == message_id && m.status == MsgStatus::Pending)
+        {
+            Some(m) => {
+                m.status = MsgStatus::Delivered;
+                m.finished_time = Some(event_time_now());
+                true
+            }
+            None => false,
         }
     }
 

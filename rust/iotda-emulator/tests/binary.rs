@@ -113,3 +113,39 @@ fn serves_from_config_and_stops_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:?}");
 }
+
+#[test]
+fn tls_generate_flag_serves_mqtts() {
+    run_bad(&["--mqtts", "127.0.0.1:0"]);
+    run_bad(&["--tls-cert", "/x.pem"]);
+    let dir = std::env::temp_dir().join(format!("iotda-emu-tlsgen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = Command::new(BIN)
+        .args(["--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args(["--mqtts", "127.0.0.1:0", "--tls-generate"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        seen.push(lines.next().unwrap().unwrap());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let all = seen.join("\n");
+    assert!(all.contains("mqtts listening on 127.0.0.1:"), "{all}");
+    assert!(
+        all.contains(&format!(
+            "test CA certificate {}",
+            dir.join("ca.pem").display()
+        )),
+        "{all}"
+    );
+    assert!(all.contains("console http://127.0.0.1:"), "{all}");
+    for f in ["ca.pem", "ca.der", "ca.key", "server.pem", "server.key"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

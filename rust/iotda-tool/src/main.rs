@@ -9,23 +9,74 @@
 //! The secret is never printed. Exit status 2 on bad arguments.
 
 use std::io::{BufRead, Write};
+
+use clap::{ArgGroup, Parser, ValueEnum};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use iotda::auth::{HOUR_STAMP_LEN, MAX_CLIENT_ID_LEN};
 use iotda::{credentials_for_hour, time, DateTime, SignType, PASSWORD_LEN};
 
-const USAGE: &str = "\
-usage: iotda-conninfo --device-id ID (--secret SECRET | --secret-stdin)
-                      [--time UNIX_SECONDS | --hour YYYYMMDDHH]
-                      [--sign-type 0|1] [--format python|json]
+/// Prints the MQTT ClientId, Username and Password for Huawei Cloud IoTDA
+/// secret authentication. The time defaults to now; it is always UTC.
+#[derive(Debug, Parser)]
+#[command(
+    name = "iotda-conninfo",
+    version,
+    help_template = "{about}\n\nusage: {usage}\n\n{all-args}",
+    group(ArgGroup::new("secret_source").required(true).args(["secret", "secret_stdin"])),
+    group(ArgGroup::new("when").args(["time", "hour"]))
+)]
+struct Cli {
+    /// The device id (as registered on IoTDA)
+    #[arg(long, value_name = "ID")]
+    device_id: String,
+    /// The device secret (prefer --secret-stdin: keeps it out of `ps`)
+    #[arg(long, value_name = "SECRET")]
+    secret: Option<String>,
+    /// Read the secret from the first line of standard input
+    #[arg(long)]
+    secret_stdin: bool,
+    /// UTC time to sign for, in Unix seconds
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = parse_time, allow_hyphen_values = true)]
+    time: Option<i64>,
+    /// UTC hour to sign for
+    #[arg(long, value_name = "YYYYMMDDHH", value_parser = parse_hour)]
+    hour: Option<[u8; HOUR_STAMP_LEN]>,
+    /// 0: the platform does not check the time stamp; 1: it does
+    #[arg(long, value_name = "0|1", default_value = "0", value_parser = parse_sign_type)]
+    sign_type: SignType,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Python)]
+    format: Format,
+}
 
-Prints the MQTT ClientId, Username and Password for Huawei Cloud IoTDA secret
-authentication. The time defaults to now; it is always UTC. --sign-type
-defaults to 0 (timestamp not checked by the platform). --secret-stdin reads
-the secret from the first line of standard input (keeps it out of `ps`).";
+fn parse_time(v: &str) -> Result<i64, String> {
+    let t: i64 = v
+        .parse()
+        .map_err(|_| format!("not an integer number of seconds: {v:?}"))?;
+    DateTime::from_unix(t).map_err(|e| format!("{t}: {e}"))?;
+    Ok(t)
+}
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+fn parse_hour(v: &str) -> Result<[u8; HOUR_STAMP_LEN], String> {
+    let stamp: [u8; HOUR_STAMP_LEN] = v
+        .as_bytes()
+        .try_into()
+        .map_err(|_| format!("expected YYYYMMDDHH, got {v:?}"))?;
+    time::parse_hour_stamp(&stamp).map_err(|e| format!("{v:?}: {e} (expected YYYYMMDDHH, UTC)"))?;
+    Ok(stamp)
+}
+
+fn parse_sign_type(v: &str) -> Result<SignType, String> {
+    match v {
+        "0" => Ok(SignType::NoTimestampCheck),
+        "1" => Ok(SignType::TimestampCheck),
+        _ => Err(format!("expected 0 or 1, got {v:?}")),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum Format {
     Python,
     Json,
@@ -40,95 +91,25 @@ enum When {
 struct Args {
     device_id: String,
     secret: Option<Vec<u8>>,
-    secret_stdin: bool,
     when: When,
     sign_type: SignType,
     format: Format,
 }
 
-enum Outcome {
-    Help,
-    Run(Args),
-}
-
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Outcome, String> {
-    let mut device_id = None;
-    let mut secret = None;
-    let mut secret_stdin = false;
-    let mut when = None;
-    let mut sign_type = SignType::NoTimestampCheck;
-    let mut format = Format::Python;
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Outcome::Help),
-            "--device-id" => device_id = Some(value("--device-id")?),
-            "--secret" => secret = Some(value("--secret")?.into_bytes()),
-            "--secret-stdin" => secret_stdin = true,
-            "--time" => {
-                if when.is_some() {
-                    return Err("give at most one of --time and --hour".into());
-                }
-                let v = value("--time")?;
-                let t: i64 = v
-                    .parse()
-                    .map_err(|_| format!("--time: not an integer number of seconds: {v:?}"))?;
-                DateTime::from_unix(t).map_err(|e| format!("--time {t}: {e}"))?;
-                when = Some(When::Unix(t));
-            }
-            "--hour" => {
-                if when.is_some() {
-                    return Err("give at most one of --time and --hour".into());
-                }
-                let v = value("--hour")?;
-                let stamp: [u8; HOUR_STAMP_LEN] = v
-                    .as_bytes()
-                    .try_into()
-                    .map_err(|_| format!("--hour: expected YYYYMMDDHH, got {v:?}"))?;
-                time::parse_hour_stamp(&stamp)
-                    .map_err(|e| format!("--hour {v:?}: {e} (expected YYYYMMDDHH, UTC)"))?;
-                when = Some(When::Hour(stamp));
-            }
-            "--sign-type" => {
-                let v = value("--sign-type")?;
-                sign_type = match v.as_str() {
-                    "0" => SignType::NoTimestampCheck,
-                    "1" => SignType::TimestampCheck,
-                    _ => return Err(format!("--sign-type: expected 0 or 1, got {v:?}")),
-                };
-            }
-            "--format" => {
-                let v = value("--format")?;
-                format = match v.as_str() {
-                    "python" => Format::Python,
-                    "json" => Format::Json,
-                    _ => return Err(format!("--format: expected python or json, got {v:?}")),
-                };
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
+impl From<Cli> for Args {
+    fn from(c: Cli) -> Args {
+        Args {
+            device_id: c.device_id,
+            secret: c.secret.map(String::into_bytes),
+            when: match (c.time, c.hour) {
+                (Some(t), _) => When::Unix(t),
+                (None, Some(h)) => When::Hour(h),
+                (None, None) => When::Now,
+            },
+            sign_type: c.sign_type,
+            format: c.format,
         }
     }
-    let device_id = device_id.ok_or("--device-id is required")?;
-    if secret.is_some() == secret_stdin {
-        return Err("give exactly one of --secret and --secret-stdin".into());
-    }
-    Ok(Outcome::Run(Args {
-        device_id,
-        secret,
-        secret_stdin,
-        when: when.unwrap_or(When::Now),
-        sign_type,
-        format,
-    }))
 }
 
 /// A Python bytes literal body: printable ASCII except `'` and `\` as is,
@@ -162,9 +143,9 @@ fn json_str(s: &str) -> String {
 }
 
 fn run(args: Args) -> Result<String, String> {
-    let secret = match (args.secret, args.secret_stdin) {
-        (Some(s), _) => s,
-        (None, _) => {
+    let secret = match args.secret {
+        Some(s) => s,
+        None => {
             let mut line = Vec::new();
             std::io::stdin()
                 .lock()
@@ -232,16 +213,21 @@ fn run(args: Args) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
-    let outcome = parse_args(std::env::args().skip(1));
-    let result = match outcome {
-        Ok(Outcome::Help) => {
-            println!("{USAGE}");
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
+            let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        Ok(Outcome::Run(args)) => run(args),
-        Err(e) => Err(format!("{e}\n\n{USAGE}")),
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("iotda-conninfo: error: {text}");
+            return ExitCode::from(2);
+        }
     };
-    match result {
+    match run(Args::from(cli)) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
             if stdout

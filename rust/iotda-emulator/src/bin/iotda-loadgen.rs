@@ -4,8 +4,10 @@
 //! checks every message was recorded by the platform and reports the
 //! emulator's peak memory (VmHWM) and CPU time.
 //!
-//! usage: iotda-loadgen [--devices 1000] [--seconds 60] [--rate 1]
+//! usage: iotda-loadgen [--devices 1000] [--seconds 60] [--rate 1] [--tls]
 //!                      [--emulator PATH] [--connect-concurrency 100]
+//! `--tls`: every device connects to the emulator's TLS listener (a test CA
+//! generated with `--tls-generate`), verifying its certificate.
 //! Exit status 0 only if every device logged in and lost = 0.
 
 use std::io::{BufRead, BufReader};
@@ -15,53 +17,47 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use iotda_emulator::client::{http, Client, ConnectOpts, In};
 use serde_json::Value;
 
+/// Load test for iotda-emulator: N devices log in and report properties.
+#[derive(Debug, Parser)]
+#[command(name = "iotda-loadgen", version, about)]
 struct Args {
-    devices: usize,
+    /// Devices logged in at once
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    devices: u64,
+    /// Seconds of property reports
+    #[arg(long, default_value_t = 60)]
     seconds: u64,
+    /// Reports per second and device (QoS 1)
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
     rate: f64,
-    emulator: String,
-    concurrency: usize,
+    /// The emulator binary [default: iotda-emulator next to this one]
+    #[arg(long, value_name = "PATH")]
+    emulator: Option<String>,
+    /// Logins in flight at once
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    connect_concurrency: u64,
+    /// Connect over TLS (the emulator generates a test CA; certificates verified)
+    #[arg(long)]
+    tls: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        devices: 1000,
-        seconds: 60,
-        rate: 1.0,
-        emulator: std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("iotda-emulator")))
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "iotda-emulator".into()),
-        concurrency: 100,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(f) = it.next() {
-        let mut v = || it.next().ok_or(format!("{f} needs a value"));
-        match f.as_str() {
-            "--devices" => a.devices = v()?.parse().map_err(|_| "--devices: a number")?,
-            "--seconds" => a.seconds = v()?.parse().map_err(|_| "--seconds: a number")?,
-            "--rate" => a.rate = v()?.parse().map_err(|_| "--rate: a number")?,
-            "--emulator" => a.emulator = v()?,
-            "--connect-concurrency" => {
-                a.concurrency = v()?
-                    .parse()
-                    .map_err(|_| "--connect-concurrency: a number")?
-            }
-            "-h" | "--help" => {
-                println!("usage: iotda-loadgen [--devices N] [--seconds S] [--rate MSG_PER_S] [--emulator PATH] [--connect-concurrency N]");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
+fn positive(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("{v:?} is not a positive number")),
     }
-    if a.devices == 0 || a.rate <= 0.0 || a.concurrency == 0 {
-        return Err("devices, rate and concurrency must be positive".into());
-    }
-    Ok(a)
+}
+
+fn default_emulator() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("iotda-emulator")))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "iotda-emulator".into())
 }
 
 fn proc_field(pid: u32, key: &str) -> Option<String> {
@@ -110,15 +106,10 @@ struct Counters {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("iotda-loadgen: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = Args::parse();
+    let n = args.devices as usize;
     if let Some(n) = max_open_files() {
-        if n < args.devices as u64 + 200 {
+        if n < args.devices + 200 {
             eprintln!(
                 "iotda-loadgen: open-file limit {n} is too low for {} devices (raise `ulimit -n`)",
                 args.devices
@@ -130,7 +121,7 @@ fn main() {
     let _ = std::fs::create_dir_all(&dir);
     let cfg_path = dir.join("devices.toml");
     let mut toml = String::from("mqtt = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\n");
-    for i in 0..args.devices {
+    for i in 0..n {
         toml.push_str(&format!(
             "[[device]]\ndevice_id = \"load_{i:05}\"\nsecret = \"secret-{i}\"\n"
         ));
@@ -139,15 +130,18 @@ fn main() {
         eprintln!("iotda-loadgen: {}: {e}", cfg_path.display());
         std::process::exit(1);
     }
-    let mut child = match Command::new(&args.emulator)
-        .arg("--config")
-        .arg(&cfg_path)
-        .stdout(Stdio::piped())
-        .spawn()
-    {
+    let emulator = args.emulator.clone().unwrap_or_else(default_emulator);
+    let mut cmd = Command::new(&emulator);
+    cmd.arg("--config").arg(&cfg_path).stdout(Stdio::piped());
+    let tls_dir = dir.join("tls");
+    if args.tls {
+        cmd.args(["--mqtts", "127.0.0.1:0", "--tls-generate"])
+            .arg(&tls_dir);
+    }
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("iotda-loadgen: cannot start {}: {e}", args.emulator);
+            eprintln!("iotda-loadgen: cannot start {emulator}: {e}");
             std::process::exit(1);
         }
     };
@@ -159,17 +153,22 @@ fn main() {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             ll.fetch_add(1, Ordering::Relaxed);
-            for (key, tag) in [("mqtt listening on ", 'm'), ("http listening on ", 'h')] {
+            for (key, tag) in [
+                ("mqtt listening on ", 'm'),
+                ("mqtts listening on ", 's'),
+                ("http listening on ", 'h'),
+            ] {
                 if let Some(a) = line.split(key).nth(1) {
                     let _ = tx.send((tag, a.trim().to_string()));
                 }
             }
         }
     });
-    let (mut mqtt, mut web) = (None, None);
-    while mqtt.is_none() || web.is_none() {
+    let (mut mqtt, mut mqtts, mut web) = (None, None, None);
+    while mqtt.is_none() || web.is_none() || (args.tls && mqtts.is_none()) {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(('m', a)) => mqtt = a.parse::<SocketAddr>().ok(),
+            Ok(('s', a)) => mqtts = a.parse::<SocketAddr>().ok(),
             Ok((_, a)) => web = a.parse::<SocketAddr>().ok(),
             Err(_) => {
                 eprintln!("iotda-loadgen: the emulator did not print its addresses");
@@ -178,12 +177,27 @@ fn main() {
             }
         }
     }
-    let (mqtt, web) = (mqtt.expect("mqtt"), web.expect("http"));
+    let (Some(mqtt), Some(web)) = (mqtt, web) else {
+        eprintln!("iotda-loadgen: bad addresses from the emulator");
+        let _ = child.kill();
+        std::process::exit(1);
+    };
+    let target = match (args.tls, mqtts) {
+        (true, Some(a)) => match iotda_emulator::tls::client_config(&tls_dir.join("ca.pem")) {
+            Ok(cfg) => Target::Tls(a, cfg),
+            Err(e) => {
+                eprintln!("iotda-loadgen: {e}");
+                let _ = child.kill();
+                std::process::exit(1);
+            }
+        },
+        _ => Target::Plain(mqtt),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let ok = rt.block_on(run(&args, mqtt, web, pid));
+    let ok = rt.block_on(run(&args, target, web, pid));
     let hwm = proc_field(pid, "VmHWM:").unwrap_or_default();
     let rss = proc_field(pid, "VmRSS:").unwrap_or_default();
     let cpu = cpu_secs(pid);
@@ -207,20 +221,49 @@ fn main() {
     std::process::exit(if ok { 0 } else { 1 });
 }
 
-async fn run(args: &Args, mqtt: SocketAddr, web: SocketAddr, pid: u32) -> bool {
+/// Where devices connect.
+#[derive(Clone)]
+enum Target {
+    Plain(SocketAddr),
+    /// TLS listener, certificates verified against the generated CA.
+    Tls(SocketAddr, Arc<rustls::ClientConfig>),
+}
+
+impl Target {
+    async fn connect(&self, o: &ConnectOpts) -> std::io::Result<(Client, Option<u8>)> {
+        match self {
+            Target::Plain(a) => Client::connect(*a, o).await,
+            Target::Tls(a, cfg) => Client::connect_tls(*a, cfg.clone(), "localhost", o).await,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Target::Plain(a) => format!("mqtt {a}"),
+            Target::Tls(a, _) => format!("mqtts {a}, TLS verified against the test CA"),
+        }
+    }
+}
+
+async fn run(args: &Args, target: Target, web: SocketAddr, pid: u32) -> bool {
     let c = Arc::new(Counters::default());
-    let n = args.devices;
+    let n = args.devices as usize;
     println!(
-        "iotda-loadgen: {n} devices, {} msg/s each, {} s, emulator pid {pid} (mqtt {mqtt}, http {web})",
-        args.rate, args.seconds
+        "iotda-loadgen: {n} devices, {} msg/s each, {} s, emulator pid {pid} ({}, http {web})",
+        args.rate,
+        args.seconds,
+        target.describe()
     );
     // 1. Log everyone in.
     let t0 = Instant::now();
-    let sem = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let sem = Arc::new(tokio::sync::Semaphore::new(
+        args.connect_concurrency as usize,
+    ));
     let mut logins = Vec::with_capacity(n);
     for i in 0..n {
         let sem = sem.clone();
         let c = c.clone();
+        let target = target.clone();
         logins.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.ok()?;
             let id = format!("load_{i:05}");
@@ -231,7 +274,7 @@ async fn run(args: &Args, mqtt: SocketAddr, web: SocketAddr, pid: u32) -> bool {
                 iotda_emulator::state::now_secs(),
             );
             o.keepalive = 120;
-            match Client::connect(mqtt, &o).await {
+            match target.connect(&o).await {
                 Ok((client, Some(0))) => {
                     c.connected.fetch_add(1, Ordering::Relaxed);
                     Some((id, client))

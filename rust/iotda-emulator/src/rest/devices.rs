@@ -1,0 +1,145 @@
+//! Device registration and listing: `POST/GET /devices`, `GET/DELETE /devices/{id}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::body::{json_object, opt_str};
+use super::error::{ok, ApiError, ApiResult};
+use crate::config::DeviceConfig;
+use crate::log;
+use crate::state::{ConnMsg, Device, Shared};
+
+#[derive(Debug, Deserialize)]
+pub struct DevicePath {
+    pub device_id: String,
+}
+
+pub async fn list(State(shared): State<Arc<Shared>>) -> ApiResult {
+    let list = shared.lock().device_summaries();
+    let n = list.len();
+    ok(
+        StatusCode::OK,
+        json!({"devices": list, "page": {"count": n}}),
+    )
+}
+
+pub async fn show(State(shared): State<Arc<Shared>>, Path(p): Path<DevicePath>) -> ApiResult {
+    match shared.lock().devices.get(&p.device_id) {
+        Some(d) => ok(StatusCode::OK, d.summary()),
+        None => Err(ApiError::no_device(&p.device_id)),
+    }
+}
+
+pub async fn delete(State(shared): State<Arc<Shared>>, Path(p): Path<DevicePath>) -> ApiResult {
+    let removed = shared.lock().devices.remove(&p.device_id);
+    match removed {
+        Some(d) => {
+            if let Some(c) = d.conn {
+                let _ = c.tx.send(ConnMsg::Kick);
+            }
+            shared.trace_device_changed(&p.device_id);
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        None => Err(ApiError::no_device(&p.device_id)),
+    }
+}
+
+fn random_secret(shared: &Shared) -> String {
+    let mut pw = [0u8; 64];
+    let seed = format!(
+        "{}-{}-{:?}",
+        shared.new_uuid(),
+        crate::state::now_ms(),
+        std::thread::current().id()
+    );
+    iotda::auth::password(b"1970010100", seed.as_bytes(), &mut pw);
+    String::from_utf8_lossy(&pw[..32]).into_owned()
+}
+
+/// `POST /v5/iot/{project_id}/devices`: `{"device_id"?, "node_id", "product_id"?,
+/// "auth_info": {"secret"?} }`; extension: `auth_info.client_id` +
+/// `auth_info.password` for a fixed pair.
+pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
+    let b = json_object(&body)?;
+    let node_id = opt_str(&b, "node_id")?;
+    let product_id = opt_str(&b, "product_id")?;
+    let device_id = opt_str(&b, "device_id")?;
+    let Some(node_id) = node_id else {
+        return Err(ApiError::bad_request("node_id is required"));
+    };
+    let product_id = product_id.unwrap_or("emulator");
+    let device_id = device_id
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{product_id}_{node_id}"));
+    let auth = b.get("auth_info").cloned().unwrap_or(json!({}));
+    if !auth.is_object() {
+        return Err(ApiError::bad_request("auth_info must be an object"));
+    }
+    let secret = opt_str(&auth, "secret")?.map(str::to_string);
+    let client_id = opt_str(&auth, "client_id")?.map(str::to_string);
+    let password = opt_str(&auth, "password")?.map(str::to_string);
+    let generated = secret.is_none() && client_id.is_none();
+    let secret = if generated {
+        Some(random_secret(&shared))
+    } else {
+        secret
+    };
+    let cfg = DeviceConfig {
+        device_id: device_id.clone(),
+        secret: secret.clone(),
+        client_id,
+        password,
+        node_id: Some(node_id.to_string()),
+        product_id: Some(product_id.to_string()),
+    };
+    cfg.validate().map_err(ApiError::bad_request)?;
+    let out = {
+        let mut st = shared.lock();
+        if st.devices.contains_key(&device_id) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "IOTDA.010002",
+                format!("device {device_id} already exists"),
+            ));
+        }
+        let dev = Device::from_config(&cfg);
+        let mut out = dev.summary();
+        if let Some(o) = out.as_object_mut() {
+            // Huawei returns the secret it generated (the only time it is shown).
+            let auth_type = if cfg.client_id.is_some() && secret.is_none() {
+                "FIXED_PAIR"
+            } else {
+                "SECRET"
+            };
+            o.insert(
+                "auth_info".into(),
+                json!({"auth_type": auth_type, "secret": if generated { secret.clone() } else { None }}),
+            );
+        }
+        st.devices.insert(device_id.clone(), dev);
+        out
+    };
+    shared.trace_device_changed(&device_id);
+    log!("{device_id}: registered through REST");
+    ok(StatusCode::CREATED, out)
+}
+
+/// The device must exist (404 IOTDA.010001 first, before the body is looked at).
+pub fn require_device(shared: &Shared, id: &str) -> Result<(), ApiError> {
+    if shared.lock().devices.contains_key(id) {
+        Ok(())
+    } else {
+        Err(ApiError::no_device(id))
+    }
+}
+
+/// For handlers that only need the summary list.
+pub fn summaries(shared: &Shared) -> Vec<Value> {
+    shared.lock().device_summaries()
+}
