@@ -1061,8 +1061,9 @@ static void reconnect_inline(umqtt_client_obj_t *self) {
 // The background thread: keepalive and reconnects while the script blocks,
 // sleeps or does other work (as QuecPython's). It delivers no messages.
 
+#if MICROPY_PY_THREAD
 static const mp_obj_type_t umqtt_keeper_type;
-static const mp_obj_type_t umqtt_client_type;
+#endif
 
 #if MICROPY_PY_THREAD
 // The client while it lives. With the GIL, the GC cannot run between the
@@ -1825,11 +1826,13 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     locals_dict, &umqtt_client_locals_dict
     );
 
+#if MICROPY_PY_THREAD
 static MP_DEFINE_CONST_OBJ_TYPE(
     umqtt_keeper_type,
     MP_QSTR_keeper,
     MP_TYPE_FLAG_NONE
     );
+#endif
 
 static const mp_rom_map_elem_t umqtt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_umqtt) },

@@ -46,10 +46,10 @@ rust_arm_build() { # target out.a [extra rustflags...]
     fi
     flags="$(rust_arm_panic_flags "$target") --cfg sha2_backend_soft=\"compact\" $*"
     flags="$(echo "$flags" | tr -s ' ' | sed 's/^ //; s/ $//')"   # normalise blanks (keep the quotes)
-    tag="$(echo "$target $flags" | sha256sum | cut -c1-8)"
+    tag="$(echo "$target $flags ${RUST_ARM_OPT_LEVEL:-z}" | sha256sum | cut -c1-8)"
     tdir="$root/target/arm/$target-$tag"
     rust_arm_log "cargo +$tc build --release -p qpy-rust --target $target -Zbuild-std=core (RUSTFLAGS=$flags)"
-    (cd "$root" && env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$flags" \
+    (cd "$root" && env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$flags" CARGO_PROFILE_RELEASE_OPT_LEVEL="${RUST_ARM_OPT_LEVEL:-z}" \
         cargo "+$tc" build --quiet --release -p qpy-rust --target "$target" \
             -Zbuild-std=core --target-dir "$tdir")
     raw="$tdir/$target/release/libqpy_rust.a"
