@@ -45,6 +45,9 @@ from lib.broker import Mosquitto  # noqa: E402
 from lib.proc import Process  # noqa: E402
 
 FIRMWARE_DIR = os.path.join(HERE, "firmware")
+# run a second time over the lwIP socket double
+LWIP_TESTS = ("test_reconnect", "test_offline_queue", "test_restore_many_subscriptions",
+              "test_keepalive_idle", "test_unreachable_client")
 AUTH_USER = "tester"
 AUTH_PASS = "s3cret-pass"
 
@@ -189,6 +192,11 @@ def main():
         if fn.startswith("test_") and fn.endswith(".py"):
             path = os.path.join(FIRMWARE_DIR, fn)
             tests.append((fn[:-3], [mp] + test_args(path) + [path], True))
+    # again over a double of QuecPython's lwIP sockets (tests/firmware/lwip):
+    # how a port reports the peer's close must not matter
+    for name in LWIP_TESTS:
+        path = os.path.join(FIRMWARE_DIR, name + ".py")
+        tests.append((name + "[lwip]", [mp] + test_args(path) + [path], True))
     if not args.no_guide:
         tests.append(("test_guide_script",
                       [sys.executable, os.path.join(HERE, "run_guide_script.py"), mp],
@@ -227,7 +235,10 @@ def main():
             if not broker.alive():  # a previous test may have left it down
                 broker.start()  # on the same port
             timeout = args.timeout * (2 if name == "test_guide_script" else 1)
-            ok, secs, out = run_one(name, argv, base_env, timeout,
+            env = base_env
+            if name.endswith("[lwip]"):
+                env = dict(base_env, MICROPYPATH=".frozen:" + os.path.join(FIRMWARE_DIR, "lwip") + ":" + FIRMWARE_DIR)
+            ok, secs, out = run_one(name, argv, env, timeout,
                                     broker if uses_broker else None, args.verbose)
             if ok is None:
                 print("SKIP {} ({})".format(name, next((l for l in out if l.startswith("SKIP")), "")), flush=True)
