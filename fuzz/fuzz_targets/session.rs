@@ -22,8 +22,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mqtt_core::codec::{LastWill, Packet, Protocol, QoS, Status};
 use mqtt_core::session::{
-    subs, ConnectOptions, ConnectionState, Event, LinkStatus, LoginFailure, ReconnectPoll,
-    RequestState, RestoreStep, Session, SessionError, SubState, Tick, MAX_INFLIGHT,
+    subs, ConnectOptions, ConnectionState, Event, LinkStatus, LoginFailure, OutgoingStage,
+    ReconnectPoll, RequestKind, RequestState, RestoreStep, Session, SessionError, SubState, Tick, MAX_INFLIGHT,
     MAX_REQUESTS, MAX_SUBSCRIPTIONS, MAX_UNACKED, REPLY_MAX, SUBS_MAX_BYTES,
 };
 
@@ -58,6 +58,12 @@ enum Op {
     /// The glue's reconnect loop: poll, and when due begin a background login
     /// and send CONNECT.
     ReconnectCycle { accept: Option<u8> },
+    /// The glue's whole login when offline: login_begin, CONNECT, an accepted
+    /// CONNACK; then the restore until DONE.
+    Online { background: bool, present: bool, out_cap: u8 },
+    /// The server answers everything in flight and on the wire (SUBACK codes
+    /// from `codes`).
+    AnswerAll { codes: Vec<u8> },
     /// Grow the arena to what `subs::reserve` asks for (or by `extra` bytes).
     SubsReserve { filter: String, extra: u8 },
     Subscribe { filter: String, qos: u8, out_cap: u16 },
@@ -135,6 +141,45 @@ fn suback_code(c: u8) -> u8 {
     }
 }
 
+/// PUBACK/PUBREC/PUBCOMP for every message in flight, SUBACK/UNSUBACK for
+/// every packet on the wire.
+fn answers(s: &Session, codes: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for o in s.inflight() {
+        bytes.extend(match o.stage {
+            OutgoingStage::AwaitPubAck => id_packet(0x40, o.packet_id),
+            OutgoingStage::AwaitPubRec => id_packet(0x50, o.packet_id),
+            OutgoingStage::AwaitPubComp => id_packet(0x70, o.packet_id),
+        });
+    }
+    for (i, u) in s.unacked().iter().enumerate() {
+        bytes.extend(match u.kind {
+            RequestKind::Unsubscribe => id_packet(0xB0, u.packet_id),
+            RequestKind::Subscribe => {
+                let mut body = u.packet_id.to_be_bytes().to_vec();
+                body.extend((0..usize::from(u.filter_count)).map(|j| {
+                    suback_code(codes.get(i + j).copied().unwrap_or(1))
+                }));
+                frame(0x90, &body)
+            }
+        });
+    }
+    bytes
+}
+
+fn default_options() -> ConnectOptions<'static> {
+    ConnectOptions {
+        protocol: Protocol::V311,
+        client_id: "fuzz",
+        username: None,
+        password: None,
+        will: None,
+        keep_alive_s: 30,
+        clean_session: false,
+        ping_max_unanswered: 1,
+    }
+}
+
 fn valid_bytes(v: &Valid, s: &Session) -> Vec<u8> {
     match v {
         Valid::ConnAck { present, code } => frame(0x20, &[*present as u8, code % 7]),
@@ -184,8 +229,8 @@ fn valid_bytes(v: &Valid, s: &Session) -> Vec<u8> {
                 return vec![0xD0, 0];
             };
             match u.kind {
-                mqtt_core::session::RequestKind::Unsubscribe => id_packet(0xB0, u.packet_id),
-                mqtt_core::session::RequestKind::Subscribe => {
+                RequestKind::Unsubscribe => id_packet(0xB0, u.packet_id),
+                RequestKind::Subscribe => {
                     let mut count = usize::from(u.filter_count);
                     if *miscount {
                         count = if codes.len() % 2 == 0 { count + 1 } else { count.saturating_sub(1) };
@@ -417,7 +462,7 @@ impl World {
     fn receive_all(&mut self, bytes: &[u8], reply_cap: usize) {
         let mut rest = bytes;
         let mut reply = vec![0u8; reply_cap];
-        for _ in 0..32 {
+        for _ in 0..128 {
             if rest.is_empty() {
                 break;
             }
@@ -635,17 +680,7 @@ fuzz_target!(|input: (u32, u32, u16, Vec<Op>)| {
             Op::ReconnectCycle { accept } => {
                 if w.s.reconnect_poll(w.now) == ReconnectPoll::Due {
                     w.login_begin(true);
-                    let opts = ConnectOptions {
-                        protocol: Protocol::V311,
-                        client_id: "fuzz",
-                        username: None,
-                        password: None,
-                        will: None,
-                        keep_alive_s: 30,
-                        clean_session: false,
-                        ping_max_unanswered: 1,
-                    };
-                    w.connect(&opts, 64);
+                    w.connect(&default_options(), 64);
                     if let Some(code) = accept {
                         let bytes = frame(0x20, &[0, code % 7]);
                         w.receive_all(&bytes, REPLY_MAX);
@@ -654,6 +689,23 @@ fuzz_target!(|input: (u32, u32, u16, Vec<Op>)| {
                         }
                     }
                 }
+            }
+            Op::Online { background, present, out_cap } => {
+                if !w.s.is_connected() {
+                    if w.s.status() != LinkStatus::Connecting {
+                        w.login_begin(*background);
+                    }
+                    w.connect(&default_options(), 64);
+                    let bytes = frame(0x20, &[*present as u8, 0]);
+                    w.receive_all(&bytes, REPLY_MAX);
+                }
+                if w.s.is_connected() {
+                    w.restore(usize::from(*out_cap % 64), true);
+                }
+            }
+            Op::AnswerAll { codes } => {
+                let bytes = answers(&w.s, codes);
+                w.receive_all(&bytes, REPLY_MAX);
             }
             Op::SubsReserve { filter, extra } => match subs::reserve(&w.arena, filter) {
                 Ok(needed) => {
