@@ -36,6 +36,11 @@ enum Op {
     /// CONNACK, with its remaining length (2) in 1 to 4 bytes: longer
     /// encodings than needed are legal to the decoder.
     ReceiveConnAck { code: u8, present: bool, pad: u8 },
+    /// The glue's login when offline (login_begin, CONNECT, accepted
+    /// CONNACK), then restore_next until DONE, retransmitting each slot.
+    Online { background: bool, present: bool },
+    /// The server answers a packet id the ABI handed out.
+    Answer { id: Id, kind: u8, code: u8 },
     SubsReserve { filter: Slice, subs: Arena, null_needed: bool, grow: bool },
     Subscribe { filter: Slice, qos: u8, cap: u16, subs: Arena, null_len: bool, null_pid: bool },
     Unsubscribe { filter: Slice, cap: u16, subs: Arena, null_len: bool, null_pid: bool },
@@ -386,6 +391,64 @@ fuzz_target!(|ops: Vec<Op>| {
                         (false, false) => 0x80,
                     }));
                     input.extend([*present as u8, code % 7]);
+                    let n = input.len();
+                    receive(s, &mut w, &input, n, 4, false, false, &Arena::Whole);
+                }
+                Op::Online { background, present } => {
+                    if umqtt_status(s) != UMQTT_STA_CONNECTED {
+                        if umqtt_status(s) != UMQTT_STA_CONNECTING {
+                            ok_or_err(umqtt_login_begin(s, *background));
+                        }
+                        let o = umqtt_connect_options {
+                            client_id: umqtt_slice { ptr: b"fuzz".as_ptr(), len: 4 },
+                            username: umqtt_slice { ptr: ptr::null(), len: 0 },
+                            password: umqtt_slice { ptr: ptr::null(), len: 0 },
+                            will_topic: umqtt_slice { ptr: ptr::null(), len: 0 },
+                            will_payload: umqtt_slice { ptr: ptr::null(), len: 0 },
+                            keep_alive_s: 30,
+                            protocol_level: 4,
+                            will_qos: 0,
+                            will_retain: false,
+                            clean_session: false,
+                            ping_max_unanswered: 1,
+                        };
+                        let mut out = buf(64);
+                        let mut len = 0;
+                        ok_or_err(umqtt_connect(s, &o, w.now, out.as_mut_ptr(), 64, &mut len));
+                        let input = [0x20u8, 2, *present as u8, 0];
+                        receive(s, &mut w, &input, 4, 4, false, false, &Arena::Whole);
+                    }
+                    if umqtt_status(s) == UMQTT_STA_CONNECTED {
+                        for step in 0.. {
+                            assert!(step <= UMQTT_MAX_SUBSCRIPTIONS + UMQTT_MAX_INFLIGHT + 2, "restore does not terminate");
+                            let mut out = buf(256);
+                            let (mut len, mut slot) = (0usize, 0u8);
+                            let (arena, arena_cap) = w.arena(&Arena::Whole);
+                            let r = umqtt_restore_next(s, arena, arena_cap, w.now, out.as_mut_ptr(), 256, &mut len, &mut slot);
+                            value_or_err(r, 2);
+                            match r {
+                                UMQTT_RESTORE_SEND => assert!(len > 0 && len <= 256),
+                                UMQTT_RESTORE_RETRANSMIT => {
+                                    let mut info: umqtt_publish_info = core::mem::zeroed();
+                                    let t = b"t";
+                                    let st = umqtt_retransmit(s, slot, umqtt_slice { ptr: t.as_ptr(), len: 1 }, umqtt_slice { ptr: t.as_ptr(), len: 1 }, w.now, out.as_mut_ptr(), 256, &mut info);
+                                    assert_eq!(st, 0);
+                                    assert!(info.len > 0 && info.len <= 256 && info.slot == slot);
+                                }
+                                _ => break,
+                            }
+                        }
+                    }
+                }
+                Op::Answer { id, kind, code } => {
+                    let pid = w.id(id).to_be_bytes();
+                    let input: Vec<u8> = match kind % 5 {
+                        0 => vec![0x40, 2, pid[0], pid[1]],
+                        1 => vec![0x50, 2, pid[0], pid[1]],
+                        2 => vec![0x70, 2, pid[0], pid[1]],
+                        3 => vec![0x90, 3, pid[0], pid[1], if code % 4 == 3 { 0x80 } else { code % 4 }],
+                        _ => vec![0xB0, 2, pid[0], pid[1]],
+                    };
                     let n = input.len();
                     receive(s, &mut w, &input, n, 4, false, false, &Arena::Whole);
                 }
