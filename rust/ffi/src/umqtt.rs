@@ -837,8 +837,12 @@ pub unsafe extern "C" fn umqtt_receive(
             Err(SessionError::Refused(code)) => {
                 ev.kind = UMQTT_EVENT_CONNACK as u8;
                 ev.return_code = code.as_u8();
-                // A CONNACK is always 4 bytes.
-                ev.consumed = 4;
+                // The whole CONNACK: 4 bytes, or more when its remaining
+                // length takes more bytes than needed (the decoder accepts that).
+                ev.consumed = match decode_fixed_header(input) {
+                    Ok(Status::Complete(header)) => header.packet_len(),
+                    _ => 0,
+                };
                 Err(UMQTT_ERR_REFUSED)
             }
             Err(error) => Err(session_status(error)),

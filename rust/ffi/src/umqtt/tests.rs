@@ -403,6 +403,49 @@ fn refused_connack_reports_code() {
     assert_eq!(unsafe { umqtt_status(&*s) }, UMQTT_STA_CLOSED);
 }
 
+/// Found by fuzz/fuzz_targets/ffi.rs (fuzz/regressions/ffi/
+/// refused-connack-long-remaining-length): a refused CONNACK whose remaining
+/// length is encoded in more bytes than needed reported `consumed` 4, so the
+/// glue would have skipped only part of it.
+#[test]
+fn refused_connack_consumes_the_whole_packet() {
+    let cases: [&[u8]; 4] = [
+        &[0x20, 0x02, 0x00, 0x03],
+        &[0x20, 0x82, 0x00, 0x00, 0x03],
+        &[0x20, 0x82, 0x80, 0x00, 0x00, 0x03],
+        &[0x20, 0x82, 0x80, 0x80, 0x00, 0x00, 0x03],
+    ];
+    for bytes in cases {
+        let mut s = new_session();
+        let mut out = [0u8; 64];
+        let mut out_len = 0;
+        let st = unsafe {
+            umqtt_connect(
+                &mut *s,
+                &options(0),
+                0,
+                out.as_mut_ptr(),
+                out.len(),
+                &mut out_len,
+            )
+        };
+        assert_eq!(st, 0);
+        let mut input = bytes.to_vec();
+        input.extend_from_slice(&[0xD0, 0x00]);
+        let (status, ev, _) = receive(&mut s, &input, 0, &mut [0u8; 4]);
+        assert_eq!(
+            (status, ev.kind, ev.return_code, ev.consumed),
+            (
+                UMQTT_ERR_REFUSED as i32,
+                UMQTT_EVENT_CONNACK as u8,
+                3,
+                bytes.len()
+            ),
+            "{bytes:02x?}"
+        );
+    }
+}
+
 #[test]
 fn connect_option_validation() {
     let mut s = new_session();
