@@ -363,7 +363,8 @@ static void set_link(umqtt_client_obj_t *self, mp_obj_t sock, mp_obj_t tcp, mp_o
     self->tcp = tcp;
     self->ipoll = ipoll;
     if (self->keeper != NULL) {
-        self->keeper->sock = sock;
+        // the script's own stream (connect(sock=)) is the script's to close
+        self->keeper->sock = sock == self->given_stream ? MP_OBJ_NULL : sock;
         self->keeper->ipoll = ipoll;
     }
     self->rx_start = self->rx_end = 0;
@@ -605,7 +606,10 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
 static void deliver(umqtt_client_obj_t *self, delivery_t *d) {
     if (self->callback != mp_const_none) {
         mp_obj_t args[2] = { d->topic, d->msg };
+        // not reading meanwhile: the keeper keeps the link alive
+        self->callers--;
         call_unlocked(self, self->callback, 2, 0, args, true);
+        self->callers++;
     }
     if (d->reply_len > 0 && self->link_id == d->link_id) {
         write_all(self, d->reply, d->reply_len);
@@ -1065,6 +1069,14 @@ static void reconnect_inline(umqtt_client_obj_t *self) {
 static const mp_obj_type_t umqtt_keeper_type;
 #endif
 
+static void stop_keeper(umqtt_client_obj_t *self) {
+    if (self->keeper != NULL) {
+        self->keeper->state = KEEPER_STOPPED;
+        self->keeper = NULL;
+    }
+}
+
+
 #if MICROPY_PY_THREAD
 // The client while it lives. With the GIL, the GC cannot run between the
 // check and the use; without it, the GC's mutex orders them.
@@ -1108,6 +1120,9 @@ static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
                     k->wait_for_data = self->rx_end < self->rx_cap;
                 }
             }
+        } else if (status(self) == UMQTT_STA_CLOSED) {
+            // refused for good, or a failed connect(): nothing to keep
+            stop_keeper(self);
         } else {
             uint32_t due_ms = 0;
             int32_t due = umqtt_reconnect_poll(&self->session, now_ms(), &due_ms);
@@ -1180,13 +1195,6 @@ static mp_obj_t keeper_thread(mp_obj_t k_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(keeper_thread_obj, keeper_thread);
 #endif
 
-static void stop_keeper(umqtt_client_obj_t *self) {
-    if (self->keeper != NULL) {
-        self->keeper->state = KEEPER_STOPPED;
-        self->keeper = NULL;
-    }
-}
-
 static void start_keeper(umqtt_client_obj_t *self) {
     #if MICROPY_PY_THREAD
     if (self->keepalive == 0 && !can_reconnect(self)) {
@@ -1194,7 +1202,7 @@ static void start_keeper(umqtt_client_obj_t *self) {
     }
     umqtt_keeper_t *k = mp_obj_malloc(umqtt_keeper_t, &umqtt_keeper_type);
     k->client = ~(uintptr_t)self;
-    k->sock = self->sock;
+    k->sock = self->sock == self->given_stream ? MP_OBJ_NULL : self->sock;
     k->ipoll = self->ipoll;
     k->state = KEEPER_RUNNING;
     nlr_buf_t nlr;
@@ -1437,10 +1445,12 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_set_last_will_obj, 1, umqtt_set_last_wil
 
 static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
     (void)ctx;
-    stop_keeper(self);
     umqtt_set_auto_reconnect(&self->session, can_reconnect(self));
     login(self, false);
-    start_keeper(self);
+    // a keeper still running (connect() again) goes on serving the new link
+    if (self->keeper == NULL) {
+        start_keeper(self);
+    }
     return mp_const_none;
 }
 
@@ -1519,7 +1529,7 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
     bool sent = write_all(self, self->tx, info.len)
         && (info.payload_included || write_all(self, payload.ptr, payload.len));
     if (a->qos == 0 || !sent) {
-        if (!sent && !(a->qos > 0 && can_reconnect(self))) {
+        if (!sent && !(a->qos > 0 && reconnecting(self))) {
             report(self, REP_PUB_NETWORK);
             return mp_const_false;
         }
@@ -1530,10 +1540,13 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
         case PUMP_DONE:
             return mp_const_true;
         case PUMP_OFFLINE:
-            if (can_reconnect(self)) {
+            // kept and resent by the reconnect; not when the script closed it
+            if (reconnecting(self)) {
                 return mp_const_true;
             }
-            report(self, REP_PUB_NETWORK);
+            if (status(self) != UMQTT_STA_CLOSED) {
+                report(self, REP_PUB_NETWORK);
+            }
             return mp_const_false;
         default:
             report(self, REP_PUB_NO_ACK);
