@@ -40,7 +40,10 @@
 #define UMQTT_MUTEX_DEINIT(m) (void)(m)
 #endif
 
+// The Rust session lives inside the MicroPython object (GC memory is 8-byte
+// aligned on every port we build for).
 typedef char umqtt_session_size_matches[sizeof(umqtt_session) == UMQTT_SESSION_SIZE ? 1 : -1];
+typedef char umqtt_session_align_fits[UMQTT_SESSION_ALIGN <= 8 ? 1 : -1];
 typedef char umqtt_reply_fits[UMQTT_REPLY_MAX <= 8 ? 1 : -1];
 
 // What the error callback is told, in QuecPython's words where it has them.
