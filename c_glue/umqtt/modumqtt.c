@@ -1446,8 +1446,17 @@ static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_set_last_will_obj, 1, umqtt_set_last_will);
 
+typedef struct {
+    mp_obj_t stream;
+    bool clean_session;
+} connect_args_t;
+
 static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
-    (void)ctx;
+    connect_args_t *a = ctx;
+    self->clean_session = a->clean_session;
+    // sock=: log in over an already open stream (a custom transport, or an
+    // in-memory one in tests); such a link is not reopened by reconn.
+    self->given_stream = a->stream == mp_const_none ? MP_OBJ_NULL : a->stream;
     umqtt_set_auto_reconnect(&self->session, can_reconnect(self));
     login(self, false);
     // a keeper still running (connect() again) goes on serving the new link
@@ -1466,11 +1475,8 @@ static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    self->clean_session = args[ARG_clean_session].u_bool;
-    // sock=: log in over an already open stream (a custom transport, or an
-    // in-memory one in tests); such a link is not reopened by reconn.
-    self->given_stream = args[ARG_sock].u_obj == mp_const_none ? MP_OBJ_NULL : args[ARG_sock].u_obj;
-    run_locked(self, connect_op, NULL);
+    connect_args_t a = { args[ARG_sock].u_obj, args[ARG_clean_session].u_bool };
+    run_locked(self, connect_op, &a);
     // micropython-lib returns the session-present flag; QuecPython returns 0,
     // which is what a clean session gives here too.
     return MP_OBJ_NEW_SMALL_INT(self->session_present ? 1 : 0);
