@@ -1100,6 +1100,11 @@ static umqtt_client_obj_t *keeper_client(umqtt_keeper_t *k) {
 static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
     uint32_t wait_ms = KEEPER_PERIOD_MS;
     k->wait_for_data = false;
+    if (self->callers > 0) {
+        // a script call is inside and reads for itself: do not contend for
+        // the lock with it (a read without the lock: only a hint)
+        return KEEPER_PERIOD_MS / 4;
+    }
     lock_raw(self);
     if (k->state != KEEPER_RUNNING) {
         unlock_raw(self);
