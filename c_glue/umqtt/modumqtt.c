@@ -235,6 +235,8 @@ static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_a
             nlr_jump(nlr.ret_val);
         }
         callback_failed(nlr.ret_val);
+        lock_raw(self);
+        return mp_const_none;
     }
     lock_raw(self);
     return result;
@@ -361,7 +363,48 @@ static void close_quietly(mp_obj_t stream) {
 
 // Every stream is closed exactly once: unix sockets do not forget their fd
 // on close, and a second close may hit a newer socket's.
+// Every open link is also on this chain (a root), so that a client's
+// finaliser can hand its socket to the scheduler: the client's own reference
+// dies with it. Each node is a GC block { next, stream }.
+MP_REGISTER_ROOT_POINTER(void *umqtt_links);
+
+// Without the GIL, threads of different clients change the chain at once:
+// the GC's (recursive) mutex orders them. Nothing inside allocates.
+#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
+#define LINKS_ENTER() mp_thread_recursive_mutex_lock(&MP_STATE_MEM(gc_mutex), 1)
+#define LINKS_EXIT() mp_thread_recursive_mutex_unlock(&MP_STATE_MEM(gc_mutex))
+#else
+#define LINKS_ENTER()
+#define LINKS_EXIT()
+#endif
+
+static void links_add(mp_obj_t sock) {
+    void **node = m_new(void *, 2);
+    node[1] = MP_OBJ_TO_PTR(sock);
+    LINKS_ENTER();
+    node[0] = MP_STATE_VM(umqtt_links);
+    MP_STATE_VM(umqtt_links) = node;
+    LINKS_EXIT();
+}
+
+static void links_remove(mp_obj_t sock) {
+    LINKS_ENTER();
+    for (void ***at = (void ***)&MP_STATE_VM(umqtt_links); *at != NULL; at = (void ***)&(*at)[0]) {
+        if ((*at)[1] == MP_OBJ_TO_PTR(sock)) {
+            *at = (void **)(*at)[0];
+            break;
+        }
+    }
+    LINKS_EXIT();
+}
+
 static void set_link(umqtt_client_obj_t *self, mp_obj_t sock, mp_obj_t tcp, mp_obj_t ipoll) {
+    if (self->sock != MP_OBJ_NULL && self->sock != self->given_stream) {
+        links_remove(self->sock);
+    }
+    if (sock != MP_OBJ_NULL && sock != self->given_stream) {
+        links_add(sock);
+    }
     self->sock = sock;
     self->tcp = tcp;
     self->ipoll = ipoll;
@@ -791,13 +834,16 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
         mp_obj_t ai_args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
         mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args, false);
         size_t n_fields = 0;
-        mp_obj_t *fields = NULL;
+        mp_obj_t *items = NULL;
         if (mp_obj_get_int(mp_obj_len(infos)) > 0) {
-            mp_obj_get_array(mp_obj_subscr(infos, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL), &n_fields, &fields);
+            mp_obj_get_array(mp_obj_subscr(infos, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL), &n_fields, &items);
         }
         if (n_fields < 5) {
             mp_raise_OSError(MP_EHOSTUNREACH);
         }
+        // copied: `items` points inside the tuple, which the GC does not
+        // count as a reference, and the calls below allocate
+        mp_obj_t fields[5] = { items[0], items[1], items[2], items[3], items[4] };
         tcp = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_socket), 3, 0, fields);
         link[0] = tcp;
         nlr_buf_t nlr;
@@ -1098,7 +1144,8 @@ static umqtt_client_obj_t *keeper_client(umqtt_keeper_t *k) {
 }
 
 static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
-    uint32_t wait_ms = KEEPER_PERIOD_MS;
+    // volatile: read after an exception unwinds (setjmp-based nlr)
+    volatile uint32_t wait_ms = KEEPER_PERIOD_MS;
     k->wait_for_data = false;
     if (self->callers > 0) {
         // a script call is inside and reads for itself: do not contend for
@@ -1151,11 +1198,11 @@ static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
 
 // Not inlined: the client pointer lives only in this frame.
 static MP_NOINLINE uint32_t keeper_step(umqtt_keeper_t *k) {
-    umqtt_client_obj_t *self = keeper_client(k);
+    umqtt_client_obj_t *volatile self = keeper_client(k);
     if (self == NULL) {
         return 0;
     }
-    uint32_t wait_ms = KEEPER_PERIOD_MS;
+    volatile uint32_t wait_ms = KEEPER_PERIOD_MS;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         wait_ms = keeper_work(self, k);
@@ -1196,6 +1243,7 @@ static mp_obj_t keeper_thread(mp_obj_t k_in) {
     if (k->state == KEEPER_ORPHANED && k->sock != MP_OBJ_NULL) {
         // the client was collected: its link goes with it
         close_quietly(k->sock);
+        links_remove(k->sock);
     }
     k->sock = MP_OBJ_NULL;
     return mp_const_none;
@@ -1375,6 +1423,13 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     return MP_OBJ_FROM_PTR(self);
 }
 
+static mp_obj_t close_later(mp_obj_t stream) {
+    close_quietly(stream);
+    links_remove(stream);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(close_later_obj, close_later);
+
 // The client is unreachable: its link and thread go, its secrets are wiped.
 static mp_obj_t umqtt_client_del(mp_obj_t self_in) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -1383,7 +1438,12 @@ static mp_obj_t umqtt_client_del(mp_obj_t self_in) {
         self->keeper->state = KEEPER_ORPHANED;
         self->keeper = NULL;
     } else if (self->sock != MP_OBJ_NULL && self->sock != self->given_stream) {
-        close_quietly(self->sock);
+        // Not here: a socket's close releases the GIL, and another thread
+        // would run in the middle of the GC's sweep. The scheduler runs it
+        // at the next safe point (a full queue leaves the socket open).
+        #if MICROPY_ENABLE_SCHEDULER
+        mp_sched_schedule(MP_OBJ_FROM_PTR(&close_later_obj), self->sock);
+        #endif
     }
     self->sock = MP_OBJ_NULL;
     if (self->password != NULL) {
@@ -1463,7 +1523,9 @@ static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
     // in-memory one in tests); such a link is not reopened by reconn.
     self->given_stream = a->stream == mp_const_none ? MP_OBJ_NULL : a->stream;
     umqtt_set_auto_reconnect(&self->session, can_reconnect(self));
-    login(self, false);
+    // while the client reconnects (e.g. connect() from the error callback),
+    // a failed connect() is one more attempt, not the end of reconnecting
+    login(self, reconnecting(self));
     // a keeper still running (connect() again) goes on serving the new link
     if (self->keeper == NULL) {
         start_keeper(self);
@@ -1679,7 +1741,7 @@ static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
     }
     if (got == PUMP_OFFLINE) {
         umqtt_request_forget(&self->session, a->packet_id);
-        if (!can_reconnect(self)) {
+        if (!reconnecting(self)) {
             raise_offline(self);
         }
     }
