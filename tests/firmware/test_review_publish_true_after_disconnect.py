@@ -3,7 +3,9 @@
 # client meanwhile, although no PUBACK ever came and a clean session drops
 # the message: publish_op's PUMP_OFFLINE branch (and the write-failed one)
 # only asks can_reconnect() (reconn and no sock=), not whether the client
-# was shut down by the script.
+# was shut down by the script. Same in request_op: subscribe() waiting for
+# its SUBACK returns None (success) after disconnect() (PUMP_OFFLINE ->
+# can_reconnect() -> no raise), although nothing will ever restore it.
 import _thread
 from umqtt import MQTTClient
 from mqtt_test_util import Checker, poll_until, sleep_ms
@@ -41,4 +43,24 @@ for how in ("disconnect", "close"):
               "{}() during the PUBACK wait (reconn={}): publish must not return True, got {!r}".format(
                   how, reconn, res))
         del got[:]
+c = MQTTClient("rv-sub-disconnect", "127.0.0.1", b.port, keepalive=0)
+c.set_callback(lambda t, m: None)
+c.connect()
+res = []
+
+
+def sub():
+    try:
+        res.append(c.subscribe("rv/s", 1))
+    except Exception as e:
+        res.append(e)
+
+
+_thread.start_new_thread(sub, ())
+poll_until(lambda: 0x82 in got, 3000)
+sleep_ms(200)
+c.disconnect()
+poll_until(lambda: res, 8000)
+ck.ok(res and isinstance(res[0], Exception),
+      "disconnect() during the SUBACK wait: subscribe must raise, got {!r}".format(res))
 ck.finish()
