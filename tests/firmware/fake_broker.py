@@ -80,13 +80,10 @@ class FakeBroker:
             self.handler(c, n)
         except Exception as e:
             print("  (fake broker handler {}: {!r})".format(n, e))
-<<<<<<< HEAD
-=======
         try:
             c.close()  # unix sockets keep their fd: close once, here
         except OSError:
             pass
->>>>>>> glue-review
 
 
 def serve_silently(c, on_packet=None):
