@@ -363,48 +363,7 @@ static void close_quietly(mp_obj_t stream) {
 
 // Every stream is closed exactly once: unix sockets do not forget their fd
 // on close, and a second close may hit a newer socket's.
-// Every open link is also on this chain (a root), so that a client's
-// finaliser can hand its socket to the scheduler: the client's own reference
-// dies with it. Each node is a GC block { next, stream }.
-MP_REGISTER_ROOT_POINTER(void *umqtt_links);
-
-// Without the GIL, threads of different clients change the chain at once:
-// the GC's (recursive) mutex orders them. Nothing inside allocates.
-#if MICROPY_PY_THREAD && !MICROPY_PY_THREAD_GIL
-#define LINKS_ENTER() mp_thread_recursive_mutex_lock(&MP_STATE_MEM(gc_mutex), 1)
-#define LINKS_EXIT() mp_thread_recursive_mutex_unlock(&MP_STATE_MEM(gc_mutex))
-#else
-#define LINKS_ENTER()
-#define LINKS_EXIT()
-#endif
-
-static void links_add(mp_obj_t sock) {
-    void **node = m_new(void *, 2);
-    node[1] = MP_OBJ_TO_PTR(sock);
-    LINKS_ENTER();
-    node[0] = MP_STATE_VM(umqtt_links);
-    MP_STATE_VM(umqtt_links) = node;
-    LINKS_EXIT();
-}
-
-static void links_remove(mp_obj_t sock) {
-    LINKS_ENTER();
-    for (void ***at = (void ***)&MP_STATE_VM(umqtt_links); *at != NULL; at = (void ***)&(*at)[0]) {
-        if ((*at)[1] == MP_OBJ_TO_PTR(sock)) {
-            *at = (void **)(*at)[0];
-            break;
-        }
-    }
-    LINKS_EXIT();
-}
-
 static void set_link(umqtt_client_obj_t *self, mp_obj_t sock, mp_obj_t tcp, mp_obj_t ipoll) {
-    if (self->sock != MP_OBJ_NULL && self->sock != self->given_stream) {
-        links_remove(self->sock);
-    }
-    if (sock != MP_OBJ_NULL && sock != self->given_stream) {
-        links_add(sock);
-    }
     self->sock = sock;
     self->tcp = tcp;
     self->ipoll = ipoll;
@@ -1147,9 +1106,10 @@ static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
     // volatile: read after an exception unwinds (setjmp-based nlr)
     volatile uint32_t wait_ms = KEEPER_PERIOD_MS;
     k->wait_for_data = false;
-    if (self->callers > 0) {
+    if (self->callers > 0 && status(self) == UMQTT_STA_CONNECTED) {
         // a script call is inside and reads for itself: do not contend for
-        // the lock with it (a read without the lock: only a hint)
+        // the lock with it (reads without the lock: only a hint). A lost
+        // link is the keeper's to bring back, whoever waits for it.
         return KEEPER_PERIOD_MS / 4;
     }
     lock_raw(self);
@@ -1243,7 +1203,6 @@ static mp_obj_t keeper_thread(mp_obj_t k_in) {
     if (k->state == KEEPER_ORPHANED && k->sock != MP_OBJ_NULL) {
         // the client was collected: its link goes with it
         close_quietly(k->sock);
-        links_remove(k->sock);
     }
     k->sock = MP_OBJ_NULL;
     return mp_const_none;
@@ -1251,11 +1210,11 @@ static mp_obj_t keeper_thread(mp_obj_t k_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(keeper_thread_obj, keeper_thread);
 #endif
 
+// Every connected client has one (also with keepalive=0 and reconn=False):
+// besides keepalive and reconnects, it notices a lost link while the script
+// does not call, and closes the link of a client that became unreachable.
 static void start_keeper(umqtt_client_obj_t *self) {
     #if MICROPY_PY_THREAD
-    if (self->keepalive == 0 && !can_reconnect(self)) {
-        return;
-    }
     umqtt_keeper_t *k = mp_obj_malloc(umqtt_keeper_t, &umqtt_keeper_type);
     k->client = ~(uintptr_t)self;
     k->sock = self->sock == self->given_stream ? MP_OBJ_NULL : self->sock;
@@ -1423,13 +1382,6 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_obj_t close_later(mp_obj_t stream) {
-    close_quietly(stream);
-    links_remove(stream);
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(close_later_obj, close_later);
-
 // The client is unreachable: its link and thread go, its secrets are wiped.
 static mp_obj_t umqtt_client_del(mp_obj_t self_in) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -1438,11 +1390,11 @@ static mp_obj_t umqtt_client_del(mp_obj_t self_in) {
         self->keeper->state = KEEPER_ORPHANED;
         self->keeper = NULL;
     } else if (self->sock != MP_OBJ_NULL && self->sock != self->given_stream) {
-        // Not here: a socket's close releases the GIL, and another thread
-        // would run in the middle of the GC's sweep. The scheduler runs it
-        // at the next safe point (a full queue leaves the socket open).
-        #if MICROPY_ENABLE_SCHEDULER
-        mp_sched_schedule(MP_OBJ_FROM_PTR(&close_later_obj), self->sock);
+        // No other thread can run: close it now. (With threads every
+        // connected client has its keeper: a socket's close releases the
+        // GIL, which must not happen in the middle of the GC's sweep.)
+        #if !MICROPY_PY_THREAD
+        close_quietly(self->sock);
         #endif
     }
     self->sock = MP_OBJ_NULL;

@@ -28,6 +28,16 @@ def require_env(name):
     return v
 
 
+def read_log(path, tail=262144):
+    """The end of the broker's log: it accumulates over the whole suite and
+    would not fit a small firmware heap."""
+    size = os.stat(path)[6]
+    with open(path) as f:
+        if size > tail:
+            f.seek(size - tail)
+        return f.read()
+
+
 HOST = env("MQTT_HOST", "127.0.0.1")
 PORT = int(env("MQTT_PORT", "1883"))
 

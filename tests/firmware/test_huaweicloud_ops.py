@@ -7,7 +7,7 @@ import json
 import huaweicloud as hc
 from huaweicloud import HuaweiCloud
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env, sleep_ms)
+from mqtt_test_util import (read_log, HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env, sleep_ms)
 
 ck = Checker("huaweicloud: operations against a platform stand-in")
 logp = require_env("MQTT_BROKER_LOG")
@@ -70,8 +70,7 @@ ck.eq(dev.getHuaweiCloudSta(), 0, "getHuaweiCloudSta() == 0 after start()")
 # broker log: login with the IoTDA credentials, keepalive clamped to 30,
 # the six system topics at QoS 1
 sleep_ms(200)
-with open(logp) as f:
-    log = f.read()
+log = read_log(logp)
 cid = hc.conninfo(DEV, SECRET)[0]
 ck.ok(("as " + cid + " ") in log, "broker log: ClientId " + cid)
 ck.ok(("k30, u'" + DEV + "'") in log, "broker log: keepalive clamped to 30, username = device id")

@@ -8,7 +8,7 @@ import json
 import huaweicloud as hc
 from huaweicloud import HuaweiCloud
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, harness, ack_present,
+from mqtt_test_util import (read_log, HOST, PORT, Checker, Inbox, Errors, uid, poll_until, harness, ack_present,
                             require_env)
 
 ck = Checker("huaweicloud: new credentials after a reconnect")
@@ -39,8 +39,7 @@ def up_json(topic, timeout=5000):
 
 
 def log_after_last_start():
-    with open(logp) as f:
-        log = f.read()
+    log = read_log(logp)
     k = log.rfind("starting")
     return log[k:] if k >= 0 else log
 

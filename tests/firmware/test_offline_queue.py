@@ -4,7 +4,7 @@
 # at once and the error callback says so; a QoS 0 publish offline returns False.
 # Nothing the caller was told is kept may be lost.
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env,
+from mqtt_test_util import (read_log, HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env,
                             harness, ack_present, now_ms, elapsed_ms, sleep_ms)
 
 QUEUE = 3
@@ -61,8 +61,7 @@ ck.eq(order[:2], [b"m0", b"m1"], "kept QoS 1 messages arrive in publish order")
 ck.ok(b"m3" not in received and b"m4" not in received, "refused messages were not sent")
 
 # first transmission of a queued message carries no DUP flag (broker log: d0)
-with open(logp) as f:
-    log = f.read()
+log = read_log(logp)
 k = log.rfind("starting")
 after = log[k:] if k >= 0 else ""
 sent = [line for line in after.split("\n") if "Received PUBLISH from " + cid + "-pub" in line]

@@ -10,7 +10,7 @@
 # its session over the restart) so no message can be lost to the race between
 # the publisher's retransmission and the subscriber's resubscription.
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env,
+from mqtt_test_util import (read_log, HOST, PORT, Checker, Inbox, Errors, uid, poll_until, require_env,
                             harness, ack_present, now_ms, elapsed_ms, sleep_ms)
 
 N = 30
@@ -108,8 +108,7 @@ ck.ok(poll_until(lambda: rs_in.find((base + "/q2").encode(), b"after-q2"), 5000,
       "resubscribed topic 2 (qos 2) receives after reconnect")
 
 # broker log: after the restart, the resubscription kept each topic's QoS
-with open(logp) as f:
-    log = f.read()
+log = read_log(logp)
 k = log.rfind("starting")
 after = log[k:] if k >= 0 else ""
 ck.ok((base + "/q0 (QoS 0)") in after, "broker log: resubscribed {}/q0 with QoS 0".format(base))

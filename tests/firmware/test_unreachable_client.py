@@ -18,7 +18,9 @@ watch.subscribe(base + "/will", 0)
 
 
 def forget_a_client(n):
-    c = MQTTClient("{}-{}".format(cid, n), HOST, PORT, keepalive=5)
+    # the last one has neither keepalive nor reconnects
+    quiet = n == 3
+    c = MQTTClient("{}-{}".format(cid, n), HOST, PORT, keepalive=0 if quiet else 5, reconn=not quiet)
     c.set_last_will(base + "/will", "gone{}".format(n))
     c.connect()
     c.publish(base + "/x", "hello")
@@ -29,14 +31,14 @@ def churn():
     return [bytearray(64) for _ in range(50)]
 
 
-for n in range(3):
+for n in range(4):
     forget_a_client(n)
 churn()
 for _ in range(5):
     gc.collect()
     sleep_ms(50)
-got = lambda: all(watch_in.find(msg="gone{}".format(n).encode()) for n in range(3))
-ck.ok(poll_until(got, 10000, [watch]), "all three forgotten clients closed their links (wills {})".format(
+got = lambda: all(watch_in.find(msg="gone{}".format(n).encode()) for n in range(4))
+ck.ok(poll_until(got, 10000, [watch]), "all four forgotten clients closed their links (wills {})".format(
     [m for t, m in watch_in.msgs]))
 
 c = MQTTClient(cid + "-twice", HOST, PORT, keepalive=5)
