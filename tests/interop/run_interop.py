@@ -265,7 +265,14 @@ class AmqttBroker(ProcBroker):
     source = "PyPI amqtt {} (venv)".format(AMQTT_VERSION)
     venv = os.path.join(TOOLS, "amqtt-venv")
     exe = os.path.join(venv, "bin", "amqtt")
-    unsupported = {}
+    unsupported = {
+        "restart_persist":
+            "amqtt 0.12.1 loses and duplicates queued messages over a restart: its "
+            "SessionDBPlugin rewrites a session's stored message list per message in "
+            "concurrent transactions (its debug log shows several INSERTs of one session) "
+            "and never removes delivered ones; shown without "
+            "umqtt by `tests/interop/session_probe.py amqtt` (of 8 queued, some lost; an earlier, delivered one back again)",
+    }
     # amqtt keeps no session state (no queue for a disconnected persistent
     # session, nothing in its SessionDBPlugin) for anonymous clients (broker.py
     # _broadcast_message: "if a client used anonymous authentication, there is
@@ -326,7 +333,8 @@ plugins:
             f.write(conf)
 
     def argv(self):
-        return [self.exe, "-c", self.conf]
+        # INTEROP_DEBUG=1: amqtt's debug log (every packet) in the broker log
+        return [self.exe, "-c", self.conf] + (["-d"] if os.environ.get("INTEROP_DEBUG") else [])
 
 
 BROKERS = [MosquittoBroker, RumqttdBroker, AmqttBroker]
@@ -418,7 +426,10 @@ def main():
             failed += 1
         finally:
             b.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    if os.environ.get("INTEROP_DEBUG"):
+        print("kept (INTEROP_DEBUG): " + workdir)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
     print()
     print("| broker | version | " + " | ".join(scenarios) + " |")
