@@ -104,9 +104,9 @@ reliability-test: firmware
 	$(PYTHON) tests/tls/run_tls_tests.py $(FIRMWARE)
 	$(PYTHON) tests/faults/run_fault_tests.py $(FIRMWARE)
 
-## interop: the core scenarios against mosquitto (Debian), rumqttd (crates.io) and
-## amqtt (PyPI) on both firmwares; installs rumqttd and amqtt into build/tools
-## on first use (compiling rumqttd takes minutes: not part of `make test`)
+## interop: the core scenarios against mosquitto and ejabberd (Debian), rumqttd
+## (crates.io) and amqtt (PyPI) on both firmwares; installs what is missing, rumqttd
+## and amqtt into build/tools (compiling rumqttd takes minutes: not part of `make test`)
 interop: firmware
 	rc=0; for fw in $(FIRMWARES); do $(PYTHON) tests/interop/run_interop.py "$$fw" || rc=1; done; exit $$rc
 

@@ -17,6 +17,8 @@ tests/run_firmware_tests.py), and stops it.
                                                no persistence setting exists
     amqtt       PyPI, amqtt 0.12.1 in a venv (build/tools/amqtt-venv)
                                                contrib SessionDBPlugin (sqlite)
+    ejabberd    Debian package (apt-get), mod_mqtt only, its own Erlang node
+                                               none for MQTT sessions
 
 Per broker and scenario it prints PASS, FAIL or UNSUPPORTED with one line
 of reason. UNSUPPORTED is only given to a scenario that failed AND that the
@@ -24,12 +26,13 @@ broker documents (or its code shows) it does not support; the evidence is
 printed. A broker that cannot be installed or started gets one line
 "<broker> NOT RUN <reason>" and counts as one failure.
 Last line: "N passed, N failed". Exit 1 on any FAIL, or if fewer than three
-brokers ran.
+brokers ran (when no -b was given).
 """
 import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -337,7 +340,119 @@ plugins:
         return [self.exe, "-c", self.conf] + (["-d"] if os.environ.get("INTEROP_DEBUG") else [])
 
 
-BROKERS = [MosquittoBroker, RumqttdBroker, AmqttBroker]
+class EjabberdBroker(ProcBroker):
+    """Debian's ejabberd with its MQTT module (mod_mqtt) only, as its own
+    Erlang node (ejabberdctl foreground, as the user ejabberd) with spool
+    (mnesia) and logs in the broker's directory."""
+    name = "ejabberd"
+    source = "Debian package ejabberd, mod_mqtt"
+    unsupported = {
+        "restart_persist":
+            "ejabberd's mod_mqtt keeps a session in the session's process (its options "
+            "session_expiry, queue_type, max_queue; none stores sessions over a restart): "
+            "after a restart the CONNACK says session present 0 and the queue is gone, "
+            "shown without umqtt by `tests/interop/session_probe.py ejabberd`",
+    }
+    # anonymous login (login_anon) still wants a user name in CONNECT
+    user, password = "interop", "interop-pass"
+
+    def install(self):
+        if not shutil.which("ejabberdctl"):
+            sudo = [] if os.geteuid() == 0 else ["sudo"]
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+
+            def go():
+                sh(sudo + ["apt-get", "update", "-qq"], env=env)
+                sh(sudo + ["apt-get", "install", "-y", "-qq", "ejabberd"], env=env)
+            timed_install("ejabberd (apt-get)", go)
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "ejabberd"],
+                           capture_output=True, text=True)
+        self.version = r.stdout.strip() or "?"
+
+    def close(self):
+        """After the last stop: end the epmd daemon the first node started
+        (only if none ran before; `epmd -kill` refuses while nodes live)."""
+        if not self.had_epmd:
+            subprocess.run(["epmd", "-kill"], capture_output=True)
+
+    def setup(self):
+        self.had_epmd = subprocess.run(["pgrep", "-x", "epmd"], capture_output=True).returncode == 0
+        os.chmod(self.dir, 0o777)  # ejabberdctl runs the node as the user ejabberd
+        for d in ("spool", "logs"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+            os.chmod(os.path.join(self.dir, d), 0o777)
+        with open(os.path.join(self.dir, "inetrc"), "w") as f:
+            f.write("{lookup, [file, native]}.\n")
+
+    def write_config(self):
+        conf = """hosts:
+  - localhost
+loglevel: info
+listen:
+  -
+    port: {port}
+    ip: "{host}"
+    module: mod_mqtt
+auth_method: [anonymous]
+anonymous_protocol: login_anon
+allow_multiple_connections: true
+modules:
+  mod_mqtt: {{}}
+""".format(host=self.host, port=self.port)
+        # -d DIR: ejabberd.yml from here, and no ejabberdctl.cfg (Debian's
+        # would point back at /etc/ejabberd/ejabberd.yml)
+        with open(os.path.join(self.dir, "ejabberd.yml"), "w") as f:
+            f.write(conf)
+        os.chmod(os.path.join(self.dir, "ejabberd.yml"), 0o644)
+
+    def argv(self):
+        return ["ejabberdctl", "-d", self.dir, "--spool", os.path.join(self.dir, "spool"),
+                "--logs", os.path.join(self.dir, "logs"),
+                "--node", self.node(), "foreground"]
+
+    def node(self):
+        return "interop{}@localhost".format(self.port)
+
+    def beam_pids(self):
+        """The Erlang VM of this node: su puts it outside our process group."""
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/{}/cmdline".format(pid), "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if (args and args[0].endswith(b"beam.smp") and
+                    self.node().encode() in args):
+                pids.append(int(pid))
+        return pids
+
+    def _kill(self):
+        # SIGTERM to the Erlang VM stops ejabberd cleanly; ejabberdctl and su
+        # end with it
+        if self.proc is None:
+            return
+        for pid in self.beam_pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 20
+        while self.beam_pids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in self.beam_pids():
+            os.kill(pid, signal.SIGKILL)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
+
+BROKERS = [MosquittoBroker, RumqttdBroker, AmqttBroker, EjabberdBroker]
 
 
 # ---------------------------------------------------------------- main
@@ -426,6 +541,8 @@ def main():
             failed += 1
         finally:
             b.stop()
+            if hasattr(b, "close"):
+                b.close()
     if os.environ.get("INTEROP_DEBUG"):
         print("kept (INTEROP_DEBUG): " + workdir)
     else:

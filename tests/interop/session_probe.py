@@ -3,7 +3,7 @@
 raw CPython socket client (tests/lib/mqtt_bytes), against one broker of
 run_interop.py.
 
-Usage: tests/interop/session_probe.py mosquitto|rumqttd|amqtt
+Usage: tests/interop/session_probe.py mosquitto|rumqttd|amqtt|ejabberd
 
 Sequence 1, a fresh client id; sequence 2, the same after a clean session
 (CONNECT clean=1, DISCONNECT):
