@@ -376,7 +376,7 @@ class EjabberdBroker(ProcBroker):
             subprocess.run(["epmd", "-kill"], capture_output=True)
 
     def setup(self):
-        self.had_epmd = subprocess.run(["pgrep", "-x", "epmd"], capture_output=True).returncode == 0
+        self.had_epmd = subprocess.run(["epmd", "-names"], capture_output=True).returncode == 0
         os.chmod(self.dir, 0o777)  # ejabberdctl runs the node as the user ejabberd
         for d in ("spool", "logs"):
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
