@@ -8,7 +8,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let level = if args.iter().any(|a| a == "-v") { "rumqttd=info" } else { "rumqttd=warn" };
+    let level = if args.iter().any(|a| a == "-v") {
+        "rumqttd=info"
+    } else {
+        "rumqttd=warn"
+    };
     tracing_subscriber::fmt().with_env_filter(level).init();
     let config: rumqttd::Config = config::Config::builder()
         .add_source(config::File::with_name(&path))
