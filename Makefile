@@ -19,7 +19,7 @@ FIRMWARES      := $(FIRMWARE) $(FIRMWARE_NOGIL)
 DEB_PACKAGES := build-essential pkg-config libffi-dev libmbedtls-dev \
                 mosquitto mosquitto-clients cbindgen python3 iproute2 util-linux
 
-.PHONY: soak setup fetch firmware gil-check rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
+.PHONY: interop soak setup fetch firmware gil-check rust-check test demo demo-mosquitto sanitize-test bench bench-smoke clean distclean fuzz fuzz-smoke reliability-test
 
 ## setup: install the missing Debian packages (apt-get update only if needed)
 setup:
@@ -103,6 +103,12 @@ reliability-test: firmware
 	$(PYTHON) tests/hostile/run_hostile_tests.py $(FIRMWARE)
 	$(PYTHON) tests/tls/run_tls_tests.py $(FIRMWARE)
 	$(PYTHON) tests/faults/run_fault_tests.py $(FIRMWARE)
+
+## interop: the core scenarios against mosquitto and ejabberd (Debian), rumqttd
+## (crates.io) and amqtt (PyPI) on both firmwares; installs what is missing, rumqttd
+## and amqtt into build/tools (compiling rumqttd takes minutes: not part of `make test`)
+interop: firmware
+	rc=0; for fw in $(FIRMWARES); do $(PYTHON) tests/interop/run_interop.py "$$fw" || rc=1; done; exit $$rc
 
 ## sanitize-test: the unix firmware under ASan+UBSan (setjmp nlr, symbols), firmware and hostile suites
 sanitize-test: firmware
