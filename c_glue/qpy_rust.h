@@ -40,6 +40,16 @@
 #define IOTDA_DEVICE_SUBSCRIPTIONS 6
 
 /**
+ * IoTDA's keepalive range in seconds (`iotda::KEEPALIVE_MIN..=KEEPALIVE_MAX`).
+ */
+#define IOTDA_KEEPALIVE_MIN 30
+
+/**
+ * See `IOTDA_KEEPALIVE_MIN`.
+ */
+#define IOTDA_KEEPALIVE_MAX 1200
+
+/**
  * Bytes C reserves for one session.
  */
 #define UMQTT_SESSION_SIZE 768
@@ -572,14 +582,23 @@ int32_t iotda_event_time(int64_t unix_s, uint8_t *out);
 
 /**
  * The device's UTC time in milliseconds at `device_recv` from a
- * `$time_sync` response: `(server_recv + server_send + device_recv -
- * device_send) / 2`, computed without overflow and saturated to the `int64`
+ * `$time_sync` response (`iotda::time::time_sync`): `(server_recv +
+ * server_send + device_recv - device_send) / 2`, saturated to the `int64`
  * range (division rounds toward negative infinity).
  */
 int64_t iotda_time_sync_ms(int64_t device_send,
                            int64_t server_recv,
                            int64_t server_send,
                            int64_t device_recv);
+
+/**
+ * Validate a device id, request id or custom topic name: `IOTDA_OK`, or
+ * the status naming what is wrong with it.
+ *
+ * # Safety
+ * `id` is NULL or valid for reading `id_len` bytes.
+ */
+int32_t iotda_check_id(uint8_t which, const uint8_t *id, size_t id_len);
 
 /**
  * Static NUL-terminated English message for a status.
