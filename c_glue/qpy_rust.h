@@ -165,6 +165,25 @@
 #define UMQTT_RESTORE_RETRANSMIT 2
 
 /**
+ * What `iotda_check_id` validates.
+ */
+enum iotda_id_kind
+#ifdef __cplusplus
+  : uint8_t
+#endif // __cplusplus
+ {
+  IOTDA_ID_DEVICE = 0,
+  IOTDA_ID_REQUEST = 1,
+  /**
+   * A custom topic name (`$oc/devices/{id}/user/{name}`).
+   */
+  IOTDA_ID_TOPIC_NAME = 2,
+};
+#ifndef __cplusplus
+typedef uint8_t iotda_id_kind;
+#endif // __cplusplus
+
+/**
  * Topic kinds (the codes of the `iotda` crate's `Kind`).
  */
 enum iotda_kind

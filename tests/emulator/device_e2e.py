@@ -48,7 +48,7 @@ def on_time(utc_ms):
     say("time_sync", abs(utc_ms - time.time() * 1000) < 5000)
 
 
-c = huaweicloud.HuaweiCloud(DEV, SECRET, "127.0.0.1", PORT)
+c = huaweicloud.HuaweiCloud(DEV, SECRET, "127.0.0.1", PORT, ssl=False)
 c.setMqtt(keepAlive=60)
 c.set_command_callback(on_command)
 c.set_property_set_callback(on_set)
