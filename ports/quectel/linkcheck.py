@@ -17,7 +17,10 @@ Rust archive into a dummy image and report sizes (called by build.sh).
    undefined or duplicate symbol; a glue/Rust global defined on both sides
    fails too.
 4. Size table from image.map: what each input object contributes after
-   --gc-sections. Panic/formatting check: no core::fmt or panic symbol in the
+   --gc-sections, plus one row per frozen Python module of ours
+   (micropython/modules/*.py): the size of its mpy-cross output, which is
+   what freezing puts in flash (bytecode, constants, its QSTRs), counted in
+   the TOTAL as .rodata. Panic/formatting check: no core::fmt or panic symbol in the
    image except the project's panic handler (a spin loop, <= 32 bytes).
 """
 import argparse
@@ -149,6 +152,8 @@ def main():
     ap.add_argument("--rust-target", required=True)
     ap.add_argument("--rust-flags", default="")
     ap.add_argument("--cflags", required=True)
+    ap.add_argument("--frozen", default=os.path.join(ROOT, "micropython", "modules"),
+                    help="folder of our frozen Python modules (mpy-cross sizes in the table)")
     args = ap.parse_args()
 
     vendor = args.cflags.split()
@@ -264,6 +269,9 @@ def main():
     for label in sorted(extern):
         rows.append((label, extern[label], False))
 
+    for label, d in frozen_sizes(args):
+        rows.append((label, d, True))
+
     total = dict(text=0, rodata=0, data=0, bss=0)
     for _, d, ours in rows:
         if ours:
@@ -291,7 +299,7 @@ def main():
                             d["text"] + d["rodata"] + d["data"], d["data"] + d["bss"]))
     flash = total["text"] + total["rodata"] + total["data"]
     ram = total["data"] + total["bss"]
-    lines.append(fmt % ("TOTAL ours (glue + Rust)", total["text"], total["rodata"], total["data"],
+    lines.append(fmt % ("TOTAL ours (glue + Rust + frozen)", total["text"], total["rodata"], total["data"],
                         total["bss"], flash, ram))
     lines.append("  * not counted: the vendor toolchain's libc/libgcc (already in every firmware)")
     goal = ("flash %d B = %.1f KB (goal < 48 KB: %s), RAM %d B (goal < %d B: %s)"
@@ -311,6 +319,21 @@ def main():
     if bad:
         raise CheckFailed("panic/formatting machinery in the image: %s"
                           % ", ".join("%s (%d B)" % (s, n) for n, s in bad))
+
+
+def frozen_sizes(args):
+    """(label, sizes) of each frozen module of ours: its .mpy from mpy-cross."""
+    out = []
+    mpy_cross = os.path.join(args.src, "mpy-cross", "build", "mpy-cross")
+    for path in sorted(glob.glob(os.path.join(args.frozen, "*.py"))):
+        if not os.path.exists(mpy_cross):
+            run(["make", "-C", os.path.join(args.src, "mpy-cross"), "-j2"])
+        mpy = os.path.join(args.out, os.path.basename(path)[:-3] + ".mpy")
+        run([mpy_cross, "-o", mpy, "-s", os.path.basename(path), path])
+        n = os.path.getsize(mpy)
+        out.append(("%s frozen bytecode (.mpy)" % os.path.basename(path)[:-3],
+                    dict(text=0, rodata=n, data=0, bss=0)))
+    return out
 
 
 if __name__ == "__main__":
