@@ -44,7 +44,7 @@ def _text(v, what):
 
 def _qos(q):
     if q not in (0, 1):
-        raise ValueError("qos must be 0 or 1 (IoTDA has no QoS 2)")
+        raise ValueError("qos 0 or 1")
     return q
 
 
@@ -52,10 +52,10 @@ def _services(services):
     if isinstance(services, dict):
         return [{"service_id": _text(k, "service_id"), "properties": v} for k, v in services.items()]
     if not isinstance(services, (list, tuple)):
-        raise TypeError("services must be a list of dicts or a dict {service_id: properties}")
+        raise TypeError("services: list or dict")
     for s in services:
         if not isinstance(s, dict) or "service_id" not in s:
-            raise ValueError('each service must be a dict with a "service_id"')
+            raise ValueError("service without service_id")
     return list(services)
 
 
@@ -74,7 +74,7 @@ class HuaweiCloud:
         _text(secret, "secret")
         if server is None:
             if region is None:
-                raise ValueError("give server, or region (and instance) to derive it")
+                raise ValueError("give server or region")
             server = server_for(_text(region, "region"), instance and _text(instance, "instance"))
         self._server = _text(server, "server")
         if ssl is None:
@@ -87,8 +87,7 @@ class HuaweiCloud:
         elif not isinstance(ssl_params, dict):
             raise TypeError("ssl_params must be a dict")
         if ssl and not any(k in ssl_params for k in _CA_KEYS) and ssl_params.get("cert_reqs") != 0:
-            raise ValueError("TLS needs the CA: ssl_params={'cadata': huawei_root_ca} "
-                             "(or cert_reqs=0 to skip verification)")
+            raise ValueError("TLS needs ssl_params['cadata'] (or cert_reqs=0)")
         self._secret = secret
         self._port = port
         self._ssl = bool(ssl)
@@ -132,7 +131,7 @@ class HuaweiCloud:
         """Connect (fresh credentials), subscribe the system topics: 0, or -1
         (the reason goes to the error callback)."""
         if self._running:
-            raise ValueError("already started: disconnect() first")
+            raise ValueError("already started")
         if self._mqtt is not None:
             self._close_quietly()
         try:
@@ -182,7 +181,7 @@ class HuaweiCloud:
                 sta = self._mqtt.get_mqttsta()
                 if sta == -1 or (sta == 2 and not self._reconn):
                     self._running = False
-                    self._report("huaweicloud: receive thread stopped: connection closed")
+                    self._report("receive thread stopped: connection closed")
                     break
                 _sleep_ms(1000)
 
@@ -198,7 +197,7 @@ class HuaweiCloud:
 
     def _try(self, what, op):
         if self._mqtt is None or not self._connected:
-            self._report("huaweicloud: %s: not connected (setMqtt() first)" % what)
+            self._report("%s: not connected" % what)
             return -1
         try:
             r = op(self._mqtt)
@@ -211,7 +210,7 @@ class HuaweiCloud:
 
     def _m(self):
         if self._mqtt is None or not self._connected:
-            raise OSError(107, "not connected: call setMqtt()")
+            raise OSError(107)
         return self._mqtt
 
     def check_msg(self):
@@ -272,7 +271,7 @@ class HuaweiCloud:
         if f is None:
             return
         try:
-            f(msg)
+            f("huaweicloud: " + msg)
         except Exception as e:
             if _fatal(e):
                 raise
@@ -281,7 +280,7 @@ class HuaweiCloud:
     def _report_exc(self, what, e):
         if _fatal(e):
             raise e
-        self._report("huaweicloud: %s: %s" % (what, _exc_text(e)))
+        self._report("%s: %s" % (what, _exc_text(e)))
 
     def _call(self, what, f, *args):
         try:
@@ -306,11 +305,11 @@ class HuaweiCloud:
         if isinstance(devices, dict):
             devices = [{"device_id": k, "services": v} for k, v in devices.items()]
         elif not isinstance(devices, (list, tuple)):
-            raise TypeError("devices must be a list of dicts or a dict {device_id: services}")
+            raise TypeError("devices: list or dict")
         out = []
         for d in devices:
             if not isinstance(d, dict) or "device_id" not in d or "services" not in d:
-                raise ValueError('each device must be a dict with "device_id" and "services"')
+                raise ValueError("device without device_id/services")
             out.append({"device_id": _hc.check_id(_text(d["device_id"], "device_id")),
                         "services": _services(d["services"])})
         return self._pub(_hc.GATEWAY_SUB_DEVICES_REPORT, {"devices": out}, qos)
@@ -319,7 +318,7 @@ class HuaweiCloud:
         _qos(qos)
         if isinstance(content, (bytes, bytearray)):
             if name is not None or id is not None:
-                raise ValueError("raw (bytes) messages take no name or id")
+                raise ValueError("raw message: no name/id")
             return self._pub(_hc.MESSAGES_UP, content, qos)
         d = {"object_device_id": self._id}
         if name is not None:
@@ -401,7 +400,7 @@ class HuaweiCloud:
         except ValueError:
             obj = None
         if not isinstance(obj, dict):
-            self._report("huaweicloud: malformed %s (not a JSON object)" % what)
+            self._report("malformed %s (not a JSON object)" % what)
             return None
         return obj
 
@@ -448,7 +447,7 @@ class HuaweiCloud:
         if r is None:
             return  # answered later with respond_command()
         if isinstance(r, bool) or not isinstance(r, (dict, int)):
-            self._report("huaweicloud: command callback must return a dict, an int or None")
+            self._report("command callback: bad return")
             return self._command_failed(rid, _HANDLER_ERROR)
         if isinstance(r, int):
             r = {"result_code": r}
@@ -476,7 +475,7 @@ class HuaweiCloud:
             if "result_code" not in r:
                 r["result_code"] = 0
             return self._pub(_hc.PROPERTIES_SET_RESPONSE, r, 1, rid)
-        self._report("huaweicloud: property set callback must return an int, a dict or None")
+        self._report("property set callback: bad return")
         self._set_reply(rid, 1, _HANDLER_ERROR)
 
     def _on_property_get(self, rid, msg):
@@ -497,13 +496,13 @@ class HuaweiCloud:
             return
         services = obj.get("services")
         if not isinstance(services, list):
-            return self._report('huaweicloud: malformed event (no "services" list)')
+            return self._report('malformed event (no "services" list)')
         unhandled = False
         for s in services:
             sid = s.get("service_id") if isinstance(s, dict) else None
             typ = s.get("event_type") if isinstance(s, dict) else None
             if sid is None or typ is None:
-                self._report("huaweicloud: malformed event (no service_id / event_type)")
+                self._report("malformed event (no service_id / event_type)")
                 continue
             paras = s.get("paras") or {}
             if sid == "$time_sync" and typ == "time_sync_response":
@@ -522,7 +521,7 @@ class HuaweiCloud:
         try:
             ds, sr, ss = (int(paras[k]) for k in ("device_send_time", "server_recv_time", "server_send_time"))
         except (KeyError, TypeError, ValueError):
-            return self._report("huaweicloud: malformed time_sync_response")
+            return self._report("malformed time_sync_response")
         utc = _hc.time_sync(ds, sr, ss)
         if self._time_sync_cb is not None:
             self._call("time sync callback", self._time_sync_cb, utc)

@@ -82,9 +82,11 @@ def make_genhdr(args, cflags, mods):
     os.makedirs(gen, exist_ok=True)
     open(os.path.join(gen, "root_pointers.h"), "w").close()
     names = set()
-    for _, path, _ in mods:
+    per_module = {}
+    for mod, path, _ in mods:
         pre = run([CC, "-E", "-DNO_QSTR", *cflags, path])
-        names.update(re.findall(r"\bMP_QSTR_(\w+)", pre))
+        per_module[mod] = set(re.findall(r"\bMP_QSTR_(\w+)", pre))
+        names.update(per_module[mod])
     collected = "".join("Q(%s)\n" % n for n in sorted(names))
     core = open(os.path.join(args.src, "py", "qstrdefs.h")).read()
     # as py/py.mk: protect Q(...) lines from cpp, preprocess, unprotect
@@ -97,6 +99,25 @@ def make_genhdr(args, cflags, mods):
     hdr = run([sys.executable, os.path.join(args.src, "py", "makeqstrdata.py"), pre_path])
     with open(os.path.join(gen, "qstrdefs.generated.h"), "w") as f:
         f.write(hdr)
+    return per_module
+
+
+def own_qstr_rows(args, per_module):
+    """Flash of the QSTRs each glue module adds to the firmware's pool: names
+    MicroPython's py/ and extmod/ do not already use, len + 7 bytes each
+    (chars, NUL, length and hash bytes, the pool's pointer)."""
+    core = set()
+    pat = re.compile(r"\bMP_QSTR_(\w+)|^Q\((\w+)\)", re.M)
+    for sub in ("py", "extmod"):
+        for path in glob.glob(os.path.join(args.src, sub, "*.[ch]")):
+            with open(path, errors="replace") as f:
+                core.update(a or b for a, b in pat.findall(f.read()))
+    rows = []
+    for mod in sorted(per_module):
+        own = sorted(per_module[mod] - core)
+        n = sum(len(q) + 7 for q in own)
+        rows.append(("%s glue QSTRs (%d own names)" % (mod, len(own)), dict(text=0, rodata=n, data=0, bss=0)))
+    return rows
 
 
 def header_text(src):
@@ -160,7 +181,7 @@ def main():
     cflags = vendor + ["-std=gnu99", "-Os", "-DNDEBUG", "-ffunction-sections", "-fdata-sections", "-fno-common",
                        "-I" + os.path.join(HERE, "mpconfig"), "-I" + args.src, "-I" + args.out, "-I" + GLUE]
     mods = glue_modules()
-    make_genhdr(args, cflags, mods)
+    per_module = make_genhdr(args, cflags, mods)
 
     objdir = os.path.join(args.out, "obj")
     lc = os.path.join(args.out, "linkcheck")
@@ -269,7 +290,7 @@ def main():
     for label in sorted(extern):
         rows.append((label, extern[label], False))
 
-    for label, d in frozen_sizes(args):
+    for label, d in own_qstr_rows(args, per_module) + frozen_sizes(args):
         rows.append((label, d, True))
 
     total = dict(text=0, rodata=0, data=0, bss=0)
@@ -329,7 +350,8 @@ def frozen_sizes(args):
         if not os.path.exists(mpy_cross):
             run(["make", "-C", os.path.join(args.src, "mpy-cross"), "-j2"])
         mpy = os.path.join(args.out, os.path.basename(path)[:-3] + ".mpy")
-        run([mpy_cross, "-o", mpy, "-s", os.path.basename(path), path])
+        # -O3 as micropython/manifest.py freezes them (opt=3)
+        run([mpy_cross, "-O3", "-o", mpy, "-s", os.path.basename(path), path])
         n = os.path.getsize(mpy)
         out.append(("%s frozen bytecode (.mpy)" % os.path.basename(path)[:-3],
                     dict(text=0, rodata=n, data=0, bss=0)))
