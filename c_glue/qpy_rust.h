@@ -574,7 +574,9 @@ int32_t iotda_subscription(const uint8_t *device_id,
  * `iotda_kind` (`IOTDA_KIND_NOT_OURS` for another device's topic, an
  * unknown path or a malformed request id / name); for request/response
  * kinds and `IOTDA_KIND_USER`, the request id / name is
- * `topic[*param_offset .. *param_offset + *param_len]`, else both are 0.
+ * `topic[*param_offset .. *param_offset + *param_len]`, as is the request
+ * id of a `?request_id=` suffix on a kind without one of its own
+ * (`.../sys/properties/report?request_id=42`); else both are 0.
  *
  * Returns an error only for NULL arguments or an invalid `device_id`.
  *

@@ -106,6 +106,15 @@ def topic(kind, device_id, request_id=None):
 
 def parse_topic(t, device_id):
     t = _s(t, "topic")
+    if "?request_id=" in t:
+        t, rid = t.split("?request_id=", 1)
+        p = parse_topic(t, device_id)
+        if p is None or p[1] is not None:
+            return None
+        try:
+            return p[0], check_id(rid, 1)
+        except ValueError:
+            return None
     pre = "$oc/devices/%s/" % check_id(device_id)
     if not t.startswith(pre):
         return None

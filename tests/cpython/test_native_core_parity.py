@@ -30,6 +30,9 @@ CASES = [
     ("parse_topic", ("$oc/devices/e/sys/messages/down", "d")),
     ("parse_topic", ("$oc/devices/d/sys/commands/request_id=", "d")),
     ("parse_topic", ("$oc/devices/d/sys/nope", "d")),
+    ("parse_topic", ("$oc/devices/d/sys/properties/report?request_id=42", "d")),
+    ("parse_topic", ("$oc/devices/d/sys/commands/request_id=1?request_id=2", "d")),
+    ("parse_topic", ("$oc/devices/d/sys/messages/up?request_id=a/b", "d")),
     ("topic", (12, "d", "42")), ("topic", (17, "d", "a/b")), ("topic", (1, "d")),
     ("topic", (1, "d", "x")), ("topic", (11, "d")), ("topic", (99, "d")), ("topic", (11, "d", "a/b")),
 ] + [("topic", (k, "dev", None if k in (1, 2, 3, 4, 13, 14, 15, 16) else "r1")) for k in range(1, 18)]

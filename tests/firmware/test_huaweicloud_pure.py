@@ -120,6 +120,15 @@ ck.raises(ValueError, lambda: hc.parse_topic("t", "a/b"), "parse_topic with a ba
 # the client object: argument checks, no secret in repr
 ck.raises(ValueError, lambda: HuaweiCloud("a/b", "s", "127.0.0.1"), "HuaweiCloud bad device id")
 ck.raises(TypeError, lambda: HuaweiCloud("d", 123, "127.0.0.1"), "HuaweiCloud secret int")
+ck.eq(hc.parse_topic("$oc/devices/d/sys/properties/report?request_id=42", "d"), (hc.PROPERTIES_REPORT, "42"),
+      "parse_topic with a ?request_id= suffix")
+ck.eq(hc.parse_topic("$oc/devices/d/sys/commands/request_id=1?request_id=2", "d"), None,
+      "parse_topic: suffix on a kind with its own request id")
+ck.eq(hc.check_id("d"), "d", "check_id(device id)")
+ck.raises(ValueError, lambda: hc.check_id("a/b"), "check_id: '/' in a device id")
+ck.eq(hc.check_id("a/b", hc.ID_TOPIC_NAME), "a/b", "check_id: custom topic name with levels")
+ck.eq(hc.KEEPALIVE_MIN, 30, "KEEPALIVE_MIN from rust/iotda")
+ck.eq(hc.KEEPALIVE_MAX, 1200, "KEEPALIVE_MAX from rust/iotda")
 ck.raises(ValueError, lambda: HuaweiCloud("d", "s", None), "HuaweiCloud server None and no region")
 ck.raises(TypeError, lambda: HuaweiCloud("d", "s", 5, ssl=False), "HuaweiCloud server int")
 ck.raises(ValueError, lambda: HuaweiCloud("d", "s", "h", 0), "HuaweiCloud port 0")

@@ -366,7 +366,9 @@ fn subscription_from_code(which: u8) -> Option<Subscription> {
 /// `iotda_kind` (`IOTDA_KIND_NOT_OURS` for another device's topic, an
 /// unknown path or a malformed request id / name); for request/response
 /// kinds and `IOTDA_KIND_USER`, the request id / name is
-/// `topic[*param_offset .. *param_offset + *param_len]`, else both are 0.
+/// `topic[*param_offset .. *param_offset + *param_len]`, as is the request
+/// id of a `?request_id=` suffix on a kind without one of its own
+/// (`.../sys/properties/report?request_id=42`); else both are 0.
 ///
 /// Returns an error only for NULL arguments or an invalid `device_id`.
 ///
@@ -400,10 +402,10 @@ pub unsafe extern "C" fn iotda_classify(
         *param_offset = 0;
         *param_len = 0;
         iotda::validate::device_id(id).map_err(|e| id_status(e, IOTDA_ERR_DEVICE_ID_EMPTY))?;
-        let t = topic::classify_for(id, topic);
+        let (t, query) = topic::classify_with_query(id, topic);
         if let Some(k) = t.kind() {
             *kind = k as u8;
-            let p = t.param();
+            let p = query.unwrap_or(t.param());
             if !p.is_empty() {
                 // p borrows from `topic`: its offset is the pointer difference
                 *param_offset = (p.as_ptr() as usize).wrapping_sub(topic.as_ptr() as usize);
