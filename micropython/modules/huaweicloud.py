@@ -99,6 +99,7 @@ class HuaweiCloud:
         self._gen = 0
         self._seq = 0
         self._reconn = True
+        self._opts = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
         self._versions = None
         self._raw_cb = self._error_cb = self._message_cb = self._command_cb = None
         self._property_set_cb = self._property_get_cb = self._shadow_cb = None
@@ -134,6 +135,7 @@ class HuaweiCloud:
             raise ValueError("already started")
         if self._mqtt is not None:
             self._close_quietly()
+        self._opts = (clean_session, keepAlive, reconn)
         try:
             self._connect(clean_session, keepAlive, reconn)
             return 0
@@ -163,7 +165,7 @@ class HuaweiCloud:
         if self._running:
             raise ValueError("already started")
         if not self._connected:
-            self._connect(True, 120, self._reconn)
+            self._connect(*self._opts)
         if background and _thread:
             self._gen += 1
             self._running = True
