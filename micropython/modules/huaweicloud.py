@@ -5,8 +5,9 @@
 # umqtt and a _huaweicloud stand-in (tests/cpython/). Docs:
 # docs/huaweicloud.md. The secret is never printed.
 import json
-import _huaweicloud as _hc
-from _huaweicloud import *  # noqa: F401,F403 conninfo, topic, parse_topic, kinds, times
+# conninfo, topic, parse_topic, check_id, subscriptions, event_time, the
+# clock, the kind constants: used below by name and re-exported
+from _huaweicloud import *  # noqa: F401,F403
 
 try:
     import _thread
@@ -70,7 +71,7 @@ def _fatal(e):
 class HuaweiCloud:
     def __init__(self, device_id, secret, server=None, port=None, ssl=None, ssl_params=None,
                  check_timestamp=True, region=None, instance=None):
-        self._id = _hc.check_id(_text(device_id, "device_id"))
+        self._id = check_id(_text(device_id, "device_id"))
         _text(secret, "secret")
         if server is None:
             if region is None:
@@ -111,11 +112,11 @@ class HuaweiCloud:
     # -- connection (aLiYun flow) ------------------------------------------
 
     def _credentials(self):
-        return _hc.conninfo(self._id, self._secret, None, self._sign)
+        return conninfo(self._id, self._secret, None, self._sign)
 
     def _connect(self, clean_session, keepalive, reconn):
         import umqtt
-        ka = min(max(keepalive, _hc.KEEPALIVE_MIN), _hc.KEEPALIVE_MAX)
+        ka = min(max(keepalive, KEEPALIVE_MIN), KEEPALIVE_MAX)
         m = umqtt.MQTTClient(self._id, self._server, port=self._port, keepalive=ka, ssl=self._ssl,
                              ssl_params=self._ssl_params, reconn=reconn)
         m.set_callback(self._on_publish)
@@ -124,7 +125,7 @@ class HuaweiCloud:
         self._mqtt = m
         self._reconn = reconn
         m.connect(clean_session)
-        for f in _hc.subscriptions(self._id):
+        for f in subscriptions(self._id):
             m.subscribe(f, 1)
         self._connected = True
 
@@ -294,13 +295,13 @@ class HuaweiCloud:
     # -- uplinks -------------------------------------------------------------
 
     def _pub(self, kind, payload, qos=1, rid=None):
-        t = _hc.topic(kind, self._id, rid)
+        t = topic(kind, self._id, rid)
         if not isinstance(payload, (bytes, bytearray)):
             payload = json.dumps(payload)
         return self._m().publish(t, payload, False, qos)
 
     def report_properties(self, services, qos=1):
-        return self._pub(_hc.PROPERTIES_REPORT, {"services": _services(services)}, _qos(qos))
+        return self._pub(PROPERTIES_REPORT, {"services": _services(services)}, _qos(qos))
 
     def report_sub_device_properties(self, devices, qos=1):
         _qos(qos)
@@ -312,23 +313,23 @@ class HuaweiCloud:
         for d in devices:
             if not isinstance(d, dict) or "device_id" not in d or "services" not in d:
                 raise ValueError("device without device_id/services")
-            out.append({"device_id": _hc.check_id(_text(d["device_id"], "device_id")),
+            out.append({"device_id": check_id(_text(d["device_id"], "device_id")),
                         "services": _services(d["services"])})
-        return self._pub(_hc.GATEWAY_SUB_DEVICES_REPORT, {"devices": out}, qos)
+        return self._pub(GATEWAY_SUB_DEVICES_REPORT, {"devices": out}, qos)
 
     def send_message(self, content, name=None, id=None, qos=1):
         _qos(qos)
         if isinstance(content, (bytes, bytearray)):
             if name is not None or id is not None:
                 raise ValueError("raw message: no name/id")
-            return self._pub(_hc.MESSAGES_UP, content, qos)
+            return self._pub(MESSAGES_UP, content, qos)
         d = {"object_device_id": self._id}
         if name is not None:
             d["name"] = name
         if id is not None:
             d["id"] = id
         d["content"] = content
-        return self._pub(_hc.MESSAGES_UP, d, qos)
+        return self._pub(MESSAGES_UP, d, qos)
 
     def respond_command(self, request_id, result_code=0, response_name=None, paras=None):
         d = {"result_code": result_code}
@@ -336,29 +337,29 @@ class HuaweiCloud:
             d["response_name"] = response_name
         if paras is not None:
             d["paras"] = paras
-        return self._pub(_hc.COMMAND_RESPONSE, d, 1, _text(request_id, "request_id"))
+        return self._pub(COMMAND_RESPONSE, d, 1, _text(request_id, "request_id"))
 
     def get_shadow(self, service_id=None):
         self._seq += 1
-        rid = "shadow-%08x-%d" % (_hc.device_ms() & 0xFFFFFFFF, self._seq)
+        rid = "shadow-%08x-%d" % (device_ms() & 0xFFFFFFFF, self._seq)
         d = {"object_device_id": self._id}
         if service_id is not None:
             d["service_id"] = _text(service_id, "service_id")
-        self._pub(_hc.SHADOW_GET, d, 1, rid)
+        self._pub(SHADOW_GET, d, 1, rid)
         return rid
 
-    def _event(self, service_id, event_type, paras, event_time=None, qos=1):
+    def _event(self, service_id, event_type, paras, when=None, qos=1):
         svc = {"service_id": _text(service_id, "service_id"), "event_type": _text(event_type, "event_type")}
-        if event_time is not None:
-            svc["event_time"] = event_time if isinstance(event_time, str) else _hc.event_time(event_time)
+        if when is not None:
+            svc["event_time"] = when if isinstance(when, str) else event_time(when)
         svc["paras"] = {} if paras is None else paras
-        return self._pub(_hc.EVENTS_UP, {"object_device_id": self._id, "services": [svc]}, qos)
+        return self._pub(EVENTS_UP, {"object_device_id": self._id, "services": [svc]}, qos)
 
     def report_event(self, service_id, event_type, paras, event_time=None, qos=1):
         return self._event(service_id, event_type, paras, event_time, _qos(qos))
 
     def time_sync(self):
-        return self._event("$time_sync", "time_sync_request", {"device_send_time": _hc.device_ms()})
+        return self._event("$time_sync", "time_sync_request", {"device_send_time": device_ms()})
 
     def report_version(self, sw_version=None, fw_version=None):
         if sw_version is None and fw_version is None:
@@ -407,9 +408,9 @@ class HuaweiCloud:
         return obj
 
     def _dispatch(self, t, msg):
-        p = _hc.parse_topic(t, self._id)
+        p = parse_topic(t, self._id)
         kind, rid = p if p else (0, None)
-        if kind == _hc.MESSAGES_DOWN:
+        if kind == MESSAGES_DOWN:
             if self._message_cb is None:
                 return self._raw(t, msg)
             try:
@@ -417,19 +418,19 @@ class HuaweiCloud:
             except ValueError:
                 obj = None
             self._call("message callback", self._message_cb, obj if isinstance(obj, dict) else msg)
-        elif kind == _hc.COMMAND:
+        elif kind == COMMAND:
             self._on_command(rid, msg)
-        elif kind == _hc.PROPERTIES_SET:
+        elif kind == PROPERTIES_SET:
             self._on_property_set(rid, msg)
-        elif kind == _hc.PROPERTIES_GET:
+        elif kind == PROPERTIES_GET:
             self._on_property_get(rid, msg)
-        elif kind == _hc.SHADOW_GET_RESPONSE:
+        elif kind == SHADOW_GET_RESPONSE:
             if self._shadow_cb is None:
                 return self._raw(t, msg)
             r = self._json("shadow response", msg)
             if r is not None:
                 self._call("shadow callback", self._shadow_cb, rid, r)
-        elif kind == _hc.EVENTS_DOWN:
+        elif kind == EVENTS_DOWN:
             self._on_events(t, msg)
         else:
             self._raw(t, msg)
@@ -455,10 +456,10 @@ class HuaweiCloud:
             r = {"result_code": r}
         if "result_code" not in r:
             r["result_code"] = 0
-        self._pub(_hc.COMMAND_RESPONSE, r, 1, rid)
+        self._pub(COMMAND_RESPONSE, r, 1, rid)
 
     def _set_reply(self, rid, code, desc):
-        self._pub(_hc.PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, rid)
+        self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, rid)
 
     def _on_property_set(self, rid, msg):
         req = self._json("property set request", msg)
@@ -476,7 +477,7 @@ class HuaweiCloud:
         if isinstance(r, dict):
             if "result_code" not in r:
                 r["result_code"] = 0
-            return self._pub(_hc.PROPERTIES_SET_RESPONSE, r, 1, rid)
+            return self._pub(PROPERTIES_SET_RESPONSE, r, 1, rid)
         self._report("property set callback: bad return")
         self._set_reply(rid, 1, _HANDLER_ERROR)
 
@@ -490,7 +491,7 @@ class HuaweiCloud:
                     r = r["services"]
                 ok, s = self._call("property get callback result", _services, r)
                 services = s if ok else []
-        self._pub(_hc.PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
+        self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
 
     def _on_events(self, t, msg):
         obj = self._json("event", msg)
@@ -524,7 +525,7 @@ class HuaweiCloud:
             ds, sr, ss = (int(paras[k]) for k in ("device_send_time", "server_recv_time", "server_send_time"))
         except (KeyError, TypeError, ValueError):
             return self._report("malformed time_sync_response")
-        utc = _hc.time_sync(ds, sr, ss)
+        utc = time_sync(ds, sr, ss)
         if self._time_sync_cb is not None:
             self._call("time sync callback", self._time_sync_cb, utc)
 

@@ -410,13 +410,14 @@ pub const REQUEST_ID_QUERY: &str = "?request_id=";
 /// on a kind that carries its own request id or name, or an invalid request
 /// id, is [`Topic::NotOurs`].
 pub fn classify_with_query<'t>(device_id: &[u8], topic: &'t [u8]) -> (Topic<'t>, Option<&'t str>) {
-    let query = REQUEST_ID_QUERY.as_bytes();
-    let at = topic.windows(query.len()).position(|w| w == query);
-    let Some(at) = at else {
+    // the last '?': a request id has none of its own
+    let split = topic.iter().rposition(|&b| b == b'?').and_then(|at| {
+        let (base, rest) = topic.split_at(at);
+        Some((base, rest.strip_prefix(REQUEST_ID_QUERY.as_bytes())?))
+    });
+    let Some((base, rid)) = split else {
         return (classify_for(device_id, topic), None);
     };
-    let (base, rest) = topic.split_at(at);
-    let rid = rest.get(query.len()..).unwrap_or_default();
     let t = classify_for(device_id, base);
     match (t.kind(), validate::request_id(rid)) {
         (Some(k), Ok(rid)) if matches!(k.param(), Param::None) => (t, Some(rid)),
