@@ -3,6 +3,7 @@
 # requests, reports properties, asks for its shadow and syncs its clock.
 # Prints one line per event for the driver; stops on the message "stop".
 import os
+import _thread
 import time
 import huaweicloud
 
@@ -12,8 +13,13 @@ PORT = int(os.getenv("E2E_MQTT_PORT"))
 state = {"temp": 21, "stop": False}
 
 
+_say_lock = _thread.allocate_lock()
+
+
 def say(*a):
-    print("E2E", *a)
+    # callbacks print from the receive thread: one line at a time
+    with _say_lock:
+        print("E2E " + " ".join(str(x) for x in a))
 
 
 def on_command(request_id, cmd):
