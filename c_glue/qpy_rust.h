@@ -613,6 +613,16 @@ int64_t iotda_time_sync_ms(int64_t device_send,
                            int64_t device_recv);
 
 /**
+ * The clock offset (UTC minus the device clock, ms) learnt from the same
+ * `$time_sync` response: `iotda_time_sync_ms(...) - device_recv`,
+ * saturated (`iotda::time::time_sync`).
+ */
+int64_t iotda_time_sync_offset_ms(int64_t device_send,
+                                  int64_t server_recv,
+                                  int64_t server_send,
+                                  int64_t device_recv);
+
+/**
  * Validate a device id, request id or custom topic name: `IOTDA_OK`, or
  * the status naming what is wrong with it.
  *

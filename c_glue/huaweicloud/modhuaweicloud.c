@@ -263,11 +263,12 @@ static MP_DEFINE_CONST_FUN_OBJ_0(huaweicloud_device_ms_obj, huaweicloud_device_m
 // time_sync(device_send_ms, server_recv_ms, server_send_ms) -> utc_ms: the
 // $time_sync answer, received now; sets the clock offset.
 static mp_obj_t huaweicloud_time_sync(mp_obj_t device_send, mp_obj_t server_recv, mp_obj_t server_send) {
+    int64_t ds = get_i64(device_send, "device_send_time");
+    int64_t sr = get_i64(server_recv, "server_recv_time");
+    int64_t ss = get_i64(server_send, "server_send_time");
     int64_t recv = device_clock_ms();
-    int64_t utc = iotda_time_sync_ms(get_i64(device_send, "device_send_time"),
-        get_i64(server_recv, "server_recv_time"), get_i64(server_send, "server_send_time"), recv);
-    clock_offset_ms = utc - recv;
-    return mp_obj_new_int_from_ll(utc);
+    clock_offset_ms = iotda_time_sync_offset_ms(ds, sr, ss, recv);
+    return mp_obj_new_int_from_ll(iotda_time_sync_ms(ds, sr, ss, recv));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(huaweicloud_time_sync_obj, huaweicloud_time_sync);
 

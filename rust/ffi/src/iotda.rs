@@ -446,6 +446,19 @@ pub extern "C" fn iotda_time_sync_ms(
     time::time_sync(device_send, server_recv, server_send, device_recv).utc_ms
 }
 
+/// The clock offset (UTC minus the device clock, ms) learnt from the same
+/// `$time_sync` response: `iotda_time_sync_ms(...) - device_recv`,
+/// saturated (`iotda::time::time_sync`).
+#[no_mangle]
+pub extern "C" fn iotda_time_sync_offset_ms(
+    device_send: i64,
+    server_recv: i64,
+    server_send: i64,
+    device_recv: i64,
+) -> i64 {
+    time::time_sync(device_send, server_recv, server_send, device_recv).offset_ms
+}
+
 /// What `iotda_check_id` validates.
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -580,6 +593,10 @@ mod tests {
         assert_eq!(ok(3, b"x"), IOTDA_ERR_UNKNOWN_KIND as i32);
         assert_eq!(unsafe { iotda_check_id(0, ptr::null(), 1) }, -1);
         assert_eq!(iotda_time_sync_ms(1_000, 11_050, 11_060, 1_110), 11_110);
+        assert_eq!(
+            iotda_time_sync_offset_ms(1_000, 11_050, 11_060, 1_110),
+            10_000
+        );
     }
 
     #[test]
