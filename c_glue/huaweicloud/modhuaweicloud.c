@@ -85,7 +85,15 @@ static int64_t device_clock_ms(void) {
     if (dest[0] != MP_OBJ_NULL) {
         ms = floor_div(get_i64(mp_call_method_n_kw(0, 0, dest), "time_ns()"), 1000000);
     } else {
-        ms = get_seconds(mp_call_function_0(mp_load_attr(time_mod, MP_QSTR_time))) * 1000;
+        mp_obj_t t = mp_call_function_0(mp_load_attr(time_mod, MP_QSTR_time));
+        #if MICROPY_PY_BUILTINS_FLOAT
+        if (mp_obj_is_float(t)) {
+            ms = (int64_t)(mp_obj_get_float(t) * 1000); // keep the milliseconds
+        } else
+        #endif
+        {
+            ms = get_i64(t, "time()") * 1000;
+        }
     }
     #if !MICROPY_EPOCH_IS_1970
     ms += UNIX_2000_MS;
