@@ -174,13 +174,34 @@ static mp_obj_t huaweicloud_conninfo(size_t n_args, const mp_obj_t *pos_args, mp
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(huaweicloud_conninfo_obj, 2, huaweicloud_conninfo);
 
-// topic(kind, device_id, request_id=None): request_id is the name for USER.
+// A kind without a request id of its own, with IoTDA's `?request_id=`
+// query (rust/iotda's REQUEST_ID_QUERY) after it.
+static mp_obj_t topic_with_query(mp_obj_t device_id, uint8_t kind, mp_obj_t query) {
+    mp_obj_t base = build_topic(device_id, kind, MP_OBJ_NULL); // kinds that need a request id raise
+    size_t base_len, q_len;
+    const char *b = mp_obj_str_get_data(base, &base_len);
+    const char *q = text_data(query, "query", &q_len);
+    int32_t st = iotda_check_id(IOTDA_ID_REQUEST, (const uint8_t *)q, q_len);
+    if (st != IOTDA_OK) {
+        raise_status(st);
+    }
+    vstr_t vstr;
+    vstr_init(&vstr, base_len + 12 + q_len);
+    vstr_add_strn(&vstr, b, base_len);
+    vstr_add_str(&vstr, "?request_id=");
+    vstr_add_strn(&vstr, q, q_len);
+    return mp_obj_new_str_from_vstr(&vstr);
+}
+
+// topic(kind, device_id, request_id=None, query=None): request_id is the
+// name for USER; query is a `?request_id=` suffix for kinds without one.
 static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_kind, ARG_device_id, ARG_request_id };
+    enum { ARG_kind, ARG_device_id, ARG_request_id, ARG_query };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_kind, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_device_id, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_request_id, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_query, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
@@ -189,6 +210,12 @@ static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_ma
         raise_status(IOTDA_ERR_UNKNOWN_KIND);
     }
     mp_obj_t rid = args[ARG_request_id].u_obj;
+    if (args[ARG_query].u_obj != mp_const_none) {
+        if (rid != mp_const_none) {
+            mp_raise_ValueError(MP_ERROR_TEXT("request_id and query together"));
+        }
+        return topic_with_query(args[ARG_device_id].u_obj, kind, args[ARG_query].u_obj);
+    }
     if (rid == mp_const_none) {
         return build_topic(args[ARG_device_id].u_obj, kind, MP_OBJ_NULL);
     }

@@ -94,9 +94,13 @@ def conninfo(device_id, secret, t=None, check_timestamp=False):
     return "%s_0_%d_%s" % (d, 1 if check_timestamp else 0, stamp), d, pw
 
 
-def topic(kind, device_id, request_id=None):
+def topic(kind, device_id, request_id=None, *, query=None):
     if kind not in _PATHS:
         raise ValueError("unknown topic kind")
+    if query is not None:
+        if request_id is not None:
+            raise ValueError("request_id and query together")
+        return topic(kind, device_id) + "?request_id=" + check_id(query, 1)
     base = "$oc/devices/%s/%s" % (check_id(device_id), _PATHS[kind])
     takes = kind == USER or base.endswith("=")
     if takes != (request_id is not None):

@@ -35,12 +35,14 @@ CASES = [
     ("parse_topic", ("$oc/devices/d/sys/messages/up?request_id=a/b", "d")),
     ("topic", (12, "d", "42")), ("topic", (17, "d", "a/b")), ("topic", (1, "d")),
     ("topic", (1, "d", "x")), ("topic", (11, "d")), ("topic", (99, "d")), ("topic", (11, "d", "a/b")),
+    ("topic", (3, "d", {"query": "42"})), ("topic", (11, "d", {"query": "42"})),
+    ("topic", (3, "d", {"query": "a/b"})), ("topic", (3, "d", "1", {"query": "2"})),
 ] + [("topic", (k, "dev", None if k in (1, 2, 3, 4, 13, 14, 15, 16) else "r1")) for k in range(1, 18)]
 
 
 def fmt(f, args):
     try:
-        r = f(*args)
+        r = f(*args[:-1], **args[-1]) if args and isinstance(args[-1], dict) else f(*args)
         return repr(list(r) if isinstance(r, tuple) else r)
     except Exception as e:  # noqa: BLE001
         return type(e).__name__
@@ -48,7 +50,8 @@ def fmt(f, args):
 
 def main():
     script = "import _huaweicloud as h\nfor name, args in %r:\n" % CASES + (
-        "    try:\n        r = getattr(h, name)(*args)\n        print(repr(list(r) if isinstance(r, tuple) else r))\n"
+        "    try:\n        f = getattr(h, name)\n"
+        "        r = f(*args[:-1], **args[-1]) if args and isinstance(args[-1], dict) else f(*args)\n        print(repr(list(r) if isinstance(r, tuple) else r))\n"
         "    except Exception as e:\n        print(type(e).__name__)\n")
     out = subprocess.run([sys.argv[1], "-c", script], capture_output=True, text=True, timeout=30).stdout.splitlines()
     passed = failed = 0

@@ -122,6 +122,10 @@ ck.raises(ValueError, lambda: HuaweiCloud("a/b", "s", "127.0.0.1"), "HuaweiCloud
 ck.raises(TypeError, lambda: HuaweiCloud("d", 123, "127.0.0.1"), "HuaweiCloud secret int")
 ck.eq(hc.parse_topic("$oc/devices/d/sys/properties/report?request_id=42", "d"), (hc.PROPERTIES_REPORT, "42"),
       "parse_topic with a ?request_id= suffix")
+ck.eq(hc.topic(hc.PROPERTIES_REPORT, "d", query="42"), "$oc/devices/d/sys/properties/report?request_id=42",
+      "topic(..., query=) builds the ?request_id= suffix")
+ck.raises(ValueError, lambda: hc.topic(hc.COMMAND, "d", query="1"), "query on a kind with its own request id")
+ck.raises(ValueError, lambda: hc.topic(hc.MESSAGES_UP, "d", query="a/b"), "query with '/'")
 ck.eq(hc.parse_topic("$oc/devices/d/sys/commands/request_id=1?request_id=2", "d"), None,
       "parse_topic: suffix on a kind with its own request id")
 ck.eq(hc.check_id("d"), "d", "check_id(device id)")
