@@ -303,7 +303,7 @@ static mp_obj_t huaweicloud_time_sync(mp_obj_t device_send, mp_obj_t server_recv
     int64_t ss = get_i64(server_send, "server_send_time");
     int64_t recv = device_clock_ms();
     clock_offset_ms = iotda_time_sync_offset_ms(ds, sr, ss, recv);
-    return mp_obj_new_int_from_ll(iotda_time_sync_ms(ds, sr, ss, recv));
+    return mp_obj_new_int_from_ll(recv + clock_offset_ms);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(huaweicloud_time_sync_obj, huaweicloud_time_sync);
 

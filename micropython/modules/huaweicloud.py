@@ -13,13 +13,7 @@ try:
     import _thread
 except ImportError:
     _thread = None
-try:
-    from time import sleep_ms as _sleep_ms
-except ImportError:
-    from time import sleep as _sleep
-
-    def _sleep_ms(ms):
-        _sleep(ms / 1000)
+from time import sleep as _sleep
 
 _NO_HANDLER = "no handler"
 _MALFORMED = "malformed request"
@@ -186,7 +180,7 @@ class HuaweiCloud:
                     self._running = False
                     self._report("receive thread stopped: connection closed")
                     break
-                _sleep_ms(1000)
+                _sleep(1)
 
     def subscribe(self, topic, qos=0):
         """0, or -1 (not connected, refused, ...)."""

@@ -77,7 +77,7 @@ def glue_modules():
     return mods
 
 
-def make_genhdr(args, cflags, mods):
+def make_genhdr(args, cflags, mods, core):
     gen = os.path.join(args.out, "genhdr")
     os.makedirs(gen, exist_ok=True)
     open(os.path.join(gen, "root_pointers.h"), "w").close()
@@ -87,7 +87,8 @@ def make_genhdr(args, cflags, mods):
         pre = run([CC, "-E", "-DNO_QSTR", *cflags, path])
         per_module[mod] = set(re.findall(r"\bMP_QSTR_(\w+)", pre))
         names.update(per_module[mod])
-    collected = "".join("Q(%s)\n" % n for n in sorted(names))
+    # the core names too: frozen modules (below) refer to them as MP_QSTR_*
+    collected = "".join("Q(%s)\n" % n for n in sorted(names | core))
     core = open(os.path.join(args.src, "py", "qstrdefs.h")).read()
     # as py/py.mk: protect Q(...) lines from cpp, preprocess, unprotect
     text = re.sub(r"^(Q\(.*\))$", r'"\1"', core + collected, flags=re.M)
@@ -102,16 +103,21 @@ def make_genhdr(args, cflags, mods):
     return per_module
 
 
-def own_qstr_rows(args, per_module):
-    """Flash of the QSTRs each glue module adds to the firmware's pool: names
-    MicroPython's py/ and extmod/ do not already use, len + 7 bytes each
-    (chars, NUL, length and hash bytes, the pool's pointer)."""
+def core_qstrs(args):
+    """The names MicroPython's py/ and extmod/ already put in the pool."""
     core = set()
     pat = re.compile(r"\bMP_QSTR_(\w+)|^Q\((\w+)\)", re.M)
     for sub in ("py", "extmod"):
         for path in glob.glob(os.path.join(args.src, sub, "*.[ch]")):
             with open(path, errors="replace") as f:
                 core.update(a or b for a, b in pat.findall(f.read()))
+    return core
+
+
+def own_qstr_rows(per_module, core):
+    """Flash of the QSTRs each glue module adds to the firmware's pool: names
+    MicroPython's py/ and extmod/ do not already use, len + 7 bytes each
+    (chars, NUL, length and hash bytes, the pool's pointer)."""
     rows = []
     for mod in sorted(per_module):
         own = sorted(per_module[mod] - core)
@@ -181,7 +187,8 @@ def main():
     cflags = vendor + ["-std=gnu99", "-Os", "-DNDEBUG", "-ffunction-sections", "-fdata-sections", "-fno-common",
                        "-I" + os.path.join(HERE, "mpconfig"), "-I" + args.src, "-I" + args.out, "-I" + GLUE]
     mods = glue_modules()
-    per_module = make_genhdr(args, cflags, mods)
+    core = core_qstrs(args)
+    per_module = make_genhdr(args, cflags, mods, core)
 
     objdir = os.path.join(args.out, "obj")
     lc = os.path.join(args.out, "linkcheck")
@@ -290,7 +297,7 @@ def main():
     for label in sorted(extern):
         rows.append((label, extern[label], False))
 
-    for label, d in own_qstr_rows(args, per_module) + frozen_sizes(args):
+    for label, d in own_qstr_rows(per_module, core) + frozen_sizes(args, cflags):
         rows.append((label, d, True))
 
     total = dict(text=0, rodata=0, data=0, bss=0)
@@ -342,19 +349,37 @@ def main():
                           % ", ".join("%s (%d B)" % (s, n) for n, s in bad))
 
 
-def frozen_sizes(args):
-    """(label, sizes) of each frozen module of ours: its .mpy from mpy-cross."""
+def frozen_sizes(args, cflags):
+    """(label, sizes) of each frozen module of ours, as freezing builds it:
+    mpy-cross -O3 (as micropython/manifest.py), then MicroPython's
+    mpy-tool.py -f against this build's QSTRs (MicroPython's and the glue's,
+    so only the module's own new names go in its QSTR pool), compiled with
+    the family's flags: bytecode, raw-code structures, constants and its
+    QSTRs, exactly."""
     out = []
     mpy_cross = os.path.join(args.src, "mpy-cross", "build", "mpy-cross")
+    qstrs = os.path.join(args.out, "genhdr", "qstrdefs.preprocessed.h")
     for path in sorted(glob.glob(os.path.join(args.frozen, "*.py"))):
         if not os.path.exists(mpy_cross):
             run(["make", "-C", os.path.join(args.src, "mpy-cross"), "-j2"])
-        mpy = os.path.join(args.out, os.path.basename(path)[:-3] + ".mpy")
-        # -O3 as micropython/manifest.py freezes them (opt=3)
-        run([mpy_cross, "-O3", "-o", mpy, "-s", os.path.basename(path), path])
-        n = os.path.getsize(mpy)
-        out.append(("%s frozen bytecode (.mpy)" % os.path.basename(path)[:-3],
-                    dict(text=0, rodata=n, data=0, bss=0)))
+        name = os.path.basename(path)[:-3]
+        mpy = os.path.join(args.out, name + ".mpy")
+        run([mpy_cross, "-O3", "-o", mpy, "-s", name + ".py", path])
+        frozen_c = os.path.join(args.out, "frozen_%s.c" % name)
+        with open(frozen_c, "w") as f:
+            f.write(run([sys.executable, os.path.join(args.src, "tools", "mpy-tool.py"), "-f", "-q", qstrs, mpy]))
+        obj = os.path.join(args.out, "frozen_%s.o" % name)
+        run([CC, *cflags, "-DMICROPY_PERSISTENT_CODE_LOAD=1", "-DMICROPY_MODULE_FROZEN_MPY=1",
+             "-c", frozen_c, "-o", obj])
+        d = dict(text=0, rodata=0, data=0, bss=0)
+        for line in run(["arm-none-eabi-size", "-A", obj]).splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                for kind, prefix in (("text", ".text"), ("rodata", ".rodata"), ("data", ".data"), ("bss", ".bss")):
+                    if parts[0].startswith(prefix):
+                        d[kind] += int(parts[1])
+        pool = re.search(r"mp_qstr_frozen_const_pool = \{[^}]*?(\d+),\s*// used entries", open(frozen_c).read())
+        out.append(("%s frozen (bytecode + %s own QSTRs)" % (name, pool.group(1) if pool else "?"), d))
     return out
 
 
