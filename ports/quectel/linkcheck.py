@@ -17,10 +17,10 @@ Rust archive into a dummy image and report sizes (called by build.sh).
    undefined or duplicate symbol; a glue/Rust global defined on both sides
    fails too.
 4. Size table from image.map: what each input object contributes after
-   --gc-sections, plus one row per frozen Python module of ours
-   (micropython/modules/*.py): the size of its mpy-cross output, which is
-   what freezing puts in flash (bytecode, constants, its QSTRs), counted in
-   the TOTAL as .rodata. Panic/formatting check: no core::fmt or panic symbol in the
+   --gc-sections; one row per glue module for the QSTRs it adds to the
+   pool; one row per frozen Python module of ours (micropython/modules/*.py)
+   compiled as freezing builds it (mpy-cross -O3, mpy-tool.py -f, the
+   family's C flags): bytecode, structures and its own QSTRs. Panic/formatting check: no core::fmt or panic symbol in the
    image except the project's panic handler (a spin loop, <= 32 bytes).
 """
 import argparse
