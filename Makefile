@@ -67,6 +67,7 @@ test: rust-check firmware
 	cargo build -q --release -p iotda-tool
 	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
 	$(PYTHON) tests/emulator/test_huaweicloud_e2e.py $(FIRMWARE) target/release/iotda-emulator
+	$(MAKE) --no-print-directory cpython-test
 	$(MAKE) --no-print-directory emulator-browser-test
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory reliability-test
@@ -151,7 +152,15 @@ emulator-browser-test:
 	cargo build -q --release -p iotda-emulator
 	$(PYTHON) tests/emulator/test_console_browser.py target/release/iotda-emulator
 
-.PHONY: demo-tls emulator-browser-test
+## cpython-test: the frozen huaweicloud.py on CPython (paho-mqtt stand-in for umqtt) against the emulator over TLS,
+## and the CPython stand-in of _huaweicloud checked against the firmware's native core
+cpython-test: firmware
+	cargo build -q --release -p iotda-emulator
+	@$(PYTHON) -c 'import paho.mqtt' 2>/dev/null || $(PYTHON) -m pip install -q paho-mqtt
+	$(PYTHON) tests/cpython/test_native_core_parity.py $(FIRMWARE)
+	$(PYTHON) tests/cpython/test_huaweicloud_cpython.py target/release/iotda-emulator
+
+.PHONY: demo-tls emulator-browser-test cpython-test
 
 ## demo-mosquitto: the same against a plain mosquitto broker
 demo-mosquitto: firmware

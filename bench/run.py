@@ -281,7 +281,7 @@ class Runner:
     def __init__(self, firmware, timeout):
         self.fw = firmware
         self.timeout = timeout
-        self.env = dict(os.environ, MICROPYPATH=MP_DIR + ":" + LIB)
+        self.env = dict(os.environ, MICROPYPATH=".frozen:" + MP_DIR + ":" + LIB)  # .frozen: huaweicloud is frozen Python
 
     def run(self, script, params, on_ready=None, heap=None, wrap=None, timeout=None):
         """Runs bench/mp/<script> with params; returns its RESULT dicts."""

@@ -40,6 +40,16 @@
 #define IOTDA_DEVICE_SUBSCRIPTIONS 6
 
 /**
+ * IoTDA's keepalive range in seconds (`iotda::KEEPALIVE_MIN..=KEEPALIVE_MAX`).
+ */
+#define IOTDA_KEEPALIVE_MIN 30
+
+/**
+ * See `IOTDA_KEEPALIVE_MIN`.
+ */
+#define IOTDA_KEEPALIVE_MAX 1200
+
+/**
  * Bytes C reserves for one session.
  */
 #define UMQTT_SESSION_SIZE 768
@@ -153,6 +163,25 @@
  * `umqtt_restore_next`: call `umqtt_retransmit(s, *slot, ...)` and write that.
  */
 #define UMQTT_RESTORE_RETRANSMIT 2
+
+/**
+ * What `iotda_check_id` validates.
+ */
+enum iotda_id_kind
+#ifdef __cplusplus
+  : uint8_t
+#endif // __cplusplus
+ {
+  IOTDA_ID_DEVICE = 0,
+  IOTDA_ID_REQUEST = 1,
+  /**
+   * A custom topic name (`$oc/devices/{id}/user/{name}`).
+   */
+  IOTDA_ID_TOPIC_NAME = 2,
+};
+#ifndef __cplusplus
+typedef uint8_t iotda_id_kind;
+#endif // __cplusplus
 
 /**
  * Topic kinds (the codes of the `iotda` crate's `Kind`).
@@ -545,7 +574,9 @@ int32_t iotda_subscription(const uint8_t *device_id,
  * `iotda_kind` (`IOTDA_KIND_NOT_OURS` for another device's topic, an
  * unknown path or a malformed request id / name); for request/response
  * kinds and `IOTDA_KIND_USER`, the request id / name is
- * `topic[*param_offset .. *param_offset + *param_len]`, else both are 0.
+ * `topic[*param_offset .. *param_offset + *param_len]`, as is the request
+ * id of a `?request_id=` suffix on a kind without one of its own
+ * (`.../sys/properties/report?request_id=42`); else both are 0.
  *
  * Returns an error only for NULL arguments or an invalid `device_id`.
  *
@@ -572,14 +603,33 @@ int32_t iotda_event_time(int64_t unix_s, uint8_t *out);
 
 /**
  * The device's UTC time in milliseconds at `device_recv` from a
- * `$time_sync` response: `(server_recv + server_send + device_recv -
- * device_send) / 2`, computed without overflow and saturated to the `int64`
+ * `$time_sync` response (`iotda::time::time_sync`): `(server_recv +
+ * server_send + device_recv - device_send) / 2`, saturated to the `int64`
  * range (division rounds toward negative infinity).
  */
 int64_t iotda_time_sync_ms(int64_t device_send,
                            int64_t server_recv,
                            int64_t server_send,
                            int64_t device_recv);
+
+/**
+ * The clock offset (UTC minus the device clock, ms) learnt from the same
+ * `$time_sync` response: `iotda_time_sync_ms(...) - device_recv`,
+ * saturated (`iotda::time::time_sync`).
+ */
+int64_t iotda_time_sync_offset_ms(int64_t device_send,
+                                  int64_t server_recv,
+                                  int64_t server_send,
+                                  int64_t device_recv);
+
+/**
+ * Validate a device id, request id or custom topic name: `IOTDA_OK`, or
+ * the status naming what is wrong with it.
+ *
+ * # Safety
+ * `id` is NULL or valid for reading `id_len` bytes.
+ */
+int32_t iotda_check_id(uint8_t which, const uint8_t *id, size_t id_len);
 
 /**
  * Static NUL-terminated English message for a status.

@@ -4,15 +4,19 @@
 # at every (re)connect, so the script keeps working after the hour changes.
 #
 # Fill in DEVICE_ID, SECRET and SERVER from the IoTDA console (device
-# details and the instance's "access information"). Environment variables
-# HW_DEVICE_ID, HW_SECRET, HW_SERVER, HW_PORT override them (unix port; used
-# to run the example against a local broker).
+# details and the instance's "access information") and CA_FILE with Huawei's
+# root CA (the console's "certificates" download). The login is MQTTS on
+# 8883, verifying that CA, with sign type 1 (see docs/huaweicloud.md,
+# "Security defaults"). Environment variables HW_DEVICE_ID, HW_SECRET,
+# HW_SERVER, HW_PORT, HW_CA override them (unix port; HW_PORT=1883 logs in
+# in clear, for a local broker).
 import huaweicloud
 
 DEVICE_ID = "5fbbb784b4ec2202e982e643_868540050954037"
 SECRET = "your-device-secret"
 SERVER = "a15fbbd7ce.iot-mqtts.cn-north-4.myhuaweicloud.com"
-PORT = 1883
+PORT = 8883
+CA_FILE = "huawei_root_ca.pem"
 
 try:
     import os
@@ -20,6 +24,7 @@ try:
     SECRET = os.getenv("HW_SECRET") or SECRET
     SERVER = os.getenv("HW_SERVER") or SERVER
     PORT = int(os.getenv("HW_PORT") or PORT)
+    CA_FILE = os.getenv("HW_CA") or CA_FILE
 except (ImportError, AttributeError):
     pass
 
@@ -43,12 +48,19 @@ def on_error(msg):
 
 
 def main():
-    cloud = huaweicloud.HuaweiCloud(DEVICE_ID, SECRET, SERVER, PORT)
+    ssl_params = {}
+    if PORT != 1883:
+        with open(CA_FILE, "rb") as f:
+            ssl_params["cadata"] = f.read()
+    cloud = huaweicloud.HuaweiCloud(DEVICE_ID, SECRET, SERVER, PORT, ssl_params=ssl_params)
     cloud.error_register_cb(on_error)
     cloud.set_message_callback(on_message)
     cloud.set_command_callback(on_command)
-    cloud.setMqtt(keepAlive=30)
-    cloud.start()  # connects, subscribes the system topics, receives in the background
+    # QuecPython's aLiYun order: setMqtt connects (0 or -1), start() listens
+    if cloud.setMqtt(keepAlive=30) != 0:
+        print("could not connect")
+        return
+    cloud.start()
 
     cloud.report_properties([{
         "service_id": "WaterMeterControl",

@@ -1,3 +1,9 @@
 # Frozen manifest for our unix firmware. Deliberately minimal: the Debian
 # "+ds" source has no micropython-lib, so nothing from it may be required here.
 include("$(MPY_DIR)/extmod/asyncio")
+
+# huaweicloud: the client class over umqtt and the native core _huaweicloud
+# (c_glue/huaweicloud/modhuaweicloud.c).
+# opt=3: no line numbers in its tracebacks (~500 B less flash); the
+# CPython tests (tests/cpython) run the same source with them.
+module("huaweicloud.py", base_path="modules", opt=3)

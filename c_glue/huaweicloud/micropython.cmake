@@ -1,4 +1,4 @@
-# huaweicloud: Huawei Cloud IoTDA client over umqtt and the Rust core
+# _huaweicloud: the native core of huaweicloud (the client is frozen Python)
 # (qpy_rust.h). The Rust staticlib is linked by umqtt's micropython.cmake.
 add_library(usermod_huaweicloud INTERFACE)
 

@@ -1,4 +1,4 @@
-# huaweicloud: Huawei Cloud IoTDA client over umqtt and the Rust core
+# _huaweicloud: the native core of huaweicloud (the client is frozen Python)
 # (qpy_rust.h). The Rust staticlib is linked once, by umqtt's micropython.mk.
 HUAWEICLOUD_MOD_DIR := $(USERMOD_DIR)
 

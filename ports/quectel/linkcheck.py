@@ -17,7 +17,10 @@ Rust archive into a dummy image and report sizes (called by build.sh).
    undefined or duplicate symbol; a glue/Rust global defined on both sides
    fails too.
 4. Size table from image.map: what each input object contributes after
-   --gc-sections. Panic/formatting check: no core::fmt or panic symbol in the
+   --gc-sections; one row per glue module for the QSTRs it adds to the
+   pool; one row per frozen Python module of ours (micropython/modules/*.py)
+   compiled as freezing builds it (mpy-cross -O3, mpy-tool.py -f, the
+   family's C flags): bytecode, structures and its own QSTRs. Panic/formatting check: no core::fmt or panic symbol in the
    image except the project's panic handler (a spin loop, <= 32 bytes).
 """
 import argparse
@@ -74,15 +77,18 @@ def glue_modules():
     return mods
 
 
-def make_genhdr(args, cflags, mods):
+def make_genhdr(args, cflags, mods, core):
     gen = os.path.join(args.out, "genhdr")
     os.makedirs(gen, exist_ok=True)
     open(os.path.join(gen, "root_pointers.h"), "w").close()
     names = set()
-    for _, path, _ in mods:
+    per_module = {}
+    for mod, path, _ in mods:
         pre = run([CC, "-E", "-DNO_QSTR", *cflags, path])
-        names.update(re.findall(r"\bMP_QSTR_(\w+)", pre))
-    collected = "".join("Q(%s)\n" % n for n in sorted(names))
+        per_module[mod] = set(re.findall(r"\bMP_QSTR_(\w+)", pre))
+        names.update(per_module[mod])
+    # the core names too: frozen modules (below) refer to them as MP_QSTR_*
+    collected = "".join("Q(%s)\n" % n for n in sorted(names | core))
     core = open(os.path.join(args.src, "py", "qstrdefs.h")).read()
     # as py/py.mk: protect Q(...) lines from cpp, preprocess, unprotect
     text = re.sub(r"^(Q\(.*\))$", r'"\1"', core + collected, flags=re.M)
@@ -94,6 +100,30 @@ def make_genhdr(args, cflags, mods):
     hdr = run([sys.executable, os.path.join(args.src, "py", "makeqstrdata.py"), pre_path])
     with open(os.path.join(gen, "qstrdefs.generated.h"), "w") as f:
         f.write(hdr)
+    return per_module
+
+
+def core_qstrs(args):
+    """The names MicroPython's py/ and extmod/ already put in the pool."""
+    core = set()
+    pat = re.compile(r"\bMP_QSTR_(\w+)|^Q\((\w+)\)", re.M)
+    for sub in ("py", "extmod"):
+        for path in glob.glob(os.path.join(args.src, sub, "*.[ch]")):
+            with open(path, errors="replace") as f:
+                core.update(a or b for a, b in pat.findall(f.read()))
+    return core
+
+
+def own_qstr_rows(per_module, core):
+    """Flash of the QSTRs each glue module adds to the firmware's pool: names
+    MicroPython's py/ and extmod/ do not already use, len + 7 bytes each
+    (chars, NUL, length and hash bytes, the pool's pointer)."""
+    rows = []
+    for mod in sorted(per_module):
+        own = sorted(per_module[mod] - core)
+        n = sum(len(q) + 7 for q in own)
+        rows.append(("%s glue QSTRs (%d own names)" % (mod, len(own)), dict(text=0, rodata=n, data=0, bss=0)))
+    return rows
 
 
 def header_text(src):
@@ -149,13 +179,16 @@ def main():
     ap.add_argument("--rust-target", required=True)
     ap.add_argument("--rust-flags", default="")
     ap.add_argument("--cflags", required=True)
+    ap.add_argument("--frozen", default=os.path.join(ROOT, "micropython", "modules"),
+                    help="folder of our frozen Python modules (mpy-cross sizes in the table)")
     args = ap.parse_args()
 
     vendor = args.cflags.split()
     cflags = vendor + ["-std=gnu99", "-Os", "-DNDEBUG", "-ffunction-sections", "-fdata-sections", "-fno-common",
                        "-I" + os.path.join(HERE, "mpconfig"), "-I" + args.src, "-I" + args.out, "-I" + GLUE]
     mods = glue_modules()
-    make_genhdr(args, cflags, mods)
+    core = core_qstrs(args)
+    per_module = make_genhdr(args, cflags, mods, core)
 
     objdir = os.path.join(args.out, "obj")
     lc = os.path.join(args.out, "linkcheck")
@@ -264,6 +297,9 @@ def main():
     for label in sorted(extern):
         rows.append((label, extern[label], False))
 
+    for label, d in own_qstr_rows(per_module, core) + frozen_sizes(args, cflags):
+        rows.append((label, d, True))
+
     total = dict(text=0, rodata=0, data=0, bss=0)
     for _, d, ours in rows:
         if ours:
@@ -291,7 +327,7 @@ def main():
                             d["text"] + d["rodata"] + d["data"], d["data"] + d["bss"]))
     flash = total["text"] + total["rodata"] + total["data"]
     ram = total["data"] + total["bss"]
-    lines.append(fmt % ("TOTAL ours (glue + Rust)", total["text"], total["rodata"], total["data"],
+    lines.append(fmt % ("TOTAL ours (glue + Rust + frozen)", total["text"], total["rodata"], total["data"],
                         total["bss"], flash, ram))
     lines.append("  * not counted: the vendor toolchain's libc/libgcc (already in every firmware)")
     goal = ("flash %d B = %.1f KB (goal < 48 KB: %s), RAM %d B (goal < %d B: %s)"
@@ -311,6 +347,40 @@ def main():
     if bad:
         raise CheckFailed("panic/formatting machinery in the image: %s"
                           % ", ".join("%s (%d B)" % (s, n) for n, s in bad))
+
+
+def frozen_sizes(args, cflags):
+    """(label, sizes) of each frozen module of ours, as freezing builds it:
+    mpy-cross -O3 (as micropython/manifest.py), then MicroPython's
+    mpy-tool.py -f against this build's QSTRs (MicroPython's and the glue's,
+    so only the module's own new names go in its QSTR pool), compiled with
+    the family's flags: bytecode, raw-code structures, constants and its
+    QSTRs, exactly."""
+    out = []
+    mpy_cross = os.path.join(args.src, "mpy-cross", "build", "mpy-cross")
+    qstrs = os.path.join(args.out, "genhdr", "qstrdefs.preprocessed.h")
+    for path in sorted(glob.glob(os.path.join(args.frozen, "*.py"))):
+        if not os.path.exists(mpy_cross):
+            run(["make", "-C", os.path.join(args.src, "mpy-cross"), "-j2"])
+        name = os.path.basename(path)[:-3]
+        mpy = os.path.join(args.out, name + ".mpy")
+        run([mpy_cross, "-O3", "-o", mpy, "-s", name + ".py", path])
+        frozen_c = os.path.join(args.out, "frozen_%s.c" % name)
+        with open(frozen_c, "w") as f:
+            f.write(run([sys.executable, os.path.join(args.src, "tools", "mpy-tool.py"), "-f", "-q", qstrs, mpy]))
+        obj = os.path.join(args.out, "frozen_%s.o" % name)
+        run([CC, *cflags, "-DMICROPY_PERSISTENT_CODE_LOAD=1", "-DMICROPY_MODULE_FROZEN_MPY=1",
+             "-c", frozen_c, "-o", obj])
+        d = dict(text=0, rodata=0, data=0, bss=0)
+        for line in run(["arm-none-eabi-size", "-A", obj]).splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                for kind, prefix in (("text", ".text"), ("rodata", ".rodata"), ("data", ".data"), ("bss", ".bss")):
+                    if parts[0].startswith(prefix):
+                        d[kind] += int(parts[1])
+        pool = re.search(r"mp_qstr_frozen_const_pool = \{[^}]*?(\d+),\s*// used entries", open(frozen_c).read())
+        out.append(("%s frozen (bytecode + %s own QSTRs)" % (name, pool.group(1) if pool else "?"), d))
+    return out
 
 
 if __name__ == "__main__":

@@ -80,9 +80,12 @@ def main():
             else:
                 failed += 1
 
+        check(wait_line("setMqtt 0") is not None, "aLiYun order: setMqtt() connected: 0")
+        check(wait_line("subscribe 0") is not None, "aLiYun order: subscribe() before start(): 0")
+        check(wait_line("publish 0") is not None, "aLiYun order: publish() before start(): 0")
         check(wait_line("started 0") is not None, "device logged in with credentials computed on the device")
         check(wait_line("report True") is not None, "property report acknowledged")
-        check(wait_line("time_sync True", 10) is not None, "$time_sync answered; device clock within 5 s")
+        check(wait_line("time_sync True", 10) is not None, "$time_sync answered; device clock within 5 s: %s" % [l for l in lines if "time" in l])
         check(wait_line("shadow ['Thermo']", 10) is not None, "device's shadow request answered")
 
         r = rest("POST", "/commands", {"service_id": "Thermo", "command_name": "beep", "paras": {"n": 2}})
@@ -115,6 +118,17 @@ def main():
               and "properties/report" in topics,
               "every answer went up on its system topic: %s" % sorted(set(t.split("=")[0] for t in topics)))
 
+        rest("POST", "/messages", {"message": "to-user", "topic": "down"})
+        check(wait_line("raw $oc/devices/%s/user/down" % DEV) is not None, "custom downlink to setCallback's callback")
+        evs = [json.loads(u["payload"]) for u in ups["uplinks"] if u["topic"].endswith("/sys/events/up")]
+        paras = [e["services"][0]["paras"] for e in evs]
+        check({"result_code": 0, "version": "2.0", "progress": 40} in paras
+              and {"sw_version": "1.0", "fw_version": "fw-1"} in paras
+              and {"level": 2} in paras, "events, version and OTA progress reports recorded: %s" % paras)
+        check(any(u["topic"].endswith("/user/up") and u["payload"] == "hello" for u in ups["uplinks"])
+              and any(t == "messages/up" for t in topics)
+              and any(t == "gateway/sub_devices/properties/report" for t in topics),
+              "custom publish, message up and sub-device report recorded")
         rest("POST", "/messages", {"message": "stop"})
         check(wait_line("done", 15) is not None and device.wait(15) == 0, "device disconnected cleanly")
         errors = [l for l in lines if l.startswith("E2E error")]

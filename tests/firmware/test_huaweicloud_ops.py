@@ -60,7 +60,7 @@ def settle(ms=300):
 
 errs = Errors()
 raw = Inbox()
-dev = HuaweiCloud(DEV, SECRET, HOST, PORT)
+dev = HuaweiCloud(DEV, SECRET, HOST, PORT, ssl=False)
 dev.error_register_cb(errs)
 dev.setCallback(raw)
 ck.eq(dev.setMqtt(keepAlive=10), 0, "setMqtt(keepAlive=10)")
@@ -71,7 +71,7 @@ ck.eq(dev.getHuaweiCloudSta(), 0, "getHuaweiCloudSta() == 0 after start()")
 # the six system topics at QoS 1
 sleep_ms(200)
 log = read_log(logp)
-cid = hc.conninfo(DEV, SECRET)[0]
+cid = hc.conninfo(DEV, SECRET, check_timestamp=True)[0]  # sign type 1 by default
 ck.ok(("as " + cid + " ") in log, "broker log: ClientId " + cid)
 ck.ok(("k30, u'" + DEV + "'") in log, "broker log: keepalive clamped to 30, username = device id")
 for sub in ("sys/messages/down", "sys/commands/#", "sys/properties/set/#", "sys/properties/get/#",
@@ -200,10 +200,10 @@ ck.ok(poll_until(lambda: raw.find((T + "/sys/messages/down").encode(), b"to raw 
       "no message callback: setCallback's callback gets (topic, msg)")
 
 # ---- custom topic
-dev.subscribe(T + "/user/cfg", 1)
+ck.eq(dev.subscribe(T + "/user/cfg", 1), 0, "subscribe() -> 0")
 down(T + "/user/cfg", b"cfg-1")
 ck.ok(poll_until(lambda: raw.find((T + "/user/cfg").encode(), b"cfg-1"), 5000, [plat]), "custom topic -> raw callback")
-ck.ok(dev.publish(T + "/user/up", "u1", 1) is True, "publish() on a custom topic")
+ck.eq(dev.publish(T + "/user/up", "u1", 1), 0, "publish(topic, msg, qos) on a custom topic -> 0")
 
 # ---- shadow
 shadows = []
@@ -237,11 +237,14 @@ down(T + "/sys/events/down", json.dumps({"object_device_id": DEV, "services": [
     {"service_id": "$ota", "event_type": "version_query", "paras": {}}]}))
 ck.eq(up_json(T + "/sys/events/up", "version query answer")["services"][0].get("paras"),
       {"sw_version": "1.0.0", "fw_version": "fw-2"}, "version_query answered with the last reported versions")
-dev.report_upgrade_progress(0, 50, version="2.0", description="downloading")
+dev.report_upgrade_progress(0, "2.0", 50, description="downloading")
 ck.eq(up_json(T + "/sys/events/up", "progress")["services"][0],
       {"service_id": "$ota", "event_type": "upgrade_progress_report",
        "paras": {"result_code": 0, "progress": 50, "version": "2.0", "description": "downloading"}},
       "report_upgrade_progress payload")
+dev.report_upgrade_progress(255, "2.0")
+ck.eq(up_json(T + "/sys/events/up", "progress")["services"][0]["paras"], {"result_code": 255, "version": "2.0"},
+      "report_upgrade_progress: version mandatory, progress optional (Huawei's upgrade_progress_report)")
 events = []
 dev.set_event_callback(lambda s, t, p: events.append((s, t, p)))
 upg = {"version": "2.0", "url": "https://example/fw", "file_size": 10, "access_token": "tok", "expires": 86400}
@@ -270,6 +273,14 @@ off = hc.get_time_offset()
 ck.ok(3 * 3600 - 5 <= off <= 3 * 3600 + 5, "clock offset learnt from $time_sync: {} s".format(off))
 ck.ok(synced and abs(synced[0] - (ds + AHEAD)) < 5000, "time sync callback got UTC ms")
 ck.ok(events[2:] == [], "time_sync_response not passed to the event callback")
+# the same with the numbers as strings (Huawei's Python SDK sends and accepts them)
+hc.set_time_offset(0)
+down(T + "/sys/events/down", json.dumps({"object_device_id": DEV, "services": [
+    {"service_id": "$time_sync", "event_type": "time_sync_response",
+     "paras": {"device_send_time": str(ds), "server_recv_time": str(ds + 2 * AHEAD), "server_send_time": str(ds + 2 * AHEAD)}}]}))
+ck.ok(poll_until(lambda: len(synced) >= 2, 5000, [plat]), "time sync response with string numbers accepted")
+off = hc.get_time_offset()
+ck.ok(6 * 3600 - 10 <= off <= 6 * 3600 + 10, "clock offset from string numbers: {} s".format(off))
 hc.set_time_offset(0)
 
 # ---- malformed downlinks: reported, nothing crashes, the client keeps working
@@ -292,7 +303,8 @@ ck.raises(ValueError, lambda: dev.publish(T + "/user/x", "m", 2), "publish qos 2
 ck.raises(TypeError, lambda: dev.report_properties(5), "report_properties(5)")
 ck.raises(ValueError, lambda: dev.report_properties([{"properties": {}}]), "report_properties without service_id")
 ck.raises(ValueError, lambda: dev.report_sub_device_properties({"a/b": {}}), "sub-device id with '/'")
-ck.raises(ValueError, lambda: dev.report_upgrade_progress(0, 101), "progress 101")
+ck.raises(ValueError, lambda: dev.report_upgrade_progress(0, "2.0", 101), "progress 101")
+ck.raises(TypeError, lambda: dev.report_upgrade_progress(0, None), "progress report without a version")
 ck.raises(ValueError, lambda: dev.report_version(), "report_version() without versions")
 ck.raises(TypeError, lambda: dev.report_event(1, "t", {}), "report_event service_id int")
 ck.raises(ValueError, lambda: dev.send_message(b"raw", name="n"), "raw message with a name")

@@ -2,7 +2,7 @@
 # helpers for every kind, event times, the clock offset, bad input.
 import huaweicloud as hc
 from huaweicloud import HuaweiCloud
-from mqtt_test_util import Checker
+from mqtt_test_util import Checker, HOST, PORT
 
 ck = Checker("huaweicloud: pure functions")
 TV = (TypeError, ValueError)
@@ -120,16 +120,48 @@ ck.raises(ValueError, lambda: hc.parse_topic("t", "a/b"), "parse_topic with a ba
 # the client object: argument checks, no secret in repr
 ck.raises(ValueError, lambda: HuaweiCloud("a/b", "s", "127.0.0.1"), "HuaweiCloud bad device id")
 ck.raises(TypeError, lambda: HuaweiCloud("d", 123, "127.0.0.1"), "HuaweiCloud secret int")
-ck.raises(TypeError, lambda: HuaweiCloud("d", "s", None), "HuaweiCloud server None")
+ck.eq(hc.parse_topic("$oc/devices/d/sys/properties/report?request_id=42", "d"), (hc.PROPERTIES_REPORT, "42"),
+      "parse_topic with a ?request_id= suffix")
+ck.eq(hc.topic(hc.PROPERTIES_REPORT, "d", query="42"), "$oc/devices/d/sys/properties/report?request_id=42",
+      "topic(..., query=) builds the ?request_id= suffix")
+ck.raises(ValueError, lambda: hc.topic(hc.COMMAND, "d", query="1"), "query on a kind with its own request id")
+ck.raises(ValueError, lambda: hc.topic(hc.MESSAGES_UP, "d", query="a/b"), "query with '/'")
+ck.eq(hc.parse_topic("$oc/devices/d/sys/commands/request_id=1?request_id=2", "d"), None,
+      "parse_topic: suffix on a kind with its own request id")
+ck.eq(hc.check_id("d"), "d", "check_id(device id)")
+ck.raises(ValueError, lambda: hc.check_id("a/b"), "check_id: '/' in a device id")
+ck.eq(hc.check_id("a/b", hc.ID_TOPIC_NAME), "a/b", "check_id: custom topic name with levels")
+ck.eq(hc.KEEPALIVE_MIN, 30, "KEEPALIVE_MIN from rust/iotda")
+ck.eq(hc.KEEPALIVE_MAX, 1200, "KEEPALIVE_MAX from rust/iotda")
+ck.raises(ValueError, lambda: HuaweiCloud("d", "s", None), "HuaweiCloud server None and no region")
+ck.raises(TypeError, lambda: HuaweiCloud("d", "s", 5, ssl=False), "HuaweiCloud server int")
 ck.raises(ValueError, lambda: HuaweiCloud("d", "s", "h", 0), "HuaweiCloud port 0")
 ck.raises(TypeError, lambda: HuaweiCloud("d", "s", "h", ssl_params=[]), "HuaweiCloud ssl_params list")
-c = HuaweiCloud("d", "VerySecret-42", "127.0.0.1")
+# security defaults: TLS on 8883 verifying a CA the user gives, sign type 1
+ck.raises(ValueError, lambda: HuaweiCloud("d", "s", "h"), "TLS (the default) without a CA")
+t = HuaweiCloud("d", "s", "h", ssl_params={"cadata": b"CA"})
+ck.ok(repr(t).endswith(":8883>"), "default port 8883 with TLS: " + repr(t))
+ck.ok(hc.HuaweiCloud("d", "s", "h", 1883)._ssl is False, "port 1883 given: plain MQTT")
+ck.ok(t._credentials()[0].startswith("d_0_1_"), "sign type 1 by default")
+ck.ok(HuaweiCloud("d", "s", "h", 1883, check_timestamp=False)._credentials()[0].startswith("d_0_0_"),
+      "check_timestamp=False: sign type 0")
+# the server from the region (and instance prefix)
+ck.eq(repr(HuaweiCloud("d", "s", region="cn-north-4", ssl_params={"cadata": b"CA"})),
+      "<HuaweiCloud d iot-mqtts.cn-north-4.myhuaweicloud.com:8883>", "server from the region")
+ck.eq(hc.server_for("cn-north-4", "a15fbbd7ce"), "a15fbbd7ce.iot-mqtts.cn-north-4.myhuaweicloud.com",
+      "server from the region and instance prefix (the guide's host)")
+c = HuaweiCloud("d", "VerySecret-42", HOST, PORT, ssl=False)
 r = repr(c) + str(c)
 ck.ok("VerySecret" not in r, "repr does not show the secret: " + repr(c))
 ck.eq(c.getHuaweiCloudSta(), -1, "getHuaweiCloudSta() before setMqtt")
-ck.raises(OSError, lambda: c.publish("t", "m"), "publish before start -> OSError")
+ck.eq(c.publish("t", "m"), -1, "publish before setMqtt -> -1 (aLiYun)")
+ck.eq(c.subscribe("t"), -1, "subscribe before setMqtt -> -1 (aLiYun)")
+ck.raises(OSError, lambda: c.report_properties({"s": {}}), "report_properties before setMqtt -> OSError")
 ck.raises(TypeError, lambda: c.set_command_callback(5), "set_command_callback(5)")
-ck.eq(c.setMqtt(), 0, "setMqtt() returns 0")
+ck.eq(HuaweiCloud("d", "s", HOST, 1, ssl=False).setMqtt(reconn=False), -1, "setMqtt() to a closed port -> -1")
+ck.eq(c.setMqtt(), 0, "setMqtt() connects and returns 0")
+ck.eq(c.getHuaweiCloudSta(), 0, "connected after setMqtt()")
 ck.ok("MQTTClient" in repr(c._mqtt), "_mqtt is the umqtt client")
 ck.ok("VerySecret" not in repr(c._mqtt), "umqtt client repr does not show the secret")
+c.disconnect()
 ck.finish()

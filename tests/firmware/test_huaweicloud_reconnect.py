@@ -53,7 +53,7 @@ def restart_and_wait(ident):
 
 hc.set_time_offset(0)
 errs = Errors()
-dev = HuaweiCloud(DEV, SECRET, HOST, PORT, check_timestamp=True)
+dev = HuaweiCloud(DEV, SECRET, HOST, PORT, ssl=False, check_timestamp=True)
 dev.error_register_cb(errs)
 dev.setMqtt(keepAlive=30)
 dev.set_command_callback(lambda rid, cmd: {"result_code": 0, "response_name": "pong"})

@@ -366,7 +366,9 @@ fn subscription_from_code(which: u8) -> Option<Subscription> {
 /// `iotda_kind` (`IOTDA_KIND_NOT_OURS` for another device's topic, an
 /// unknown path or a malformed request id / name); for request/response
 /// kinds and `IOTDA_KIND_USER`, the request id / name is
-/// `topic[*param_offset .. *param_offset + *param_len]`, else both are 0.
+/// `topic[*param_offset .. *param_offset + *param_len]`, as is the request
+/// id of a `?request_id=` suffix on a kind without one of its own
+/// (`.../sys/properties/report?request_id=42`); else both are 0.
 ///
 /// Returns an error only for NULL arguments or an invalid `device_id`.
 ///
@@ -400,10 +402,10 @@ pub unsafe extern "C" fn iotda_classify(
         *param_offset = 0;
         *param_len = 0;
         iotda::validate::device_id(id).map_err(|e| id_status(e, IOTDA_ERR_DEVICE_ID_EMPTY))?;
-        let t = topic::classify_for(id, topic);
+        let (t, query) = topic::classify_with_query(id, topic);
         if let Some(k) = t.kind() {
             *kind = k as u8;
-            let p = t.param();
+            let p = query.unwrap_or(t.param());
             if !p.is_empty() {
                 // p borrows from `topic`: its offset is the pointer difference
                 *param_offset = (p.as_ptr() as usize).wrapping_sub(topic.as_ptr() as usize);
@@ -431,8 +433,8 @@ pub unsafe extern "C" fn iotda_event_time(unix_s: i64, out: *mut u8) -> i32 {
 }
 
 /// The device's UTC time in milliseconds at `device_recv` from a
-/// `$time_sync` response: `(server_recv + server_send + device_recv -
-/// device_send) / 2`, computed without overflow and saturated to the `int64`
+/// `$time_sync` response (`iotda::time::time_sync`): `(server_recv +
+/// server_send + device_recv - device_send) / 2`, saturated to the `int64`
 /// range (division rounds toward negative infinity).
 #[no_mangle]
 pub extern "C" fn iotda_time_sync_ms(
@@ -441,13 +443,64 @@ pub extern "C" fn iotda_time_sync_ms(
     server_send: i64,
     device_recv: i64,
 ) -> i64 {
-    let sum = i128::from(server_recv)
-        .saturating_add(i128::from(server_send))
-        .saturating_add(i128::from(device_recv))
-        .saturating_sub(i128::from(device_send));
-    let half = sum.div_euclid(2);
-    i64::try_from(half).unwrap_or(if half < 0 { i64::MIN } else { i64::MAX })
+    time::time_sync(device_send, server_recv, server_send, device_recv).utc_ms
 }
+
+/// The clock offset (UTC minus the device clock, ms) learnt from the same
+/// `$time_sync` response: `iotda_time_sync_ms(...) - device_recv`,
+/// saturated (`iotda::time::time_sync`).
+#[no_mangle]
+pub extern "C" fn iotda_time_sync_offset_ms(
+    device_send: i64,
+    server_recv: i64,
+    server_send: i64,
+    device_recv: i64,
+) -> i64 {
+    time::time_sync(device_send, server_recv, server_send, device_recv).offset_ms
+}
+
+/// What `iotda_check_id` validates.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum iotda_id_kind {
+    IOTDA_ID_DEVICE = 0,
+    IOTDA_ID_REQUEST = 1,
+    /// A custom topic name (`$oc/devices/{id}/user/{name}`).
+    IOTDA_ID_TOPIC_NAME = 2,
+}
+
+/// Validate a device id, request id or custom topic name: `IOTDA_OK`, or
+/// the status naming what is wrong with it.
+///
+/// # Safety
+/// `id` is NULL or valid for reading `id_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn iotda_check_id(which: u8, id: *const u8, id_len: usize) -> i32 {
+    // SAFETY: `id` is NULL or valid for reading `id_len` bytes.
+    let id = unsafe { abi::input(id, id_len) };
+    status_code((|| {
+        let id = id?;
+        match which {
+            0 => iotda::validate::device_id(id)
+                .map(drop)
+                .map_err(|e| id_status(e, IOTDA_ERR_DEVICE_ID_EMPTY)),
+            1 => iotda::validate::request_id(id)
+                .map(drop)
+                .map_err(|e| id_status(e, IOTDA_ERR_REQUEST_ID_EMPTY)),
+            2 => iotda::validate::topic_name(id)
+                .map(drop)
+                .map_err(|e| id_status(e, IOTDA_ERR_TOPIC_NAME_EMPTY)),
+            _ => Err(IOTDA_ERR_UNKNOWN_KIND),
+        }
+    })())
+}
+
+/// IoTDA's keepalive range in seconds (`iotda::KEEPALIVE_MIN..=KEEPALIVE_MAX`).
+pub const IOTDA_KEEPALIVE_MIN: u16 = 30;
+/// See `IOTDA_KEEPALIVE_MIN`.
+pub const IOTDA_KEEPALIVE_MAX: u16 = 1200;
+const _: () = assert!(IOTDA_KEEPALIVE_MIN == iotda::KEEPALIVE_MIN);
+const _: () = assert!(IOTDA_KEEPALIVE_MAX == iotda::KEEPALIVE_MAX);
 
 #[cfg(test)]
 #[allow(
@@ -526,6 +579,24 @@ mod tests {
         };
         let param = (len > 0).then(|| topic[off..off + len].to_vec());
         (st, kind, param)
+    }
+
+    #[test]
+    fn check_id_kinds() {
+        let ok = |w: u8, id: &[u8]| unsafe { iotda_check_id(w, id.as_ptr(), id.len()) };
+        assert_eq!(ok(0, ID), 0);
+        assert_eq!(ok(0, b""), IOTDA_ERR_DEVICE_ID_EMPTY as i32);
+        assert_eq!(ok(0, b"a/b"), IOTDA_ERR_DEVICE_ID_FORBIDDEN as i32);
+        assert_eq!(ok(1, b"a+b"), IOTDA_ERR_REQUEST_ID_FORBIDDEN as i32);
+        assert_eq!(ok(2, b"a/b"), 0);
+        assert_eq!(ok(2, b"a//b"), IOTDA_ERR_TOPIC_NAME_FORBIDDEN as i32);
+        assert_eq!(ok(3, b"x"), IOTDA_ERR_UNKNOWN_KIND as i32);
+        assert_eq!(unsafe { iotda_check_id(0, ptr::null(), 1) }, -1);
+        assert_eq!(iotda_time_sync_ms(1_000, 11_050, 11_060, 1_110), 11_110);
+        assert_eq!(
+            iotda_time_sync_offset_ms(1_000, 11_050, 11_060, 1_110),
+            10_000
+        );
     }
 
     #[test]

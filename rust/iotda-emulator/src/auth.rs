@@ -16,8 +16,7 @@ use mqtt_core::codec::{Connect, ConnectReturnCode};
 
 use crate::state::DeviceAuth;
 
-pub const KEEPALIVE_MIN: u16 = 30;
-pub const KEEPALIVE_MAX: u16 = 1200;
+pub use iotda::{KEEPALIVE_MAX, KEEPALIVE_MIN};
 
 /// The parts of a ClientId.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,7 +45,7 @@ fn own_rest<'a>(device_id: &str, topic: &'a str) -> Option<&'a str> {
 
 /// Splits `topic?request_id=X`.
 pub fn split_request_id(topic: &str) -> (&str, Option<&str>) {
-    match topic.split_once("?request_id=") {
+    match topic.split_once(iotda::topic::REQUEST_ID_QUERY) {
         Some((t, id)) => (t, Some(id)),
         None => (topic, None),
     }

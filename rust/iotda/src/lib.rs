@@ -41,3 +41,8 @@ pub use error::Error;
 pub use time::{DateTime, TimeError};
 pub use topic::{classify_for, parse, Kind, Subscription, Topic};
 pub use validate::IdError;
+
+/// Shortest MQTT keepalive IoTDA accepts, in seconds (CONNACK 2 below it).
+pub const KEEPALIVE_MIN: u16 = 30;
+/// Longest MQTT keepalive IoTDA accepts, in seconds (CONNACK 2 above it).
+pub const KEEPALIVE_MAX: u16 = 1200;

@@ -263,6 +263,38 @@ pub fn parse_event_time(s: &[u8]) -> Result<DateTime, TimeError> {
     })
 }
 
+/// The result of a `$time_sync` exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSync {
+    /// UTC at `device_recv`, Unix milliseconds.
+    pub utc_ms: i64,
+    /// UTC minus the device clock, milliseconds: add it to the device clock.
+    pub offset_ms: i64,
+}
+
+/// IoTDA's `$time_sync` formula: the device's UTC time when it received the
+/// `time_sync_response` is `(server_recv + server_send + device_recv -
+/// device_send) / 2` (all Unix milliseconds; the device times on the
+/// device's clock). Computed without overflow, saturated to `i64`, division
+/// rounding toward negative infinity.
+pub fn time_sync(
+    device_send: i64,
+    server_recv: i64,
+    server_send: i64,
+    device_recv: i64,
+) -> TimeSync {
+    let sum = i128::from(server_recv)
+        .saturating_add(i128::from(server_send))
+        .saturating_add(i128::from(device_recv))
+        .saturating_sub(i128::from(device_send));
+    let half = sum.div_euclid(2);
+    let utc_ms = i64::try_from(half).unwrap_or(if half < 0 { i64::MIN } else { i64::MAX });
+    TimeSync {
+        utc_ms,
+        offset_ms: utc_ms.saturating_sub(device_recv),
+    }
+}
+
 /// Write the hour stamp of `unix_secs` into `out`.
 pub fn write_hour_stamp(unix_secs: i64, out: &mut [u8; 10]) -> Result<(), TimeError> {
     *out = DateTime::from_unix(unix_secs)?.hour_stamp();
@@ -283,6 +315,18 @@ pub fn write_event_time(unix_secs: i64, out: &mut [u8; 16]) -> Result<(), TimeEr
 )]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_sync_formula() {
+        // device clock 10 s behind: sent at 1000 (device), server got it at
+        // 11_050 and answered at 11_060, device received at 1_110 (device)
+        let t = time_sync(1_000, 11_050, 11_060, 1_110);
+        assert_eq!(t.utc_ms, 11_110);
+        assert_eq!(t.offset_ms, 10_000);
+        let t = time_sync(i64::MIN, i64::MAX, i64::MAX, i64::MAX);
+        assert_eq!(t.utc_ms, i64::MAX);
+        assert_eq!(time_sync(0, -1, 0, 0).utc_ms, -1);
+    }
     use proptest::prelude::*;
 
     fn dt(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> DateTime {

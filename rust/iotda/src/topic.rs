@@ -401,6 +401,30 @@ pub fn classify_for<'t>(device_id: &[u8], topic: &'t [u8]) -> Topic<'t> {
     }
 }
 
+/// The query IoTDA accepts after an uplink topic that has no request id of
+/// its own (`.../sys/properties/report?request_id=42`).
+pub const REQUEST_ID_QUERY: &str = "?request_id=";
+
+/// [`classify_for`], also accepting a `?request_id=` suffix: the topic
+/// before it is classified and the request id is returned with it. A suffix
+/// on a kind that carries its own request id or name, or an invalid request
+/// id, is [`Topic::NotOurs`].
+pub fn classify_with_query<'t>(device_id: &[u8], topic: &'t [u8]) -> (Topic<'t>, Option<&'t str>) {
+    // the last '?': a request id has none of its own
+    let split = topic.iter().rposition(|&b| b == b'?').and_then(|at| {
+        let (base, rest) = topic.split_at(at);
+        Some((base, rest.strip_prefix(REQUEST_ID_QUERY.as_bytes())?))
+    });
+    let Some((base, rid)) = split else {
+        return (classify_for(device_id, topic), None);
+    };
+    let t = classify_for(device_id, base);
+    match (t.kind(), validate::request_id(rid)) {
+        (Some(k), Ok(rid)) if matches!(k.param(), Param::None) => (t, Some(rid)),
+        _ => (Topic::NotOurs, None),
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
@@ -680,5 +704,32 @@ mod tests {
                 Err(Error::BufferTooSmall { needed: n })
             );
         }
+    }
+
+    #[test]
+    fn request_id_query_suffix() {
+        fn c(t: &str) -> (Topic<'_>, Option<&str>) {
+            classify_with_query(b"dev", t.as_bytes())
+        }
+        let (t, q) = c("$oc/devices/dev/sys/properties/report?request_id=42");
+        assert_eq!((t.kind(), q), (Some(Kind::PropertiesReport), Some("42")));
+        let (t, q) = c("$oc/devices/dev/sys/properties/report");
+        assert_eq!((t.kind(), q), (Some(Kind::PropertiesReport), None));
+        assert_eq!(
+            c("$oc/devices/dev/sys/commands/request_id=1?request_id=2").0,
+            Topic::NotOurs
+        );
+        assert_eq!(
+            c("$oc/devices/dev/sys/messages/up?request_id=").0,
+            Topic::NotOurs
+        );
+        assert_eq!(
+            c("$oc/devices/dev/sys/messages/up?request_id=a/b").0,
+            Topic::NotOurs
+        );
+        assert_eq!(
+            c("$oc/devices/other/sys/messages/up?request_id=1").0,
+            Topic::NotOurs
+        );
     }
 }
