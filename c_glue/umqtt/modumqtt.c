@@ -221,6 +221,10 @@ static void unlock(umqtt_client_obj_t *self) {
 // locks it again, also when fun raises. A callback's exception is printed.
 static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_args, size_t n_kw,
     const mp_obj_t *args, bool is_callback) {
+    // a user callback does not read the link: meanwhile the keeper keeps it alive
+    // volatile: read after an exception unwinds (setjmp-based nlr)
+    volatile uint8_t reading = is_callback ? 1 : 0;
+    self->callers -= reading;
     unlock_raw(self);
     mp_obj_t result = mp_const_none;
     nlr_buf_t nlr;
@@ -232,13 +236,14 @@ static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_a
         if (!is_callback || is_instance_of(exc, &mp_type_KeyboardInterrupt)
             || is_instance_of(exc, &mp_type_SystemExit)) {
             lock_raw(self);
+            self->callers += reading;
             nlr_jump(nlr.ret_val);
         }
         callback_failed(nlr.ret_val);
-        lock_raw(self);
-        return mp_const_none;
+        result = mp_const_none;
     }
     lock_raw(self);
+    self->callers += reading;
     return result;
 }
 
@@ -611,10 +616,7 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
 static void deliver(umqtt_client_obj_t *self, delivery_t *d) {
     if (self->callback != mp_const_none) {
         mp_obj_t args[2] = { d->topic, d->msg };
-        // not reading meanwhile: the keeper keeps the link alive
-        self->callers--;
         call_unlocked(self, self->callback, 2, 0, args, true);
-        self->callers++;
     }
     if (d->reply_len > 0 && self->link_id == d->link_id) {
         write_all(self, d->reply, d->reply_len);
