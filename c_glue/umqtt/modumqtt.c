@@ -206,9 +206,12 @@ static void unlock(umqtt_client_obj_t *self) {
     for (size_t i = 0; i < n && cb != mp_const_none; i++) {
         nlr_buf_t nlr;
         if (nlr_push(&nlr) == 0) {
-            const char *text = report_texts[codes[i]];
-            mp_obj_t arg = codes[i] == REP_EXCEPTION ? mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), exc)
-                : mp_obj_new_str(text, strlen(text));
+            mp_obj_t arg;
+            if (codes[i] == REP_EXCEPTION) {
+                arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), exc);
+            } else {
+                arg = mp_obj_new_str(report_texts[codes[i]], strlen(report_texts[codes[i]]));
+            }
             mp_call_function_1(cb, arg);
             nlr_pop();
         } else {
