@@ -99,6 +99,7 @@ class HuaweiCloud:
         self._raw_cb = self._error_cb = self._message_cb = self._command_cb = None
         self._property_set_cb = self._property_get_cb = self._shadow_cb = None
         self._event_cb = self._time_sync_cb = None
+        self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
 
     def __repr__(self):
         return "<HuaweiCloud %s %s:%d>" % (self._id, self._server, self._port)
@@ -262,6 +263,16 @@ class HuaweiCloud:
 
     def set_time_sync_callback(self, f):
         self._time_sync_cb = self._check(f)
+
+    def set_service_handler(self, service_id, f):
+        """Route platform events of one service (e.g. "$ota") to f(event_type,
+        paras) before the event callback; None removes it. Used by the optional
+        modules (huaweicloud_ota, ...)."""
+        f = self._check(f)
+        if f is None:
+            self._services.pop(service_id, None)
+        else:
+            self._services[_text(service_id, "service_id")] = f
 
     def _report(self, msg):
         f = self._error_cb
@@ -502,7 +513,10 @@ class HuaweiCloud:
                 self._report("malformed event (no service_id / event_type)")
                 continue
             paras = s.get("paras") or {}
-            if sid == "$time_sync" and typ == "time_sync_response":
+            h = self._services.get(sid)
+            if h is not None:
+                self._call("%s handler" % sid, h, typ, paras)
+            elif sid == "$time_sync" and typ == "time_sync_response":
                 self._on_time_sync(paras)
             elif self._event_cb is not None:
                 self._call("event callback", self._event_cb, sid, typ, paras)

@@ -253,6 +253,18 @@ down(T + "/sys/events/down", json.dumps({"object_device_id": DEV, "services": [
     {"service_id": "custom", "event_type": "ping", "paras": {"n": 1}}]}))
 ck.ok(poll_until(lambda: len(events) >= 2, 5000, [plat]), "event callback called for each event")
 ck.eq(events[:2], [("$ota", "firmware_upgrade", upg), ("custom", "ping", {"n": 1})], "event callback arguments")
+# a service handler takes its service's events before the event callback
+handled = []
+dev.set_service_handler("custom", lambda t, p: handled.append((t, p)))
+down(T + "/sys/events/down", json.dumps({"object_device_id": DEV, "services": [
+    {"service_id": "custom", "event_type": "ping", "paras": {"n": 2}},
+    {"service_id": "other", "event_type": "x", "paras": {}}]}))
+ck.ok(poll_until(lambda: handled and len(events) >= 3, 5000, [plat]), "service handler and event callback called")
+ck.eq(handled, [("ping", {"n": 2})], "service handler got its event")
+ck.eq(events[2:], [("other", "x", {})], "the event callback got only the other service's event")
+dev.set_service_handler("custom", None)
+ck.raises(TypeError, lambda: dev.set_service_handler("custom", 3), "set_service_handler: not callable")
+del events[2:]
 
 # ---- $time_sync: the platform says the time is 3 h ahead of the device
 hc.set_time_offset(0)
