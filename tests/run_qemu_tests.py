@@ -126,20 +126,21 @@ def run_qemu(firmware, text, timeout):
 
 
 def run_unix(micropython, text, timeout):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(text)
-        path = f.name
-    try:
-        p = subprocess.run([micropython, path], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=timeout, cwd=TEST_DIR)
-        out = p.stdout
-        if p.returncode not in (0, 1):
-            out += b"\n[exit code %d]\n" % p.returncode
-        return out
-    except subprocess.TimeoutExpired as e:
-        return (e.stdout or b"") + b"\n[timeout]\n"
-    finally:
-        os.unlink(path)
+    # in a directory of its own: the script's directory is first on sys.path,
+    # and a stray huaweicloud.mpy in /tmp must not shadow the frozen module
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "test.py")
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            p = subprocess.run([micropython, path], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout, cwd=TEST_DIR)
+            out = p.stdout
+            if p.returncode not in (0, 1):
+                out += b"\n[exit code %d]\n" % p.returncode
+            return out
+        except subprocess.TimeoutExpired as e:
+            return (e.stdout or b"") + b"\n[timeout]\n"
 
 
 def main():
