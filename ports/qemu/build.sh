@@ -91,7 +91,7 @@ make_args=(
     BOARD="$board"
     BUILD="$obj"
     USER_C_MODULES="$user_mods"
-    FROZEN_MANIFEST=
+    FROZEN_MANIFEST="$here/manifest.py"
     QPY_RUST_LIB="$lib"
     LIBS="$lib $libgcc"
 )

@@ -1,8 +1,8 @@
 # IoTDA credentials, event times and topics on ARM and x86. The expected
 # values were computed independently with CPython (hmac, hashlib, datetime),
 # not by this code. On 32-bit ARM, Unix times after 2004 are big ints.
-# The qemu firmware freezes nothing: this tests the native core
-# _huaweicloud, whose names the frozen huaweicloud module re-exports.
+# This tests the native core _huaweicloud, whose names the frozen huaweicloud
+# module re-exports; test_huawei_class tests the frozen class itself.
 import _huaweicloud as huaweicloud
 
 CASES = [
