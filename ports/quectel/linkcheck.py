@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GLUE = os.environ.get("QPY_USER_C_MODULES") or os.path.join(ROOT, "c_glue")
 CC = "arm-none-eabi-gcc"
 NM = "arm-none-eabi-nm"
-FLASH_GOAL = 48 * 1024      # both modules, EC600U flags (issue 5)
+FLASH_GOAL = 42555         # C + Rust + frozen bytecode, EC600U flags (issues 10, 12)
 RAM_GOAL = 512              # "a few hundred bytes" of .data/.bss of their own
 WARN_FLAGS = ["-Wall", "-Wpointer-arith", "-Wdouble-promotion", "-Wfloat-conversion", "-Werror"]
 
@@ -330,8 +330,8 @@ def main():
     lines.append(fmt % ("TOTAL ours (glue + Rust + frozen)", total["text"], total["rodata"], total["data"],
                         total["bss"], flash, ram))
     lines.append("  * not counted: the vendor toolchain's libc/libgcc (already in every firmware)")
-    goal = ("flash %d B = %.1f KB (goal < 48 KB: %s), RAM %d B (goal < %d B: %s)"
-            % (flash, flash / 1024, "met" if flash < FLASH_GOAL else "NOT MET", ram, RAM_GOAL,
+    goal = ("flash %d B = %.1f KB (goal <= %d B: %s), RAM %d B (goal < %d B: %s)"
+            % (flash, flash / 1024, FLASH_GOAL, "met" if flash <= FLASH_GOAL else "NOT MET", ram, RAM_GOAL,
                "met" if ram < RAM_GOAL else "NOT MET"))
     lines.append("  " + goal)
     lines.append("  link check: ok (no undefined symbols beyond %d MicroPython runtime symbols, "
