@@ -236,6 +236,10 @@ enum iotda_sign_type
    * HMAC-SHA256, timestamp checked against the platform's clock.
    */
   IOTDA_SIGN_TIMESTAMP_CHECK = 1,
+  /**
+   * HMAC-SM3, timestamp checked (Huawei's C SDK's sign type 2).
+   */
+  IOTDA_SIGN_HMAC_SM3 = 2,
 };
 #ifndef __cplusplus
 typedef uint8_t iotda_sign_type;

@@ -135,7 +135,7 @@ static mp_obj_t build_topic(mp_obj_t device_id, uint8_t kind, mp_obj_t param) {
     return new_core_str(buf, len);
 }
 
-static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix_s, bool check_timestamp) {
+static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix_s, mp_int_t sign_type) {
     size_t id_len, secret_len;
     const char *id = text_data(device_id, "device_id", &id_len);
     const char *sec = text_data(secret, "secret", &secret_len);
@@ -143,7 +143,7 @@ static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix
     uint8_t password[IOTDA_PASSWORD_LEN];
     size_t client_id_len;
     int32_t st = iotda_credentials((const uint8_t *)id, id_len, (const uint8_t *)sec, secret_len, unix_s,
-        check_timestamp ? IOTDA_SIGN_TIMESTAMP_CHECK : IOTDA_SIGN_NO_TIMESTAMP_CHECK,
+        sign_type < 0 || sign_type > 255 ? 255 : (uint8_t)sign_type, // Rust refuses what is not 0..2
         client_id, sizeof(client_id), &client_id_len, password);
     if (st != IOTDA_OK) {
         raise_status(st);
@@ -158,19 +158,23 @@ static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix
     return mp_obj_new_tuple(3, items);
 }
 
-// conninfo(device_id, secret, time=None, check_timestamp=False)
+// conninfo(device_id, secret, time=None, check_timestamp=False, *, sign_type=None):
+// sign_type (0, 1, 2: HMAC-SM3), when given, replaces check_timestamp's 0 / 1.
 static mp_obj_t huaweicloud_conninfo(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_device_id, ARG_secret, ARG_time, ARG_check_timestamp };
+    enum { ARG_device_id, ARG_secret, ARG_time, ARG_check_timestamp, ARG_sign_type };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_device_id, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_secret, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_time, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_check_timestamp, MP_ARG_BOOL, {.u_bool = false} },
+        { MP_QSTR_sign_type, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+    mp_obj_t sign = args[ARG_sign_type].u_obj;
     return conninfo_tuple(args[ARG_device_id].u_obj, args[ARG_secret].u_obj,
-        time_arg_or_now(args[ARG_time].u_obj), args[ARG_check_timestamp].u_bool);
+        time_arg_or_now(args[ARG_time].u_obj),
+        sign == mp_const_none ? args[ARG_check_timestamp].u_bool : mp_obj_get_int(sign));
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(huaweicloud_conninfo_obj, 2, huaweicloud_conninfo);
 

@@ -87,11 +87,15 @@ def event_time(t=None):
     return _dt(t).strftime("%Y%m%dT%H%M%SZ")
 
 
-def conninfo(device_id, secret, t=None, check_timestamp=False):
+def conninfo(device_id, secret, t=None, check_timestamp=False, *, sign_type=None):
+    sign = (1 if check_timestamp else 0) if sign_type is None else int(sign_type)
     d = check_id(device_id)
     stamp = _dt(t).strftime("%Y%m%d%H")
-    pw = hmac.new(stamp.encode(), _s(secret, "secret").encode(), hashlib.sha256).hexdigest()
-    return "%s_0_%d_%s" % (d, 1 if check_timestamp else 0, stamp), d, pw
+    if sign not in (0, 1, 2):
+        raise ValueError("unknown sign type (0, 1 or 2)")
+    # sign type 2: HMAC-SM3 (CPython's hashlib has it through OpenSSL)
+    pw = hmac.new(stamp.encode(), _s(secret, "secret").encode(), "sm3" if sign == 2 else hashlib.sha256).hexdigest()
+    return "%s_0_%d_%s" % (d, sign, stamp), d, pw
 
 
 def topic(kind, device_id, request_id=None, *, query=None):

@@ -124,6 +124,8 @@ pub enum iotda_sign_type {
     IOTDA_SIGN_NO_TIMESTAMP_CHECK = 0,
     /// HMAC-SHA256, timestamp checked against the platform's clock.
     IOTDA_SIGN_TIMESTAMP_CHECK = 1,
+    /// HMAC-SM3, timestamp checked (Huawei's C SDK's sign type 2).
+    IOTDA_SIGN_HMAC_SM3 = 2,
 }
 
 /// The subscriptions a device makes on a normal connection, in order
@@ -229,7 +231,7 @@ pub extern "C" fn iotda_status_message(status: i32) -> *const c_char {
         -15 => b"time out of range (1970..9999 UTC)\0",
         -16 => b"malformed time stamp\0",
         -17 => b"unknown topic kind\0",
-        -18 => b"unknown sign type (0 or 1)\0",
+        -18 => b"unknown sign type (0, 1 or 2)\0",
         _ => b"unknown error\0",
     })
 }
@@ -630,6 +632,14 @@ mod tests {
         let (st, cid, _) = creds(b"d", b"s", 1_532_454_980, 1);
         assert_eq!(st, 0);
         assert_eq!(cid, "d_0_1_2018072417");
+        // sign type 2: hmac.new(b"2018072417", b"secret123", "sm3").hexdigest()
+        let (st, cid, pw) = creds(b"d", b"secret123", 1_532_454_980, 2);
+        assert_eq!(st, 0);
+        assert_eq!(cid, "d_0_2_2018072417");
+        assert_eq!(
+            pw,
+            "4709b9d490c792f0d53199c71c5b59314f9a84953b617a839aaf38c3f8f3f7cc"
+        );
     }
 
     #[test]
@@ -652,7 +662,7 @@ mod tests {
             IOTDA_ERR_TIME_OUT_OF_RANGE as i32
         );
         assert_eq!(
-            creds(b"d", b"s", 0, 2).0,
+            creds(b"d", b"s", 0, 3).0,
             IOTDA_ERR_UNKNOWN_SIGN_TYPE as i32
         );
         // an empty secret is legal (NULL with length 0 too)

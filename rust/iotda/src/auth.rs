@@ -2,14 +2,17 @@
 //!
 //! - ClientId = `{device_id}_0_{sign_type}_{YYYYMMDDHH}` (UTC hour)
 //! - Username = `{device_id}`
-//! - Password = lowercase hex of HMAC-SHA256(key = `YYYYMMDDHH`,
-//!   message = secret)
+//! - Password = lowercase hex of HMAC(key = `YYYYMMDDHH`, message = secret),
+//!   HMAC-SHA256 for sign types 0 and 1, HMAC-SM3 for sign type 2 (as
+//!   Huawei's C device SDK signs with `EN_IOTA_CFG_CHECK_STAMP_SM3`)
 //!
 //! [`credentials`] derives the hour stamp once and uses it for both the
 //! ClientId and the HMAC key, so the two can never straddle an hour boundary.
 
+use hmac::digest::block_api::EagerHash;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use sm3::Sm3;
 
 use crate::time::DateTime;
 use crate::validate;
@@ -25,7 +28,8 @@ pub const CLIENT_ID_OVERHEAD: usize = 15;
 /// Largest ClientId for a valid device id.
 pub const MAX_CLIENT_ID_LEN: usize = validate::MAX_DEVICE_ID_LEN + CLIENT_ID_OVERHEAD;
 
-/// The `sign_type` field of the ClientId.
+/// The `sign_type` field of the ClientId: which HMAC, and whether the
+/// platform checks the hour stamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum SignType {
@@ -34,6 +38,9 @@ pub enum SignType {
     NoTimestampCheck = 0,
     /// HMAC-SHA256; the platform checks the timestamp against its clock.
     TimestampCheck = 1,
+    /// HMAC-SM3 (GB/T 32905), timestamp checked: Huawei's C SDK's
+    /// `EN_IOTA_CFG_CHECK_STAMP_SM3 = 2`.
+    HmacSm3 = 2,
 }
 
 impl SignType {
@@ -42,7 +49,13 @@ impl SignType {
         match self {
             SignType::NoTimestampCheck => b'0',
             SignType::TimestampCheck => b'1',
+            SignType::HmacSm3 => b'2',
         }
+    }
+
+    /// Whether the platform checks the hour stamp against its clock.
+    pub const fn checks_timestamp(self) -> bool {
+        !matches!(self, SignType::NoTimestampCheck)
     }
 }
 
@@ -52,6 +65,7 @@ impl TryFrom<u8> for SignType {
         match v {
             0 => Ok(SignType::NoTimestampCheck),
             1 => Ok(SignType::TimestampCheck),
+            2 => Ok(SignType::HmacSm3),
             other => Err(other),
         }
     }
@@ -110,7 +124,7 @@ pub fn credentials_for_hour(
         &[id.as_bytes(), b"_0_", &[sign_type.digit()], b"_", timestamp],
     )?;
     let username_len = concat(username, &[id.as_bytes()])?;
-    password(timestamp, secret, password_out);
+    password_for(sign_type, timestamp, secret, password_out);
     Ok(Credentials {
         client_id_len,
         username_len,
@@ -119,26 +133,65 @@ pub fn credentials_for_hour(
 }
 
 /// Password = lowercase hex of HMAC-SHA256(key = `timestamp`, message =
-/// `secret`).
+/// `secret`): sign types 0 and 1.
 pub fn password(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], out: &mut [u8; PASSWORD_LEN]) {
-    // HMAC zero-pads a key shorter than the block (64 bytes for SHA-256), so
-    // keying with the stamp followed by zeros is exactly HMAC keyed with the
-    // stamp, and the fixed-size constructor cannot fail (no unwrap needed).
-    let mut key = [0u8; 64];
+    hmac_hex::<Sha256>(timestamp, secret, out);
+}
+
+/// The password for `sign_type`: HMAC-SHA256 for 0 and 1, HMAC-SM3 for 2
+/// (both digests are 32 bytes, so the password is 64 hex digits either way).
+pub fn password_for(
+    sign_type: SignType,
+    timestamp: &[u8; HOUR_STAMP_LEN],
+    secret: &[u8],
+    out: &mut [u8; PASSWORD_LEN],
+) {
+    match sign_type {
+        SignType::HmacSm3 => hmac_hex::<Sm3>(timestamp, secret, out),
+        SignType::NoTimestampCheck | SignType::TimestampCheck => password(timestamp, secret, out),
+    }
+}
+
+/// SM3 of `data` (GB/T 32905-2016), 32 bytes.
+pub fn sm3(data: &[u8]) -> [u8; 32] {
+    use sm3::Digest;
+    Sm3::digest(data).into()
+}
+
+fn hmac_hex<D>(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], out: &mut [u8; PASSWORD_LEN])
+where
+    D: EagerHash,
+    Hmac<D>: KeyInit + Mac,
+{
+    // HMAC zero-pads a key shorter than the block (64 bytes for SHA-256 and
+    // SM3), so keying with the stamp followed by zeros is exactly HMAC keyed
+    // with the stamp, and the fixed-size constructor cannot fail.
+    let mut key = hmac::digest::Key::<Hmac<D>>::default();
     for (k, t) in key.iter_mut().zip(timestamp) {
         *k = *t;
     }
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&key.into());
+    let mut mac = <Hmac<D> as KeyInit>::new(&key);
     mac.update(secret);
     let digest = mac.finalize().into_bytes();
     hex_lower(&digest, out);
 }
 
-/// Whether `candidate` is the password for (`timestamp`, `secret`), compared
-/// in constant time over the 64 bytes (only the length is not hidden).
+/// Whether `candidate` is the HMAC-SHA256 password for (`timestamp`,
+/// `secret`), compared in constant time over the 64 bytes (only the length
+/// is not hidden).
 pub fn verify_password(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], candidate: &[u8]) -> bool {
+    verify_password_for(SignType::TimestampCheck, timestamp, secret, candidate)
+}
+
+/// [`verify_password`] with the HMAC of `sign_type`.
+pub fn verify_password_for(
+    sign_type: SignType,
+    timestamp: &[u8; HOUR_STAMP_LEN],
+    secret: &[u8],
+    candidate: &[u8],
+) -> bool {
     let mut expected = [0u8; PASSWORD_LEN];
-    password(timestamp, secret, &mut expected);
+    password_for(sign_type, timestamp, secret, &mut expected);
     if candidate.len() != PASSWORD_LEN {
         return false;
     }
@@ -279,7 +332,8 @@ mod tests {
             Err(Error::Time(crate::TimeError::Malformed))
         );
         assert_eq!(SignType::try_from(1), Ok(SignType::TimestampCheck));
-        assert_eq!(SignType::try_from(2), Err(2));
+        assert_eq!(SignType::try_from(2), Ok(SignType::HmacSm3));
+        assert_eq!(SignType::try_from(3), Err(3));
     }
 
     #[test]
@@ -314,6 +368,92 @@ mod tests {
         password(b"2018072417", &long, &mut a);
         password(b"2018072417", &long[..999], &mut b);
         assert_ne!(a, b);
+    }
+
+    fn hex(b: &[u8]) -> std::string::String {
+        b.iter().map(|x| std::format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn sm3_standard_vectors() {
+        // GB/T 32905-2016, appendix A: examples 1 ("abc") and 2 (64 bytes).
+        assert_eq!(
+            hex(&sm3(b"abc")),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+        assert_eq!(
+            hex(&sm3(&b"abcd".repeat(16))),
+            "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
+        );
+        // Empty message, as OpenSSL's `openssl dgst -sm3` and CPython's
+        // hashlib.new("sm3") give it.
+        assert_eq!(
+            hex(&sm3(b"")),
+            "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
+        );
+    }
+
+    #[test]
+    fn hmac_sm3_vectors() {
+        // Independent: CPython over OpenSSL,
+        //   hmac.new(b"2018072417", b"secret123", "sm3").hexdigest()
+        let cases: [(&[u8; 10], &[u8], &str); 3] = [
+            (
+                b"2018072417",
+                b"secret123",
+                "4709b9d490c792f0d53199c71c5b59314f9a84953b617a839aaf38c3f8f3f7cc",
+            ),
+            (
+                b"2021011909",
+                b"",
+                "e7f776a2fcdd287f97f73d89685f2e11028a2fdbbc04e7dfa9feabf2ea81d651",
+            ),
+            // a secret longer than the block is hashed, not truncated
+            (
+                b"2018072417",
+                &[b'x'; 1000],
+                "078af1f3bc4f9979ad28c6aaaceb74bd79f3134ddb123c38535043f1f2873241",
+            ),
+        ];
+        for (stamp, secret, want) in cases {
+            let mut pw = [0u8; 64];
+            password_for(SignType::HmacSm3, stamp, secret, &mut pw);
+            assert_eq!(&pw[..], want.as_bytes());
+            assert!(verify_password_for(SignType::HmacSm3, stamp, secret, &pw));
+            // the SHA-256 check refuses an SM3 password and vice versa
+            assert!(!verify_password(stamp, secret, &pw));
+        }
+        assert!(!verify_password_for(
+            SignType::HmacSm3,
+            b"2018072417",
+            b"secret123",
+            PW_2018072417_SECRET123
+        ));
+    }
+
+    #[test]
+    fn sm3_credentials() {
+        let mut cid = [0u8; 64];
+        let mut user = [0u8; 64];
+        let mut pw = [0u8; 64];
+        let c = credentials(
+            b"dev_1",
+            b"secret123",
+            1_532_454_980,
+            SignType::HmacSm3,
+            &mut cid,
+            &mut user,
+            &mut pw,
+        )
+        .unwrap();
+        assert_eq!(&cid[..c.client_id_len], b"dev_1_0_2_2018072417");
+        assert_eq!(
+            &pw,
+            b"4709b9d490c792f0d53199c71c5b59314f9a84953b617a839aaf38c3f8f3f7cc"
+        );
+        assert!(SignType::HmacSm3.checks_timestamp());
+        assert!(SignType::TimestampCheck.checks_timestamp());
+        assert!(!SignType::NoTimestampCheck.checks_timestamp());
     }
 
     proptest! {

@@ -3,7 +3,8 @@
 //!
 //! - [`time`]: UTC civil time from Unix seconds, the `YYYYMMDDHH` hour stamp
 //!   and the `yyyyMMddTHHmmssZ` event time (and parsing them back).
-//! - [`auth`]: secret authentication, ClientId / Username / Password.
+//! - [`auth`]: secret authentication, ClientId / Username / Password
+//!   (HMAC-SHA256, and HMAC-SM3 with SM3 for sign type 2).
 //! - [`topic`]: every system topic, built into caller buffers and classified
 //!   zero-copy.
 //! - [`validate`]: device ids, request ids and custom topic names that could
@@ -34,8 +35,8 @@ pub mod validate;
 mod write;
 
 pub use auth::{
-    credentials, credentials_for_hour, password, verify_password, Credentials, SignType,
-    PASSWORD_LEN,
+    credentials, credentials_for_hour, password, password_for, verify_password,
+    verify_password_for, Credentials, SignType, PASSWORD_LEN,
 };
 pub use error::Error;
 pub use time::{DateTime, TimeError};
