@@ -60,6 +60,15 @@ pub struct Args {
     /// Extra host name for the generated server certificate (repeatable)
     #[arg(long = "tls-name", value_name = "NAME")]
     pub tls_names: Vec<String>,
+    /// Device CA certificate (PEM) for certificate devices' client certificates (repeatable)
+    #[arg(long = "device-ca", value_name = "FILE")]
+    pub device_cas: Vec<PathBuf>,
+    /// Register a certificate device with a certificate the test CA signs, written to the --tls-generate DIR as ID.crt/ID.der/ID.key/ID.key.der (repeatable)
+    #[arg(long = "cert-device", value_name = "ID", requires = "tls_generate")]
+    pub cert_devices: Vec<String>,
+    /// Bootstrap answer's address for devices without their own [default: the --mqtt address]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub bootstrap_address: Option<String>,
     /// TEST ONLY: silence limit = 1.5 x keepalive x F, 0 < F <= 1
     #[arg(long, value_name = "F")]
     pub keepalive_scale: Option<f64>,
@@ -123,6 +132,11 @@ impl Args {
         }
         for (id, secret) in self.devices {
             cfg.devices.push(DeviceConfig::with_secret(&id, &secret));
+        }
+        cfg.device_cas.extend(self.device_cas);
+        cfg.cert_devices.extend(self.cert_devices);
+        if let Some(a) = self.bootstrap_address {
+            cfg.bootstrap_address = Some(a);
         }
         cfg.tls = match (self.tls_cert, self.tls_key, self.tls_generate) {
             (Some(cert), Some(key), _) => Some(crate::config::TlsSource::Files { cert, key }),

@@ -73,7 +73,8 @@ impl ConnectOpts {
     /// Credentials for an explicit hour stamp.
     pub fn for_device_at(device_id: &str, secret: &str, sign_type: u8, stamp: &[u8; 10]) -> Self {
         let mut pw = [0u8; 64];
-        iotda::auth::password(stamp, secret.as_bytes(), &mut pw);
+        let sign = iotda::SignType::try_from(sign_type).unwrap_or(iotda::SignType::TimestampCheck);
+        iotda::password_for(sign, stamp, secret.as_bytes(), &mut pw);
         let cid = format!(
             "{device_id}_0_{sign_type}_{}",
             String::from_utf8_lossy(stamp)

@@ -18,6 +18,7 @@ pub mod state;
 pub mod tls;
 pub mod trace;
 pub mod uplink;
+pub mod x509;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,7 +66,7 @@ pub struct Emulator {
 
 impl Emulator {
     /// Binds the listeners (port 0 picks a free port) and starts serving.
-    pub async fn start(config: Config) -> std::io::Result<Emulator> {
+    pub async fn start(mut config: Config) -> std::io::Result<Emulator> {
         let bind = |what: &'static str, a: SocketAddr| async move {
             TcpListener::bind(a)
                 .await
@@ -80,10 +81,22 @@ impl Emulator {
                     TlsSource::Files { cert, key } => (cert.clone(), key.clone(), None),
                     TlsSource::Generate { dir, names } => {
                         let g = tls::generate(dir, names).map_err(std::io::Error::other)?;
+                        for id in &config.cert_devices {
+                            let d = x509::generate_device_cert(dir, id)
+                                .map_err(std::io::Error::other)?;
+                            config
+                                .devices
+                                .push(DeviceConfig::with_certificate(id, Some(&d.fingerprint)));
+                        }
+                        config.device_cas.push(g.ca.clone());
                         (g.cert, g.key, Some(g.ca))
                     }
                 };
-                let cfg = tls::server_config(&cert, &key).map_err(std::io::Error::other)?;
+                config
+                    .validate()
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                let cfg = tls::server_config(&cert, &key, &config.device_cas)
+                    .map_err(std::io::Error::other)?;
                 (Some(tokio_rustls::TlsAcceptor::from(cfg)), ca)
             }
         };
@@ -97,6 +110,9 @@ impl Emulator {
             Some(l) => Some(l.local_addr()?),
             None => None,
         };
+        if config.bootstrap_address.is_none() {
+            config.bootstrap_address = Some(mqtt_addr.to_string());
+        }
         let shared = Shared::new(config);
         let stop = shared.stop.clone();
         let rx = stop.subscribe();

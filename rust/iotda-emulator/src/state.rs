@@ -35,6 +35,12 @@ pub fn event_time_now() -> String {
 #[derive(Debug, Clone)]
 pub struct DeviceAuth {
     pub secret: Option<String>,
+    /// A certificate (X.509) device: it logs in with a TLS client
+    /// certificate, no password.
+    pub certificate: bool,
+    /// The SHA-256 fingerprint (lowercase hex) of its certificate; `None`
+    /// until the first login records it (as Huawei does without one).
+    pub fingerprint: Option<String>,
     /// Fixed (ClientId, password) pair.
     pub fixed: Option<(String, String)>,
 }
@@ -221,6 +227,9 @@ pub struct Device {
     pub logins: u64,
     pub last_login: Option<String>,
     pub last_logout: Option<String>,
+    /// The bootstrap answer's address and initConfig (IoTDP), when set for
+    /// this device; else the emulator's default.
+    pub bootstrap: Option<(String, String)>,
     /// Messages API records, newest last (the last `MESSAGES_KEPT`).
     pub messages: VecDeque<MessageRecord>,
     /// Every message id used for this device (duplicates are refused).
@@ -235,6 +244,8 @@ impl Device {
             product_id: d.product_id.clone().unwrap_or_else(|| "emulator".into()),
             auth: DeviceAuth {
                 secret: d.secret.clone(),
+                certificate: d.certificate,
+                fingerprint: d.fingerprint.clone(),
                 fixed: d.client_id.clone().zip(d.password.clone()),
             },
             created: event_time_now(),
@@ -249,6 +260,7 @@ impl Device {
             logins: 0,
             last_login: None,
             last_logout: None,
+            bootstrap: None,
             messages: VecDeque::new(),
             message_ids: HashSet::new(),
         }
@@ -276,7 +288,8 @@ impl Device {
             "online_since": self.conn.as_ref().map(|c| c.since.clone()),
             "peer": self.conn.as_ref().map(|c| c.peer.clone()),
             "tls": self.conn.as_ref().map(|c| c.tls),
-            "auth": if self.auth.secret.is_some() { "SECRET" } else { "FIXED_PAIR" },
+            "auth": if self.auth.certificate { "CERTIFICATES" } else if self.auth.secret.is_some() { "SECRET" } else { "FIXED_PAIR" },
+            "fingerprint": self.auth.fingerprint,
             "logins": self.logins,
             "last_login": self.last_login,
             "last_logout": self.last_logout,

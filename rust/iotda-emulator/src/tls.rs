@@ -12,10 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
@@ -70,16 +67,7 @@ pub fn generate(dir: &Path, names: &[String]) -> Result<Generated, TlsError> {
     }
     std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.to_path_buf(), e))?;
     let ca_key = KeyPair::generate().map_err(TlsError::Generate)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(TlsError::Generate)?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "iotda-emulator test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    let ca_params = crate::x509::test_ca_params()?;
     let ca_cert = ca_params.self_signed(&ca_key).map_err(TlsError::Generate)?;
     let ca_key_pem = ca_key.serialize_pem();
     let issuer = Issuer::new(ca_params, ca_key);
@@ -102,8 +90,13 @@ pub fn generate(dir: &Path, names: &[String]) -> Result<Generated, TlsError> {
     Ok(out)
 }
 
-/// A rustls server configuration from PEM files.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+/// A rustls server configuration from PEM files; with `device_cas`, client
+/// certificates chaining to them are asked for (optional) and verified.
+pub fn server_config(
+    cert: &Path,
+    key: &Path,
+    device_cas: &[PathBuf],
+) -> Result<Arc<ServerConfig>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| TlsError::Pem(cert.to_path_buf(), e.to_string()))?
         .collect::<Result<_, _>>()
@@ -113,13 +106,18 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| TlsError::Pem(key.to_path_buf(), e.to_string()))?;
-    let cfg =
+    let builder =
         ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
-            .map_err(TlsError::Config)?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
             .map_err(TlsError::Config)?;
+    let builder = if device_cas.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        builder.with_client_cert_verifier(crate::x509::client_verifier(device_cas)?)
+    };
+    let cfg = builder
+        .with_single_cert(certs, key)
+        .map_err(TlsError::Config)?;
     Ok(Arc::new(cfg))
 }
 

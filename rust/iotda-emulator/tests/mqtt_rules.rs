@@ -36,7 +36,7 @@ async fn connack_codes() {
         "prod_dev1",
         "prod_dev1_0_0_202101190",
         "prod_dev1_1_0_2021011909",
-        "prod_dev1_0_2_2021011909",
+        "prod_dev1_0_3_2021011909",
         "prod_dev1_0_0_2021013224",
         "_0_0_2021011909",
         "",
@@ -94,6 +94,36 @@ async fn sign_type_1_hour_tolerance() {
     assert_eq!(code_for(a, &prev).await, Some(4));
     let cur = ConnectOpts::for_device(DEV, SECRET, 1, now());
     assert_eq!(code_for(a, &cur).await, Some(0));
+}
+
+/// Sign type 2 (HMAC-SM3, as Huawei's C SDK signs it): the password is
+/// HMAC-SM3(stamp, secret) and the stamp is checked like sign type 1's.
+#[tokio::test]
+async fn sign_type_2_hmac_sm3() {
+    let emu = start().await;
+    let a = emu.mqtt_addr();
+    let t = now();
+    let sm3 = ConnectOpts::for_device(DEV, SECRET, 2, t);
+    assert!(sm3.client_id.contains("_0_2_"), "{}", sm3.client_id);
+    assert_eq!(code_for(a, &sm3).await, Some(0), "HMAC-SM3 login");
+    // An HMAC-SHA256 password under sign type 2, and the SM3 one under 1: refused.
+    let mut sha = ConnectOpts::for_device(DEV, SECRET, 1, t);
+    sha.client_id = sha.client_id.replace("_0_1_", "_0_2_");
+    assert_eq!(code_for(a, &sha).await, Some(4), "SHA-256 password, sign 2");
+    let mut swapped = sm3.clone();
+    swapped.client_id = swapped.client_id.replace("_0_2_", "_0_1_");
+    assert_eq!(code_for(a, &swapped).await, Some(4), "SM3 password, sign 1");
+    let wrong = ConnectOpts::for_device(DEV, "wrong secret", 2, t);
+    assert_eq!(code_for(a, &wrong).await, Some(4), "wrong secret");
+    // The hour stamp is checked (tolerance 1 h by default).
+    let old = ConnectOpts::for_device_at(DEV, SECRET, 2, &stamp_at(t - 3 * 3600));
+    assert_eq!(code_for(a, &old).await, Some(4), "sign 2, 3 h old");
+    // The known vector: hmac.new(b"2018072417", b"secret123", "sm3") (CPython).
+    let v = ConnectOpts::for_device_at("d", "secret123", 2, b"2018072417");
+    assert_eq!(
+        v.password.as_deref(),
+        Some("4709b9d490c792f0d53199c71c5b59314f9a84953b617a839aaf38c3f8f3f7cc")
+    );
 }
 
 #[tokio::test]

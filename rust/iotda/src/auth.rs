@@ -9,10 +9,8 @@
 //! [`credentials`] derives the hour stamp once and uses it for both the
 //! ClientId and the HMAC key, so the two can never straddle an hour boundary.
 
-use hmac::digest::block_api::EagerHash;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use sm3::Sm3;
 
 use crate::time::DateTime;
 use crate::validate;
@@ -135,7 +133,17 @@ pub fn credentials_for_hour(
 /// Password = lowercase hex of HMAC-SHA256(key = `timestamp`, message =
 /// `secret`): sign types 0 and 1.
 pub fn password(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], out: &mut [u8; PASSWORD_LEN]) {
-    hmac_hex::<Sha256>(timestamp, secret, out);
+    // HMAC zero-pads a key shorter than the block (64 bytes for SHA-256), so
+    // keying with the stamp followed by zeros is exactly HMAC keyed with the
+    // stamp, and the fixed-size constructor cannot fail (no unwrap needed).
+    let mut key = [0u8; 64];
+    for (k, t) in key.iter_mut().zip(timestamp) {
+        *k = *t;
+    }
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&key.into());
+    mac.update(secret);
+    let digest = mac.finalize().into_bytes();
+    hex_lower(&digest, out);
 }
 
 /// The password for `sign_type`: HMAC-SHA256 for 0 and 1, HMAC-SM3 for 2
@@ -147,33 +155,9 @@ pub fn password_for(
     out: &mut [u8; PASSWORD_LEN],
 ) {
     match sign_type {
-        SignType::HmacSm3 => hmac_hex::<Sm3>(timestamp, secret, out),
+        SignType::HmacSm3 => hex_lower(&crate::sm3::hmac_sm3(timestamp, secret), out),
         SignType::NoTimestampCheck | SignType::TimestampCheck => password(timestamp, secret, out),
     }
-}
-
-/// SM3 of `data` (GB/T 32905-2016), 32 bytes.
-pub fn sm3(data: &[u8]) -> [u8; 32] {
-    use sm3::Digest;
-    Sm3::digest(data).into()
-}
-
-fn hmac_hex<D>(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], out: &mut [u8; PASSWORD_LEN])
-where
-    D: EagerHash,
-    Hmac<D>: KeyInit + Mac,
-{
-    // HMAC zero-pads a key shorter than the block (64 bytes for SHA-256 and
-    // SM3), so keying with the stamp followed by zeros is exactly HMAC keyed
-    // with the stamp, and the fixed-size constructor cannot fail.
-    let mut key = hmac::digest::Key::<Hmac<D>>::default();
-    for (k, t) in key.iter_mut().zip(timestamp) {
-        *k = *t;
-    }
-    let mut mac = <Hmac<D> as KeyInit>::new(&key);
-    mac.update(secret);
-    let digest = mac.finalize().into_bytes();
-    hex_lower(&digest, out);
 }
 
 /// Whether `candidate` is the HMAC-SHA256 password for (`timestamp`,
@@ -369,6 +353,8 @@ mod tests {
         password(b"2018072417", &long[..999], &mut b);
         assert_ne!(a, b);
     }
+
+    use crate::sm3::sm3;
 
     fn hex(b: &[u8]) -> std::string::String {
         b.iter().map(|x| std::format!("{x:02x}")).collect()

@@ -29,6 +29,7 @@ extern crate std;
 
 pub mod auth;
 mod error;
+pub mod sm3;
 pub mod time;
 pub mod topic;
 pub mod validate;

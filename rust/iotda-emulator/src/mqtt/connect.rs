@@ -17,8 +17,9 @@ pub(super) fn login(
     shared: &Arc<Shared>,
     c: &Connect<'_>,
     peer: SocketAddr,
-    tls: bool,
+    tls: Option<&Option<String>>,
 ) -> Result<Accepted, ConnectReturnCode> {
+    let peer_cert = tls.and_then(|c| c.as_deref());
     let refuse = |code: ConnectReturnCode, why: &str| {
         log!(
             "{peer}: CONNECT client_id={:?} refused: CONNACK 0x{:02x} ({why})",
@@ -36,10 +37,19 @@ pub(super) fn login(
         c,
         &cid,
         &dev.auth,
+        peer_cert,
         crate::state::now_secs(),
         shared.config.sign1_tolerance_hours,
     )
     .map_err(|(code, why)| refuse(code, &why))?;
+    if dev.auth.certificate && dev.auth.fingerprint.is_none() {
+        log!(
+            "{}: certificate fingerprint {peer_cert:?} recorded at the first login",
+            dev.device_id
+        );
+        dev.auth.fingerprint = peer_cert.map(str::to_string);
+    }
+    let tls = tls.is_some();
     let conn_id = shared.next_id();
     let (tx, rx) = mpsc::unbounded_channel();
     if let Some(old) = dev.conn.take() {
@@ -67,7 +77,7 @@ pub(super) fn login(
     dev.last_login = Some(since);
     shared.connections.fetch_add(1, Ordering::Relaxed);
     log!(
-        "{}: online (client_id={}, MQTT {}{}, keepalive {} s, sign type {}, from {peer})",
+        "{}: online (client_id={}, MQTT {}{}, keepalive {} s, {} {}, from {peer})",
         dev.device_id,
         c.client_id,
         if c.protocol == mqtt_core::codec::Protocol::V31 {
@@ -77,7 +87,16 @@ pub(super) fn login(
         },
         if tls { " over TLS" } else { "" },
         c.keep_alive,
-        cid.sign_type
+        if dev.auth.certificate {
+            "certificate"
+        } else {
+            "sign type"
+        },
+        if dev.auth.certificate {
+            String::new()
+        } else {
+            cid.sign_type.to_string()
+        }
     );
     let summary = dev.summary();
     shared.trace.emit(

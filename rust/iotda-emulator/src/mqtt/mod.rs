@@ -66,14 +66,18 @@ pub async fn serve(
                         match tls {
                             None => {
                                 let (rd, wr) = tokio::io::split(stream);
-                                run_conn(shared, Box::new(rd), Box::new(wr), peer, false, stop).await;
+                                run_conn(shared, Box::new(rd), Box::new(wr), peer, None, stop).await;
                             }
                             Some(acceptor) => {
                                 let hs = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                                 match hs {
                                     Ok(Ok(s)) => {
+                                        // the client certificate, verified by the handshake
+                                        let cert = s.get_ref().1.peer_certificates()
+                                            .and_then(|c| c.first())
+                                            .map(|c| crate::x509::fingerprint(c));
                                         let (rd, wr) = tokio::io::split(s);
-                                        run_conn(shared, Box::new(rd), Box::new(wr), peer, true, stop).await;
+                                        run_conn(shared, Box::new(rd), Box::new(wr), peer, Some(cert), stop).await;
                                     }
                                     Ok(Err(e)) => log!("{peer}: TLS handshake failed: {e}"),
                                     Err(_) => log!("{peer}: TLS handshake timed out"),
@@ -153,12 +157,14 @@ type Outgoing = (u64, Arc<str>, Arc<[u8]>, QoS);
 /// Why a connection ended.
 type Close = String;
 
+/// `tls`: `None` on plain TCP, else the SHA-256 fingerprint of the client
+/// certificate, if one was presented.
 async fn run_conn(
     shared: Arc<Shared>,
     mut rd: Rd,
     mut wr: Wr,
     peer: SocketAddr,
-    tls: bool,
+    tls: Option<Option<String>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut buf = BytesMut::with_capacity(4096);
@@ -167,7 +173,7 @@ async fn run_conn(
     let login = loop {
         match next_packet(&buf) {
             Next::Packet(Packet::Connect(c), n) => {
-                let r = login(&shared, &c, peer, tls);
+                let r = login(&shared, &c, peer, tls.as_ref());
                 break Some((r, n));
             }
             Next::Packet(p, _) => {

@@ -116,6 +116,7 @@ impl Conn {
                     self.on_events(v);
                 }
             }
+            Topic::BootstrapUp => self.bootstrap(),
             Topic::NotOurs => {
                 log!(
                     "{id}: uplink on custom topic {topic} (recorded); from {}",
@@ -167,6 +168,26 @@ impl Conn {
                 _ => log!("{id}: event {sid}/{etype} recorded"),
             }
         }
+    }
+
+    /// IoTDP's answer on `bootstrap/down`: the IoTDA address the device is
+    /// to log in to, and its initConfig (the request's payload, empty or
+    /// `{"baseStrategyKeyword": ...}`, selects nothing here).
+    fn bootstrap(&self) {
+        let id = self.device_id.as_str();
+        let mut st = self.shared.lock();
+        let Some(dev) = st.devices.get(id) else {
+            return;
+        };
+        let (address, init) = dev.bootstrap.clone().unwrap_or_else(|| {
+            let a = self.shared.config.bootstrap_address.clone();
+            (a.unwrap_or_default(), String::new())
+        });
+        log!("{id}: bootstrap request: answering address {address}");
+        let body = json!({"address": address, "initConfig": init});
+        let topic = format!("$oc/devices/{id}/sys/bootstrap/down");
+        let dl = self.shared.next_id();
+        st.deliver(dl, id, &topic, body.to_string().into_bytes(), false);
     }
 
     fn send_event(&self, body: Value) {

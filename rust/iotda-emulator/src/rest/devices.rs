@@ -63,8 +63,8 @@ fn random_secret(shared: &Shared) -> String {
 }
 
 /// `POST /v5/iot/{project_id}/devices`: `{"device_id"?, "node_id", "product_id"?,
-/// "auth_info": {"secret"?} }`; extension: `auth_info.client_id` +
-/// `auth_info.password` for a fixed pair.
+/// "auth_info": {"auth_type"?: "SECRET" | "CERTIFICATES", "secret"?, "fingerprint"?} }`;
+/// extension: `auth_info.client_id` + `auth_info.password` for a fixed pair.
 pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
     let b = json_object(&body)?;
     let node_id = opt_str(&b, "node_id")?;
@@ -84,17 +84,29 @@ pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
     let secret = opt_str(&auth, "secret")?.map(str::to_string);
     let client_id = opt_str(&auth, "client_id")?.map(str::to_string);
     let password = opt_str(&auth, "password")?.map(str::to_string);
-    let generated = secret.is_none() && client_id.is_none();
+    let fingerprint = opt_str(&auth, "fingerprint")?.map(str::to_string);
+    let certificate = match opt_str(&auth, "auth_type")? {
+        None | Some("SECRET") => fingerprint.is_some(),
+        Some("CERTIFICATES") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "auth_info.auth_type {other:?}: SECRET or CERTIFICATES"
+            )))
+        }
+    };
+    let generated = secret.is_none() && client_id.is_none() && !certificate;
     let secret = if generated {
         Some(random_secret(&shared))
     } else {
         secret
     };
-    let cfg = DeviceConfig {
+    let mut cfg = DeviceConfig {
         device_id: device_id.clone(),
         secret: secret.clone(),
         client_id,
         password,
+        certificate,
+        fingerprint,
         node_id: Some(node_id.to_string()),
         product_id: Some(product_id.to_string()),
     };
@@ -112,14 +124,17 @@ pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
         let mut out = dev.summary();
         if let Some(o) = out.as_object_mut() {
             // Huawei returns the secret it generated (the only time it is shown).
-            let auth_type = if cfg.client_id.is_some() && secret.is_none() {
+            let auth_type = if cfg.certificate {
+                "CERTIFICATES"
+            } else if cfg.client_id.is_some() && secret.is_none() {
                 "FIXED_PAIR"
             } else {
                 "SECRET"
             };
             o.insert(
                 "auth_info".into(),
-                json!({"auth_type": auth_type, "secret": if generated { secret.clone() } else { None }}),
+                json!({"auth_type": auth_type, "secret": if generated { secret.clone() } else { None },
+                       "fingerprint": cfg.fingerprint}),
             );
         }
         st.devices.insert(device_id.clone(), dev);
@@ -142,4 +157,33 @@ pub fn require_device(shared: &Shared, id: &str) -> Result<(), ApiError> {
 /// For handlers that only need the summary list.
 pub fn summaries(shared: &Shared) -> Vec<Value> {
     shared.lock().device_summaries()
+}
+
+/// `PUT /emulator/devices/{device_id}/bootstrap`: `{"address": "host:port",
+/// "init_config"?: string}`, what the device's bootstrap request is
+/// answered with (IoTDP's `address` and `initConfig`); emulator only.
+pub async fn set_bootstrap(
+    State(shared): State<Arc<Shared>>,
+    Path(p): Path<DevicePath>,
+    body: Bytes,
+) -> ApiResult {
+    require_device(&shared, &p.device_id)?;
+    let b = json_object(&body)?;
+    let Some(address) = opt_str(&b, "address")? else {
+        return Err(ApiError::bad_request("address is required (host:port)"));
+    };
+    let port = address.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>()));
+    if !matches!(port, Some((h, Ok(p))) if !h.is_empty() && p > 0) {
+        return Err(ApiError::bad_request(format!(
+            "address {address:?} is not host:port"
+        )));
+    }
+    let init = opt_str(&b, "init_config")?.unwrap_or("").to_string();
+    let out = json!({"device_id": p.device_id, "address": address, "init_config": init});
+    match shared.lock().devices.get_mut(&p.device_id) {
+        Some(d) => d.bootstrap = Some((address.to_string(), init)),
+        None => return Err(ApiError::no_device(&p.device_id)),
+    }
+    log!("{}: bootstrap address set to {address}", p.device_id);
+    ok(StatusCode::OK, out)
 }

@@ -61,6 +61,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/devices", get(inspect::devices))
         .route("/devices/{device_id}/uplinks", get(inspect::uplinks))
         .route(
+            "/devices/{device_id}/bootstrap",
+            axum::routing::put(devices::set_bootstrap),
+        )
+        .route(
             "/devices/{device_id}/ota/version_query",
             post(inspect::ota_version_query),
         )

@@ -21,6 +21,8 @@ pub fn secret_device(id: &str, secret: &str) -> DeviceConfig {
         secret: Some(secret.into()),
         client_id: None,
         password: None,
+        certificate: false,
+        fingerprint: None,
         node_id: None,
         product_id: None,
     }
@@ -41,6 +43,8 @@ pub fn test_config() -> Config {
                 secret: None,
                 client_id: Some(GUIDE_CID.into()),
                 password: Some(GUIDE_PW.into()),
+                certificate: false,
+                fingerprint: None,
                 node_id: None,
                 product_id: None,
             },
