@@ -67,6 +67,7 @@ test: rust-check firmware
 	cargo build -q --release -p iotda-tool
 	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
 	$(PYTHON) tests/emulator/test_huaweicloud_e2e.py $(FIRMWARE) target/release/iotda-emulator
+	for fw in $(FIRMWARES); do $(PYTHON) tests/emulator/test_login_e2e.py "$$fw" target/release/iotda-emulator; done
 	$(MAKE) --no-print-directory cpython-test
 	$(MAKE) --no-print-directory emulator-browser-test
 	$(MAKE) --no-print-directory bench-smoke

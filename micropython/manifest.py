@@ -7,3 +7,7 @@ include("$(MPY_DIR)/extmod/asyncio")
 # opt=3: no line numbers in its tracebacks (~500 B less flash); the
 # CPython tests (tests/cpython) run the same source with them.
 module("huaweicloud.py", base_path="modules", opt=3)
+
+# huaweicloud_bootstrap: IoTDP device provisioning (bootstrap request, then
+# the IoTDA address); optional, remove the line to save its bytecode.
+module("huaweicloud_bootstrap.py", base_path="modules", opt=3)

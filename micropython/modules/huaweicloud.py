@@ -19,6 +19,7 @@ _NO_HANDLER = "no handler"
 _MALFORMED = "malformed request"
 _HANDLER_ERROR = "handler error"
 _CA_KEYS = ("cadata", "ca_certs", "cafile")
+_CERT_KEYS = (("cert", "certfile"), ("key", "keyfile"))
 
 
 def server_for(region, instance=None):
@@ -64,9 +65,10 @@ def _fatal(e):
 
 class HuaweiCloud:
     def __init__(self, device_id, secret, server=None, port=None, ssl=None, ssl_params=None,
-                 check_timestamp=True, region=None, instance=None):
+                 check_timestamp=True, region=None, instance=None, sign_type=None):
         self._id = check_id(_text(device_id, "device_id"))
-        _text(secret, "secret")
+        if secret is not None:
+            _text(secret, "secret")
         if server is None:
             if region is None:
                 raise ValueError("give server or region")
@@ -83,11 +85,15 @@ class HuaweiCloud:
             raise TypeError("ssl_params must be a dict")
         if ssl and not any(k in ssl_params for k in _CA_KEYS) and ssl_params.get("cert_reqs") != 0:
             raise ValueError("TLS needs ssl_params['cadata'] (or cert_reqs=0)")
+        # no secret: a certificate (X.509) device, the TLS client certificate is its credential
+        if secret is None and not (ssl and all(any(k in ssl_params for k in ks) for ks in _CERT_KEYS)):
+            raise ValueError("give secret, or TLS with ssl_params cert and key")
         self._secret = secret
         self._port = port
         self._ssl = bool(ssl)
         self._ssl_params = ssl_params
-        self._sign = bool(check_timestamp)
+        self._sign = int(bool(check_timestamp)) if sign_type is None else sign_type
+        self._credentials()  # ValueError now for a sign type other than 0, 1, 2
         self._mqtt = None
         self._connected = False
         self._running = False
@@ -107,7 +113,9 @@ class HuaweiCloud:
     # -- connection (aLiYun flow) ------------------------------------------
 
     def _credentials(self):
-        return conninfo(self._id, self._secret, None, self._sign)
+        if self._secret is None:  # certificate device: no password (Huawei's CERTIFICATES auth)
+            return conninfo(self._id, "", sign_type=self._sign)[0], self._id, None
+        return conninfo(self._id, self._secret, sign_type=self._sign)
 
     def _connect(self, clean_session, keepalive, reconn):
         import umqtt

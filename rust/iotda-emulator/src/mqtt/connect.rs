@@ -77,7 +77,7 @@ pub(super) fn login(
     dev.last_login = Some(since);
     shared.connections.fetch_add(1, Ordering::Relaxed);
     log!(
-        "{}: online (client_id={}, MQTT {}{}, keepalive {} s, {} {}, from {peer})",
+        "{}: online (client_id={}, MQTT {}{}, keepalive {} s, {}, from {peer})",
         dev.device_id,
         c.client_id,
         if c.protocol == mqtt_core::codec::Protocol::V31 {
@@ -88,14 +88,9 @@ pub(super) fn login(
         if tls { " over TLS" } else { "" },
         c.keep_alive,
         if dev.auth.certificate {
-            "certificate"
+            "certificate login".to_string()
         } else {
-            "sign type"
-        },
-        if dev.auth.certificate {
-            String::new()
-        } else {
-            cid.sign_type.to_string()
+            format!("sign type {}", cid.sign_type)
         }
     );
     let summary = dev.summary();
