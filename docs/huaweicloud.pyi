@@ -27,9 +27,15 @@ USER: int
 
 
 def conninfo(
-    device_id: _Text, secret: _Text, time: Optional[_Number] = None, check_timestamp: bool = False
+    device_id: _Text,
+    secret: _Text,
+    time: Optional[_Number] = None,
+    check_timestamp: bool = False,
+    *,
+    sign_type: Optional[int] = None,
 ) -> Tuple[str, str, str]:
-    """(client_id, username, password) for Unix time `time` (default: utc_time())."""
+    """(client_id, username, password) for Unix time `time` (default: utc_time());
+    sign_type 0, 1 (HMAC-SHA256) or 2 (HMAC-SM3) replaces check_timestamp's 0/1."""
     ...
 def topic(kind: int, device_id: _Text, request_id: Optional[_Text] = None, *, query: Optional[_Text] = None) -> str: ...
 def parse_topic(topic: _Text, device_id: _Text) -> Optional[Tuple[int, Optional[str]]]: ...
@@ -57,7 +63,7 @@ class HuaweiCloud:
     def __init__(
         self,
         device_id: _Text,
-        secret: _Text,
+        secret: Optional[_Text],  # None: certificate device (ssl_params cert + key)
         server: Optional[_Text] = None,
         port: Optional[int] = None,
         ssl: Optional[bool] = None,
@@ -65,6 +71,7 @@ class HuaweiCloud:
         check_timestamp: bool = True,
         region: Optional[_Text] = None,
         instance: Optional[_Text] = None,
+        sign_type: Optional[int] = None,
     ) -> None: ...
     # connection
     def setMqtt(self, clean_session: bool = True, keepAlive: int = 120, reconn: bool = True) -> int: ...
