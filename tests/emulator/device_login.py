@@ -61,6 +61,9 @@ theirs = dict(CA, cert=read(other_id + ".der"), key=read(other_id + ".key.der"))
 login_and_report("cert", client(cert_id, None, TLS, True, mine))
 login_and_report("cert_other", client(cert_id, None, TLS, True, theirs))
 login_and_report("cert_none", client(cert_id, "guess", TLS, True, CA))
+# self-signed, from no device CA the emulator knows: the handshake fails
+foreign = dict(CA, cert=read("foreign.der"), key=read("foreign.key.der"))
+login_and_report("cert_foreign", client(cert_id, None, TLS, True, foreign))
 for what, args in (("no_tls", (cert_id, None, PLAIN, False, None)), ("no_key", (cert_id, None, TLS, True, dict(CA, cert=mine["cert"])))):
     try:
         client(*args)

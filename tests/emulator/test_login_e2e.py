@@ -59,6 +59,15 @@ def main():
             with urllib.request.urlopen(req, timeout=10) as r:
                 return json.loads(r.read() or b"null")
 
+        # a self-signed device certificate no device CA vouches for
+        foreign = os.path.join(tls_dir, "foreign")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", foreign + ".key.pem", "-out", foreign + ".pem", "-subj",
+                        "/CN=" + CERT_DEV, "-days", "2"], check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-in", foreign + ".pem", "-outform", "DER", "-out", foreign + ".der"],
+                       check=True, capture_output=True)
+        subprocess.run(["openssl", "pkcs8", "-topk8", "-nocrypt", "-in", foreign + ".key.pem", "-outform", "DER",
+                        "-out", foreign + ".key.der"], check=True, capture_output=True)
         # the bootstrap answer: the TLS listener, by name
         rest("PUT", "/emulator/devices/%s/bootstrap" % BOOT_DEV,
              {"address": "localhost:%s" % port("mqtts"), "init_config": '{"init":23}'})
@@ -92,6 +101,9 @@ def main():
         check(got.get("cert") == "0 True 0", "certificate device logged in over TLS, no secret: %r" % got.get("cert"))
         check(got.get("cert_other", "").startswith("-1"), "another device's certificate: refused: %r" % got.get("cert_other"))
         check(got.get("cert_none", "").startswith("-1"), "no client certificate: refused: %r" % got.get("cert_none"))
+        check(got.get("cert_foreign", "").startswith("-1") and "TLS handshake failed" in log,
+              "self-signed certificate (no known device CA): handshake refused: %r"
+              % [l for l in out.splitlines() if l.startswith("LOGIN cert_foreign")])
         check("client certificate SHA-256" in log and "certificate device without a TLS client certificate" in log,
               "emulator refused both with CONNACK 4 for the reasons logged (the device saw 4 three times)")
         check(got.get("cert_no_tls", "").startswith("ValueError") and got.get("cert_no_key", "").startswith("ValueError"),
