@@ -26,6 +26,23 @@ for dev, secret, t, stamp, password, event_time in CASES:
         print(stamp, check, cid == want_cid, user == dev, pw == password)
     print(event_time, huaweicloud.event_time(t) == event_time)
 
+# sign type 2: HMAC-SM3, CPython: hmac.new(stamp, secret, "sm3").hexdigest()
+SM3 = (
+    "4709b9d490c792f0d53199c71c5b59314f9a84953b617a839aaf38c3f8f3f7cc",
+    "7b52b4f668670aca84bd8776d9560ba069a3fe869b82d10f8442e2a881095ae9",
+    "d64606b1b4e6ed7ac3d9a8f37f8ed3a9e0594bcaca04425a70d630c30031be8e",
+    "a26b36b35452410b0a18ccd1ee65fe2f193f325e2d6018047c86973de9e7579e",
+    "993c758ce1ce61d73ebadde0a6ab44cbe31ded4e7ff3df067406f0ea75a2a4fa",
+)
+for (dev, secret, t, stamp, _, _), password in zip(CASES, SM3):
+    cid, user, pw = huaweicloud.conninfo(dev, secret, time=t, sign_type=2)
+    print("sm3", stamp, cid == "{}_0_2_{}".format(dev, stamp), pw == password)
+try:
+    huaweicloud.conninfo("d", "s", time=0, sign_type=3)
+    print("sign type 3 accepted")
+except ValueError as e:
+    print("sign type 3:", e)
+
 # topics: build, then classify back
 DEV = "5fbbb784b4ec2202e982e643_868540050954037"
 T = "$oc/devices/" + DEV
