@@ -4,7 +4,7 @@
 //! ```text
 //! iotda-conninfo --device-id ID (--secret SECRET | --secret-stdin)
 //!                [--time UNIX_SECONDS | --hour YYYYMMDDHH]
-//!                [--sign-type 0|1] [--format python|json]
+//!                [--sign-type 0|1|2] [--format python|json]
 //! ```
 //! The secret is never printed. Exit status 2 on bad arguments.
 
@@ -43,8 +43,9 @@ struct Cli {
     /// UTC hour to sign for
     #[arg(long, value_name = "YYYYMMDDHH", value_parser = parse_hour)]
     hour: Option<[u8; HOUR_STAMP_LEN]>,
-    /// 0: the platform does not check the time stamp; 1: it does
-    #[arg(long, value_name = "0|1", default_value = "0", value_parser = parse_sign_type)]
+    /// 0: HMAC-SHA256, the platform does not check the time stamp; 1: it
+    /// does; 2: HMAC-SM3, checked (Huawei's C SDK)
+    #[arg(long, value_name = "0|1|2", default_value = "0", value_parser = parse_sign_type)]
     sign_type: SignType,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Python)]
@@ -72,7 +73,8 @@ fn parse_sign_type(v: &str) -> Result<SignType, String> {
     match v {
         "0" => Ok(SignType::NoTimestampCheck),
         "1" => Ok(SignType::TimestampCheck),
-        _ => Err(format!("expected 0 or 1, got {v:?}")),
+        "2" => Ok(SignType::HmacSm3),
+        _ => Err(format!("expected 0, 1 or 2, got {v:?}")),
     }
 }
 

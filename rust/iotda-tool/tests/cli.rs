@@ -64,6 +64,25 @@ fn json_format_unix_time_sign_1() {
 }
 
 #[test]
+fn sign_type_2_hmac_sm3() {
+    // CPython: hmac.new(b"2018072417", b"secret123", "sm3").hexdigest()
+    let o = run(&[
+        "--device-id=dev_1",
+        "--secret=secret123",
+        "--hour=2018072417",
+        "--sign-type=2",
+        "--format=json",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(
+        stdout(&o),
+        "{\"client_id\":\"dev_1_0_2_2018072417\",\"username\":\"dev_1\",\
+         \"password\":\"4709b9d490c792f0d53199c71c5b59314f9a84953b617a839aaf38c3f8f3f7cc\",\
+         \"timestamp\":\"2018072417\",\"sign_type\":2}\n"
+    );
+}
+
+#[test]
 fn secret_from_stdin_utf8_and_escaping() {
     let mut child = Command::new(BIN)
         .args([
@@ -139,7 +158,7 @@ fn errors_exit_2() {
             "--hour",
             "2021011909",
         ],
-        &["--device-id", "d", "--secret", "s", "--sign-type", "2"],
+        &["--device-id", "d", "--secret", "s", "--sign-type", "3"],
         &["--device-id", "d", "--secret", "s", "--format", "yaml"],
         &["--device-id", "d", "--secret", "s", "--bogus"],
         &["--device-id"],
