@@ -92,14 +92,15 @@ impl Emulator {
                         (g.cert, g.key, Some(g.ca))
                     }
                 };
-                config
-                    .validate()
-                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
                 let cfg = tls::server_config(&cert, &key, &config.device_cas)
                     .map_err(std::io::Error::other)?;
                 (Some(tokio_rustls::TlsAcceptor::from(cfg)), ca)
             }
         };
+        // Devices as given (fingerprints normalised) and the generated ones.
+        config
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let mqtts = match (config.mqtts, &tls) {
             (Some(a), Some(_)) => Some(bind("MQTTS", a).await?),
             _ => None,

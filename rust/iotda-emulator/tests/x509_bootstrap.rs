@@ -204,13 +204,15 @@ async fn certificate_devices_log_in_by_fingerprint() {
         code(client(&dir, Some(&other)), cert_login("rest_cert")).await,
         Some(0)
     );
-    let bad = r#"{"node_id":"n8","auth_info":{"auth_type":"CERTIFICATES","fingerprint":"abc"}}"#;
-    assert_eq!(
-        rest(emu.http_addr(), "POST", "/v5/iot/local/devices", Some(bad))
-            .await
-            .0,
-        400
-    );
+    for bad in [
+        r#"{"node_id":"n8","auth_info":{"auth_type":"CERTIFICATES","fingerprint":"abc"}}"#,
+        r#"{"node_id":"n8","auth_info":{"auth_type":"SECRET","fingerprint":"abc"}}"#,
+        r#"{"node_id":"n8","auth_info":{"auth_type":"CERTIFICATES","secret":"s"}}"#,
+        r#"{"node_id":"n8","auth_info":{"auth_type":"X509"}}"#,
+    ] {
+        let (st, v) = rest(emu.http_addr(), "POST", "/v5/iot/local/devices", Some(bad)).await;
+        assert_eq!(st, 400, "{bad}: {v}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&foreign);
 }

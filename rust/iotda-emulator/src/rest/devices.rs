@@ -86,7 +86,13 @@ pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
     let password = opt_str(&auth, "password")?.map(str::to_string);
     let fingerprint = opt_str(&auth, "fingerprint")?.map(str::to_string);
     let certificate = match opt_str(&auth, "auth_type")? {
-        None | Some("SECRET") => fingerprint.is_some(),
+        None => fingerprint.is_some(),
+        Some("SECRET") if fingerprint.is_some() => {
+            return Err(ApiError::bad_request(
+                "auth_info.fingerprint is for auth_type CERTIFICATES",
+            ))
+        }
+        Some("SECRET") => false,
         Some("CERTIFICATES") => true,
         Some(other) => {
             return Err(ApiError::bad_request(format!(
