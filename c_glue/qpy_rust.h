@@ -50,6 +50,16 @@
 #define IOTDA_KEEPALIVE_MAX 1200
 
 /**
+ * Bytes of a SHA-256 state.
+ */
+#define IOTDA_SHA256_STATE_LEN 104
+
+/**
+ * Length of the lowercase hex digest written by `iotda_sha256_hex`.
+ */
+#define IOTDA_SHA256_HEX_LEN 64
+
+/**
  * Bytes C reserves for one session.
  */
 #define UMQTT_SESSION_SIZE 768
@@ -634,6 +644,34 @@ int64_t iotda_time_sync_offset_ms(int64_t device_send,
  * `id` is NULL or valid for reading `id_len` bytes.
  */
 int32_t iotda_check_id(uint8_t which, const uint8_t *id, size_t id_len);
+
+/**
+ * Start a digest in `state`.
+ *
+ * # Safety
+ * `state` is NULL or valid for writing `IOTDA_SHA256_STATE_LEN` bytes.
+ */
+int32_t iotda_sha256_init(uint8_t *state);
+
+/**
+ * Hash `data_len` bytes of `data` into `state`.
+ *
+ * # Safety
+ * `state` is NULL or valid for reading and writing `IOTDA_SHA256_STATE_LEN`
+ * bytes; `data` is NULL or valid for reading `data_len` bytes; the two do
+ * not overlap.
+ */
+int32_t iotda_sha256_update(uint8_t *state, const uint8_t *data, size_t data_len);
+
+/**
+ * Write the lowercase hex digest of what `state` has hashed into `out`
+ * (`IOTDA_SHA256_HEX_LEN` bytes, not NUL-terminated); `state` is unchanged.
+ *
+ * # Safety
+ * `state` is NULL or valid for reading `IOTDA_SHA256_STATE_LEN` bytes; `out`
+ * is NULL or valid for writing `IOTDA_SHA256_HEX_LEN` bytes.
+ */
+int32_t iotda_sha256_hex(const uint8_t *state, uint8_t *out);
 
 /**
  * Static NUL-terminated English message for a status.

@@ -17,6 +17,7 @@
 
 mod abi;
 pub mod iotda;
+pub mod sha256;
 pub mod umqtt;
 
 /// Panics cannot happen by construction (the core crate denies every panicking

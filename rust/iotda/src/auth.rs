@@ -187,7 +187,7 @@ pub fn verify_password_for(
     core::hint::black_box(diff) == 0
 }
 
-fn hex_lower(bytes: &[u8], out: &mut [u8; PASSWORD_LEN]) {
+pub(crate) fn hex_lower(bytes: &[u8], out: &mut [u8; PASSWORD_LEN]) {
     for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
         for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
             *slot = if nibble < 10 {
