@@ -3,7 +3,8 @@
 //
 // Only what needs Rust or the device clock: credentials, topics and their
 // parsing, id validation, event times, the default subscriptions, the clock
-// offset and the $time_sync arithmetic (rust/iotda, behind qpy_rust.h).
+// offset, the $time_sync arithmetic, the streaming SHA-256 of OTA packages
+// (rust/iotda, behind qpy_rust.h).
 // Secrets and passwords are never printed.
 
 #include <string.h>
@@ -343,6 +344,54 @@ static mp_obj_t huaweicloud_subscriptions(mp_obj_t device_id) {
 static MP_DEFINE_CONST_FUN_OBJ_1(huaweicloud_subscriptions_obj, huaweicloud_subscriptions);
 
 
+// SHA-256 of an OTA package while it streams in (huaweicloud_ota.py): the
+// state is a bytearray the script owns, hashed in place by Rust.
+static uint8_t *sha256_state(mp_obj_t state) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(state, &b, MP_BUFFER_RW);
+    if (b.len != IOTDA_SHA256_STATE_LEN) {
+        mp_raise_ValueError(MP_ERROR_TEXT("not a sha256 state"));
+    }
+    return b.buf;
+}
+
+static void sha256_check(int32_t st) {
+    if (st != IOTDA_OK) {
+        mp_raise_ValueError(MP_ERROR_TEXT("not a sha256 state"));
+    }
+}
+
+// sha256_init() -> a new state (bytearray)
+static mp_obj_t huaweicloud_sha256_init(void) {
+    uint8_t st[IOTDA_SHA256_STATE_LEN];
+    sha256_check(iotda_sha256_init(st));
+    return mp_obj_new_bytearray(sizeof(st), st);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(huaweicloud_sha256_init_obj, huaweicloud_sha256_init);
+
+// sha256_update(state, data): data is any buffer (not the state itself)
+static mp_obj_t huaweicloud_sha256_update(mp_obj_t state, mp_obj_t data) {
+    uint8_t *st = sha256_state(state);
+    mp_buffer_info_t d;
+    mp_get_buffer_raise(data, &d, MP_BUFFER_READ);
+    const uint8_t *p = d.buf;
+    if (d.len && p < st + IOTDA_SHA256_STATE_LEN && st < p + d.len) {
+        mp_raise_ValueError(MP_ERROR_TEXT("data overlaps the state"));
+    }
+    sha256_check(iotda_sha256_update(st, p, d.len));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(huaweicloud_sha256_update_obj, huaweicloud_sha256_update);
+
+// sha256_hex(state) -> lowercase hex digest of what was hashed so far
+static mp_obj_t huaweicloud_sha256_hex(mp_obj_t state) {
+    uint8_t out[IOTDA_SHA256_HEX_LEN];
+    sha256_check(iotda_sha256_hex(sha256_state(state), out));
+    return new_core_str(out, sizeof(out));
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(huaweicloud_sha256_hex_obj, huaweicloud_sha256_hex);
+
+
 static const mp_rom_map_elem_t huaweicloud_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__huaweicloud) },
     { MP_ROM_QSTR(MP_QSTR_conninfo), MP_ROM_PTR(&huaweicloud_conninfo_obj) },
@@ -356,6 +405,9 @@ static const mp_rom_map_elem_t huaweicloud_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_time_sync), MP_ROM_PTR(&huaweicloud_time_sync_obj) },
     { MP_ROM_QSTR(MP_QSTR_check_id), MP_ROM_PTR(&huaweicloud_check_id_obj) },
     { MP_ROM_QSTR(MP_QSTR_subscriptions), MP_ROM_PTR(&huaweicloud_subscriptions_obj) },
+    { MP_ROM_QSTR(MP_QSTR_sha256_init), MP_ROM_PTR(&huaweicloud_sha256_init_obj) },
+    { MP_ROM_QSTR(MP_QSTR_sha256_update), MP_ROM_PTR(&huaweicloud_sha256_update_obj) },
+    { MP_ROM_QSTR(MP_QSTR_sha256_hex), MP_ROM_PTR(&huaweicloud_sha256_hex_obj) },
     { MP_ROM_QSTR(MP_QSTR_KEEPALIVE_MIN), MP_ROM_INT(IOTDA_KEEPALIVE_MIN) },
     { MP_ROM_QSTR(MP_QSTR_KEEPALIVE_MAX), MP_ROM_INT(IOTDA_KEEPALIVE_MAX) },
     { MP_ROM_QSTR(MP_QSTR_ID_REQUEST), MP_ROM_INT(IOTDA_ID_REQUEST) },
