@@ -11,3 +11,8 @@ module("huaweicloud.py", base_path="modules", opt=3)
 # huaweicloud_bootstrap: IoTDP device provisioning (bootstrap request, then
 # the IoTDA address); optional, remove the line to save its bytecode.
 module("huaweicloud_bootstrap.py", base_path="modules", opt=3)
+
+# huaweicloud_ota: optional OTA upgrades over HuaweiCloud ($ota events,
+# streamed download, SHA-256 in the native core). Drop this line to save its
+# flash when a product does not upgrade over the air.
+module("huaweicloud_ota.py", base_path="modules", opt=3)

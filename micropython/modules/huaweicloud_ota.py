@@ -1,0 +1,365 @@
+# huaweicloud_ota: over-the-air upgrades for a HuaweiCloud client (optional,
+# frozen when listed in micropython/manifest.py). Handles the platform's $ota
+# events: version_query, firmware_upgrade / software_upgrade (package in
+# IoTDA: url + access_token) and their _v2 forms (package in OBS: a signed
+# url). The package is streamed over HTTP(S) into a sink, its SHA-256 (the
+# event's `sign`) checked on the way in the native core, the progress
+# reported with upgrade_progress_report; the sink commits only a package
+# whose digest matched. Docs: docs/huaweicloud.md, "OTA upgrades".
+import os
+try:
+    import usocket as socket
+except ImportError:
+    import socket
+try:
+    import _thread
+except ImportError:
+    _thread = None
+from time import sleep as _sleep
+from _huaweicloud import sha256_init, sha256_update, sha256_hex
+
+# upgrade_progress_report result codes (those of Huawei's device SDKs)
+SUCCESS = 0
+BUSY = 1
+DOWNLOAD_FAILED = 6  # the SDKs' "download timeout": any failed download
+CHECK_FAILED = 7  # size or SHA-256 mismatch
+INSTALL_FAILED = 10  # the sink could not commit
+INTERNAL_ERROR = 255  # bad event, sink error, ...
+
+_UPGRADES = {"firmware_upgrade": "fw_version", "software_upgrade": "sw_version",
+             "firmware_upgrade_v2": "fw_version", "software_upgrade_v2": "sw_version"}
+_HEX = "0123456789abcdef"
+
+
+class OTAError(Exception):
+    """args: (result_code, description)"""
+
+
+class _Retry(OSError):
+    pass
+
+
+class FileSink:
+    """The package goes to path + ".part"; commit() renames it to path, abort()
+    removes it: path only ever holds a verified package."""
+
+    def __init__(self, path):
+        self.path = path
+        self._f = None
+
+    def begin(self, info):
+        self.abort()
+        self._f = open(self.path + ".part", "wb")
+
+    def write(self, data):
+        self._f.write(data)
+
+    def commit(self):
+        self._f.close()
+        self._f = None
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        os.rename(self.path + ".part", self.path)
+
+    def abort(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+        try:
+            os.remove(self.path + ".part")
+        except OSError:
+            pass
+
+
+def _clean(v, what):
+    # no spaces or control characters: they would end up in the request
+    if not isinstance(v, str) or not v or any(c <= " " for c in v):
+        raise ValueError(what + " must be a non-empty string without spaces")
+    return v
+
+
+def _check(typ, p):
+    if not isinstance(p, dict):
+        raise ValueError("paras must be an object")
+    v = p.get("version")
+    if not isinstance(v, str) or not v:
+        raise ValueError("version must be a non-empty string")
+    url = _clean(p.get("url"), "url")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("url must be http:// or https://")
+    sign = p.get("sign")
+    if not isinstance(sign, str) or len(sign) != 64 or any(c not in _HEX for c in sign.lower()):
+        raise ValueError("sign must be 64 hex digits (the package's SHA-256)")
+    size = p.get("file_size")
+    if size is None and not typ.endswith("_v2") or size is not None and (
+            not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ValueError("file_size must be an int >= 0")
+    if p.get("access_token") is not None:
+        _clean(p["access_token"], "access_token")
+    return v
+
+
+def _split_url(url):
+    tls = url.startswith("https:")
+    rest = url[8 if tls else 7:]
+    i = rest.find("/")
+    hostport, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
+    host, _, port = hostport.partition(":")
+    if not host or "@" in hostport or "[" in hostport:
+        raise ValueError("url: unsupported host " + hostport)
+    try:
+        port = int(port) if port else (443 if tls else 80)
+    except ValueError:
+        raise ValueError("url: bad port")
+    return tls, host, port, hostport, path
+
+
+def _tls(sock, host, params):
+    # ssl_params as HuaweiCloud and umqtt take them; a CA means verification
+    p = dict(params)
+    for f, k in (("cafile", "cadata"), ("certfile", "cert"), ("keyfile", "key")):
+        if p.get(f) is not None and p.get(k) is None:
+            with open(p[f], "rb") as fh:
+                p[k] = fh.read()
+    ca = p.get("cadata") or p.get("ca_certs")
+    hostname = p.get("server_hostname") or host
+    try:
+        import ussl  # QuecPython
+        kw = {"server_hostname": hostname}
+        if ca is not None:
+            kw["ca_certs"] = ca
+            kw["cert_reqs"] = p.get("cert_reqs", 2)
+        return ussl.wrap_socket(sock, **kw)
+    except ImportError:
+        pass
+    import tls
+    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = tls.CERT_REQUIRED if ca is not None else p.get("cert_reqs", tls.CERT_NONE)
+    if ca is not None:
+        ctx.load_verify_locations(ca)
+    if p.get("cert") is not None:
+        ctx.load_cert_chain(p["cert"], p["key"])
+    return ctx.wrap_socket(sock, server_hostname=hostname)
+
+
+class OTA:
+    """OTA(cloud, sink=None, path="ota.bin", chunk=1024, retries=3, timeout=30,
+    ssl_params=None, step=10, done=None, background=True)
+
+    Takes the $ota events of `cloud` (HuaweiCloud). `sink`: an object with
+    begin(info), write(data), commit(), abort() (FileSink(path) by default).
+    `done(result_code, event_type, paras)` is called after the result was
+    reported. The download runs in its own thread unless background=False."""
+
+    def __init__(self, cloud, sink=None, path="ota.bin", chunk=1024, retries=3, timeout=30,
+                 ssl_params=None, step=10, done=None, background=True):
+        if not isinstance(chunk, int) or chunk < 64:
+            raise ValueError("chunk must be >= 64")
+        if sink is None:
+            sink = FileSink(path)
+        for m in ("begin", "write", "commit", "abort"):
+            if not callable(getattr(sink, m, None)):
+                raise TypeError("sink needs begin, write, commit and abort")
+        self._cloud = cloud
+        self.sink = sink
+        self._chunk = chunk
+        self._retries = retries
+        self._timeout = timeout
+        self._ssl = cloud._ssl_params if ssl_params is None else ssl_params
+        self._step = step
+        self._done = done
+        self._bg = background and _thread is not None
+        self.busy = False
+        cloud.set_service_handler("$ota", self._on_event)
+
+    # -- events (called by HuaweiCloud: an exception goes to its error callback)
+
+    def _on_event(self, typ, p):
+        if typ == "version_query":
+            v = self._cloud._versions
+            if not v:
+                raise ValueError("version_query: call report_version() first")
+            return self._cloud._event("$ota", "version_report", v)
+        if typ not in _UPGRADES:
+            raise ValueError("$ota: unknown event_type " + str(typ))
+        try:
+            v = _check(typ, p)
+        except ValueError as e:
+            v = p.get("version") if isinstance(p, dict) else None
+            if isinstance(v, str) and v:  # the platform's task fails instead of waiting
+                self._report(INTERNAL_ERROR, v, None, "bad %s event: %s" % (typ, e))
+            raise ValueError("%s: %s" % (typ, e))
+        if self.busy:
+            self._report(BUSY, v, None, "another upgrade is running")
+            raise ValueError(typ + ": another upgrade is running")
+        self.busy = True
+        if not self._bg:
+            return self._run(typ, p)
+        try:
+            _thread.start_new_thread(self._run, (typ, p))
+        except BaseException:
+            self.busy = False
+            raise
+
+    def _report(self, code, version, progress, desc):
+        try:
+            self._cloud.report_upgrade_progress(code, version, progress, desc)
+        except Exception as e:
+            self._cloud._report_exc("ota report", e)
+
+    def _run(self, typ, p):
+        v = p["version"]
+        try:
+            try:
+                self._download(p)
+                code, desc = SUCCESS, "upgraded"
+            except OTAError as e:
+                code, desc = e.args
+            except Exception as e:
+                if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                    raise
+                code, desc = INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)
+            if code:
+                self._cloud._report("ota %s %s: %s" % (typ, v, desc))
+            self._report(code, v, 100 if code == SUCCESS else None, desc)
+            if code == SUCCESS:
+                vs = dict(self._cloud._versions or {})
+                vs[_UPGRADES[typ]] = v
+                try:
+                    self._cloud.report_version(**vs)
+                except Exception as e:
+                    self._cloud._report_exc("ota version report", e)
+            if self._done is not None:
+                self._cloud._call("ota done callback", self._done, code, typ, p)
+        finally:
+            self.busy = False
+
+    # -- download
+
+    def _download(self, p):
+        sink = self.sink
+        size = p.get("file_size")
+        st = sha256_init()
+        buf = bytearray(self._chunk)
+        mv = memoryview(buf)
+        done = tries = 0
+        nxt = self._step
+        sink.begin(p)
+        try:
+            while True:
+                s = None
+                try:
+                    s, start, length, total = self._request(p, done)
+                    if start != done:  # the server ignored Range: start again
+                        sink.abort()
+                        sink.begin(p)
+                        st = sha256_init()
+                        done = 0
+                    if size is None:
+                        size = total
+                    elif total != size:
+                        raise OTAError(DOWNLOAD_FAILED, "server has %d bytes, file_size is %d" % (total, size))
+                    while length:
+                        n = s.readinto(mv[:min(self._chunk, length)])
+                        if not n:
+                            raise _Retry("connection closed after %d of %d bytes" % (done, size))
+                        sha256_update(st, mv[:n])
+                        sink.write(mv[:n])
+                        done += n
+                        length -= n
+                        pct = done * 100 // size if size else 100
+                        if self._step and pct >= nxt and pct < 100:
+                            self._report(SUCCESS, p["version"], pct, "downloading")
+                            nxt = (pct // self._step + 1) * self._step
+                    break
+                except (OSError, _Retry) as e:
+                    tries += 1
+                    if tries > self._retries:
+                        raise OTAError(DOWNLOAD_FAILED, "download failed (%d tries): %s" % (tries, e))
+                    _sleep(1)
+                finally:
+                    if s is not None:
+                        s.close()
+            if sha256_hex(st) != p["sign"].lower():
+                raise OTAError(CHECK_FAILED, "SHA-256 of the package does not match sign")
+            try:
+                sink.commit()
+            except Exception as e:
+                raise OTAError(INSTALL_FAILED, "sink commit: %s: %s" % (type(e).__name__, e))
+        except BaseException:
+            try:
+                sink.abort()
+            except Exception as e:
+                self._cloud._report_exc("ota sink abort", e)
+            raise
+
+    def _request(self, p, offset):
+        """GET from offset: (socket at the body, start, body length, total)."""
+        tls, host, port, hostport, path = _split_url(p["url"])
+        ai = socket.getaddrinfo(host, port)[0]
+        s = socket.socket(ai[0], socket.SOCK_STREAM)
+        try:
+            s.settimeout(self._timeout)
+            s.connect(ai[-1])
+            if tls:
+                s = _tls(s, host, self._ssl)
+            req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (path, hostport)
+            if p.get("access_token"):
+                req += "Authorization: Bearer %s\r\n" % p["access_token"]
+            if offset:
+                req += "Range: bytes=%d-\r\n" % offset
+            s.write(req.encode() + b"\r\n")
+            return (s,) + self._head(s, offset)
+        except BaseException:
+            s.close()
+            raise
+
+    def _head(self, s, offset):
+        line = s.readline()
+        if not line:
+            raise _Retry("connection closed before the HTTP status")
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+            raise OTAError(DOWNLOAD_FAILED, "not an HTTP response: %r" % line[:40])
+        status = int(parts[1])
+        h = {}
+        for _ in range(64):
+            line = s.readline()
+            if line in (b"\r\n", b"\n"):
+                break
+            if not line:
+                raise _Retry("connection closed in the HTTP header")
+            k, sep, v = line.partition(b":")
+            if not sep:
+                raise OTAError(DOWNLOAD_FAILED, "malformed HTTP header line %r" % line[:40])
+            h[k.strip().lower()] = v.strip()
+        else:
+            raise OTAError(DOWNLOAD_FAILED, "HTTP header too long")
+        if 300 <= status < 400:
+            raise OTAError(DOWNLOAD_FAILED, "HTTP %d redirect to %s: not followed" % (
+                status, h.get(b"location", b"?").decode()))
+        if status not in (200, 206):
+            raise OTAError(DOWNLOAD_FAILED, "HTTP %d %s" % (
+                status, parts[2].strip().decode() if len(parts) > 2 else ""))
+        if b"chunked" in h.get(b"transfer-encoding", b""):
+            raise OTAError(DOWNLOAD_FAILED, "chunked transfer encoding: Content-Length needed")
+        n = h.get(b"content-length")
+        if n is None or not n.isdigit():
+            raise OTAError(DOWNLOAD_FAILED, "no valid Content-Length")
+        n = int(n)
+        if status == 200:
+            return 0, n, n
+        # 206: Content-Range: bytes start-end/total
+        r = h.get(b"content-range", b"")
+        try:
+            unit, _, span = r.partition(b" ")
+            se, _, total = span.partition(b"/")
+            start, _, end = se.partition(b"-")
+            start, end, total = int(start), int(end), int(total)
+        except ValueError:
+            raise OTAError(DOWNLOAD_FAILED, "bad Content-Range %r" % r)
+        if unit != b"bytes" or start != offset or end + 1 - start != n or end >= total:
+            raise OTAError(DOWNLOAD_FAILED, "Content-Range %r does not answer bytes=%d-" % (r, offset))
+        return start, n, total
