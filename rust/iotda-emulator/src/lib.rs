@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod console;
 pub mod mqtt;
+pub mod ota;
 pub mod rest;
 pub mod shadow;
 pub mod state;
@@ -115,6 +116,10 @@ impl Emulator {
             config.bootstrap_address = Some(mqtt_addr.to_string());
         }
         let shared = Shared::new(config);
+        shared.ota().base_url = match http_addr {
+            a if a.ip().is_unspecified() => format!("http://127.0.0.1:{}", a.port()),
+            a => format!("http://{a}"),
+        };
         let stop = shared.stop.clone();
         let rx = stop.subscribe();
         let mut tasks = vec![

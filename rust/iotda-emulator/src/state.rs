@@ -350,6 +350,9 @@ pub struct Shared {
     pub trace: Trace,
     /// Set to true when the emulator stops (listeners and streams end).
     pub stop: watch::Sender<bool>,
+    /// OTA packages, tasks and tokens (crate::ota); never locked while
+    /// holding the state lock, nor the other way round.
+    ota: Mutex<crate::ota::Store>,
 }
 
 impl Shared {
@@ -373,6 +376,7 @@ impl Shared {
             start_ms: now_ms(),
             trace: Trace::default(),
             stop: watch::channel(false).0,
+            ota: Mutex::new(crate::ota::Store::default()),
         })
     }
 
@@ -428,6 +432,11 @@ impl Shared {
     /// propagated.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The OTA store (a poisoned lock is recovered, as for [`Shared::lock`]).
+    pub fn ota(&self) -> MutexGuard<'_, crate::ota::Store> {
+        self.ota.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn next_id(&self) -> u64 {

@@ -164,6 +164,12 @@ impl Conn {
                         dev.fw_version = fw.map(str::to_string);
                     }
                     log!("{id}: $ota version_report sw={sw:?} fw={fw:?}");
+                    drop(st);
+                    crate::ota::on_version(&self.shared, id, sw, fw);
+                }
+                ("$ota", "upgrade_progress_report") => {
+                    log!("{id}: $ota upgrade_progress_report {paras}");
+                    crate::ota::on_progress(&self.shared, id, &paras);
                 }
                 _ => log!("{id}: event {sid}/{etype} recorded"),
             }

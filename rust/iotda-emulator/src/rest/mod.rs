@@ -8,6 +8,7 @@ pub mod devices;
 pub mod error;
 pub mod inspect;
 pub mod messages;
+pub mod ota;
 pub mod shadow;
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -53,6 +54,16 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/devices/{device_id}/shadow",
             get(shadow::show).put(shadow::update),
         )
+        .route(
+            "/ota-upgrades/packages",
+            post(ota::create_package).get(ota::list_packages),
+        )
+        .route(
+            "/ota-upgrades/packages/{package_id}",
+            get(ota::show_package).delete(ota::delete_package),
+        )
+        .route("/batchtasks", post(ota::create_task).get(ota::list_tasks))
+        .route("/batchtasks/{task_id}", get(ota::show_task))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             check_project,
@@ -68,7 +79,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/devices/{device_id}/ota/version_query",
             post(inspect::ota_version_query),
         )
-        .route("/stats", get(inspect::stats));
+        .route("/stats", get(inspect::stats))
+        .route("/devices/{device_id}/events/down", post(ota::push_event))
+        .route("/obs/{bucket}/{*key}", put(ota::put_object))
+        .route("/ota/files/{package_id}", get(ota::download))
+        .route("/ota/faults", post(ota::set_faults));
     Router::new()
         .nest("/v5/iot/{project_id}", v5)
         .nest("/emulator", emulator)
