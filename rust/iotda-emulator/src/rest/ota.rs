@@ -248,9 +248,11 @@ pub async fn create_task(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiR
     let want_pkg = match task_type {
         "firmwareUpgrade" => "firmwarePackage",
         "softwareUpgrade" => "softwarePackage",
-        other => return Err(ApiError::bad_request(format!(
+        other => {
+            return Err(ApiError::bad_request(format!(
             "task_type {other}: the emulator runs firmwareUpgrade and softwareUpgrade tasks only"
-        ))),
+        )))
+        }
     };
     let targets: Vec<String> = match v.get("targets") {
         Some(Value::Array(a)) if !a.is_empty() && a.len() <= 30_000 => a
