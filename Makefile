@@ -68,6 +68,7 @@ test: rust-check firmware
 	IOTDA_CONNINFO=target/release/iotda-conninfo bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
 	$(PYTHON) tests/emulator/test_huaweicloud_e2e.py $(FIRMWARE) target/release/iotda-emulator
 	for fw in $(FIRMWARES); do $(PYTHON) tests/emulator/test_login_e2e.py "$$fw" target/release/iotda-emulator; done
+	for fw in $(FIRMWARES); do $(PYTHON) tests/emulator/test_ota_e2e.py "$$fw" target/release/iotda-emulator; done
 	$(MAKE) --no-print-directory cpython-test
 	$(MAKE) --no-print-directory emulator-browser-test
 	$(MAKE) --no-print-directory bench-smoke
@@ -147,6 +148,13 @@ demo: firmware
 demo-tls: firmware
 	cargo build -q --release -p iotda-emulator
 	IOTDA_TLS=1 bash tests/emulator/run_demo.sh $(FIRMWARE) target/release/iotda-emulator
+
+## demo-ota: an OTA upgrade end to end: package and task through the emulator's REST API, the
+## device (huaweicloud_ota on the firmware) downloads, verifies, reports; then a tampered package fails
+.PHONY: demo-ota
+demo-ota: firmware
+	cargo build -q --release -p iotda-emulator
+	$(PYTHON) tests/emulator/test_ota_e2e.py $(FIRMWARE) target/release/iotda-emulator --demo
 
 ## emulator-browser-test: the emulator's web console in headless Chromium (installs chromium, chromium-driver, selenium if missing)
 emulator-browser-test:

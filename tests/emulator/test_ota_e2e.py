@@ -89,9 +89,24 @@ class Run:
                                      headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"null")
+                st, v = r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
+            st, v = e.code, json.loads(e.read() or b"null")
+        if self.demo and not path.endswith("/uplinks"):
+            print("  cloud | %s %s -> %d %s" % (method, path, st, self._brief(v)), flush=True)
+        return st, v
+
+    @staticmethod
+    def _brief(v):
+        if isinstance(v, dict) and "batchtask" in v:
+            d = v["task_details"][0] if v["task_details"] else {}
+            return "task %s, %s: %s %s" % (v["batchtask"]["status"], d.get("target"), d.get("status"),
+                                          d.get("error") or d.get("output") or "")
+        if isinstance(v, dict) and "task_id" in v:
+            return "task_id %s, %s" % (v["task_id"], v["status"])
+        if isinstance(v, dict) and "package_id" in v:
+            return "package_id %s, version %s" % (v["package_id"], v["version"])
+        return json.dumps(v)[:100]
 
     def v5(self, method, path, body=None):
         return self.call(method, "/v5/iot/%s%s" % (PROJECT, path), body)
@@ -125,12 +140,16 @@ class Run:
         return t["task_id"]
 
     def settle(self, task_id, timeout=20):
-        t0 = time.time()
-        while time.time() - t0 < timeout:
-            st, v = self.v5("GET", "/batchtasks/" + task_id)
-            if st == 200 and v["batchtask"]["status"] != "Processing":
-                return v
-            time.sleep(0.1)
+        demo, self.demo = self.demo, False  # the polls are noise: show the last
+        try:
+            t0 = time.time()
+            while time.time() - t0 < timeout:
+                st, v = self.v5("GET", "/batchtasks/" + task_id)
+                if st == 200 and v["batchtask"]["status"] != "Processing":
+                    break
+                time.sleep(0.1)
+        finally:
+            self.demo = demo
         return self.v5("GET", "/batchtasks/" + task_id)[1]
 
     def uplinks(self, kind):
