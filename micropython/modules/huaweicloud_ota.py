@@ -304,7 +304,13 @@ class OTA:
             s.settimeout(self._timeout)
             s.connect(ai[-1])
             if tls:
-                s = _tls(s, host, self._ssl)
+                try:
+                    s = _tls(s, host, self._ssl)
+                except OSError:
+                    raise
+                except Exception as e:  # a refused certificate: not worth retrying
+                    raise OTAError(DOWNLOAD_FAILED, "TLS with %s refused (certificate or name): %s %s" % (
+                        host, type(e).__name__, e))
             req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (path, hostport)
             if p.get("access_token"):
                 req += "Authorization: Bearer %s\r\n" % p["access_token"]

@@ -26,7 +26,12 @@ cloud = huaweicloud.HuaweiCloud(DEV, os.getenv("E2E_SECRET"), server="127.0.0.1"
                                 port=int(os.getenv("E2E_MQTT_PORT")), ssl=False,
                                 check_timestamp=False)
 cloud.error_register_cb(lambda msg: say("error", msg))
-ota = huaweicloud_ota.OTA(cloud, path=PATH, chunk=512, retries=2, timeout=5, done=done)
+ca = os.getenv("OTA_CA")  # the test CA of the driver's HTTPS front (DER)
+if ca:
+    with open(ca, "rb") as f:
+        ca = {"cadata": f.read()}
+ota = huaweicloud_ota.OTA(cloud, path=PATH, chunk=512, retries=2, timeout=5, done=done,
+                          ssl_params=ca or None)
 assert cloud.setMqtt(keepAlive=60) == 0
 cloud.start()
 cloud.report_version(fw_version="1.0", sw_version="app-1.0")

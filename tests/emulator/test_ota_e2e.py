@@ -9,6 +9,9 @@ ShowBatchTask until the device's reports settle the subtask. Scenarios:
   tampered        the object changed after the package was created: SHA-256
                   mismatch, task Fail, the installed file untouched
   resumed         the connection is cut mid-download: resumed with Range, Success
+  https           the download over TLS (a test CA, an HTTPS front to the
+                  emulator made here): Success; a certificate for another
+                  name: failure reported, nothing installed
   expired token   tokens expire on arrival: 401, failure reported, task Fail
   invalid token   an event with a wrong token: 401, failure reported
   bad events      malformed $ota events: a clear error on the error callback
@@ -16,10 +19,11 @@ With --demo only the first two, narrated. Prints "N passed, N failed".
 
 usage: test_ota_e2e.py MICROPYTHON EMULATOR [--demo]
 """
-import hashlib
+import http.server
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -59,12 +63,66 @@ class Run:
             time.sleep(0.1)
         assert len(addrs) == 2, "emulator did not start"
         self.http = "http://" + addrs["http"]
+        self.ca_der = self.make_pki()
         env = dict(os.environ, E2E_DEVICE=DEV, E2E_SECRET=SECRET, OTA_PATH=self.path,
-                   E2E_MQTT_PORT=addrs["mqtt"].rsplit(":", 1)[1])
+                   E2E_MQTT_PORT=addrs["mqtt"].rsplit(":", 1)[1], OTA_CA=self.ca_der)
         self.device = subprocess.Popen([mp, os.path.join(HERE, "device_ota.py")], env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines = []
         threading.Thread(target=self._read, daemon=True).start()
+
+    def make_pki(self):
+        """A test CA and a certificate for DNS:localhost (openssl); the CA as DER."""
+        d = self.work
+
+        def sh(*a):
+            subprocess.run(a, cwd=d, check=True, capture_output=True)
+        ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+        sh("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+           "-subj", "/CN=ota test CA")
+        sh("openssl", "req", *ec, "-keyout", "web.key", "-out", "web.csr", "-subj", "/CN=localhost")
+        with open(os.path.join(d, "web.ext"), "w") as f:
+            f.write("subjectAltName=DNS:localhost\n")
+        sh("openssl", "x509", "-req", "-in", "web.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+           "-CAcreateserial", "-out", "web.pem", "-days", "2", "-extfile", "web.ext")
+        sh("openssl", "x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der")
+        return os.path.join(d, "ca.der")
+
+    def https_front(self):
+        """An HTTPS server on localhost passing GETs (token, Range) to the
+        emulator: the emulator's own listener is plain HTTP. Its port."""
+        upstream = self.http
+
+        class Front(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                h = {k: self.headers[k] for k in ("Authorization", "Range") if self.headers[k]}
+                req = urllib.request.Request(upstream + self.path, headers=h)
+                try:
+                    r = urllib.request.urlopen(req, timeout=10)
+                except urllib.error.HTTPError as e:
+                    r = e
+                body = r.read()
+                self.send_response(r.status if hasattr(r, "status") else r.code)
+                for k in ("Content-Type", "Content-Range", "Accept-Ranges"):
+                    if r.headers.get(k):
+                        self.send_header(k, r.headers[k])
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(self.work, "web.pem"), os.path.join(self.work, "web.key"))
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.front = srv
+        return srv.server_address[1]
 
     def _read(self):
         for line in self.device.stdout:
@@ -228,7 +286,7 @@ class Run:
 
     def resumed(self):
         self.say("== resumed: v4.0, the connection dropped after 5000 bytes")
-        st, _ = self.call("POST", "/emulator/ota/faults", {"drop_after_bytes": 5000, "count": 1})
+        st, _ = self.call("POST", "/emulator/ota/settings", {"drop_after_bytes": 5000, "count": 1})
         data = os.urandom(16000)
         _, res, line, _ = self.upgrade("4.0", data, "fw/v4.0.bin", "upgrade_v4_resumed")
         self.check(line == "OTA done 0 firmware_upgrade 4.0", "device: done 0 (%s)" % line)
@@ -237,12 +295,34 @@ class Run:
         self.check(len(self.emulator_lines(r"ota download \S+ bytes 5000-15999/16000")) == 1,
                    "the second request asked for bytes=5000-")
 
+    def https(self):
+        port = self.https_front()
+        self.say("== https: v4.1 through an HTTPS front on localhost:%d (test CA verified)" % port)
+        st, v = self.call("POST", "/emulator/ota/settings", {"base_url": "https://localhost:%d" % port})
+        self.check(st == 200 and v["base_url"] == "https://localhost:%d" % port, "events point to the HTTPS front")
+        data = os.urandom(9000)
+        _, res, line, _ = self.upgrade("4.1", data, "fw/v4.1.bin", "upgrade_v41_https")
+        self.check(line == "OTA done 0 firmware_upgrade 4.1", "device: done 0 over TLS (%s)" % line)
+        self.check(res["batchtask"]["status"] == "Success", "ShowBatchTask: Success")
+        self.check(self.installed() == data and self.no_part(), "the package is installed")
+        self.say("== https: v4.2, the certificate is for localhost, the URL says 127.0.0.1")
+        self.call("POST", "/emulator/ota/settings", {"base_url": "https://127.0.0.1:%d" % port})
+        _, res, line, mark = self.upgrade("4.2", os.urandom(3000), "fw/v4.2.bin", "upgrade_v42_badname")
+        self.call("POST", "/emulator/ota/settings", {"base_url": self.http})
+        self.check(line == "OTA done 6 firmware_upgrade 4.2", "device: done 6, download failed (%s)" % line)
+        err = self.wait_line(lambda l: l.startswith("OTA error") and " 4.2: " in l, mark, 2)
+        self.check(err is not None, "error callback: %s" % err)
+        self.check(res["batchtask"]["status"] == "Fail", "ShowBatchTask: Fail (%s)" % res["task_details"][0].get("error"))
+        self.check(self.installed() == data and self.no_part(), "nothing installed")
+        self.front.shutdown()
+        self.front.server_close()
+
     def expired(self):
         self.say("== expired token: v5.0, tokens expire on arrival")
-        self.call("POST", "/emulator/ota/faults", {"token_ttl_secs": 0})
+        self.call("POST", "/emulator/ota/settings", {"token_ttl_secs": 0})
         before = self.installed()
         _, res, line, mark = self.upgrade("5.0", os.urandom(3000), "fw/v5.0.bin", "upgrade_v5_expired")
-        self.call("POST", "/emulator/ota/faults", {"token_ttl_secs": 86400})
+        self.call("POST", "/emulator/ota/settings", {"token_ttl_secs": 86400})
         self.check(line == "OTA done 6 firmware_upgrade 5.0", "device: done 6, download failed (%s)" % line)
         err = self.wait_line(lambda l: l.startswith("OTA error") and "HTTP 401" in l, mark, 2)
         self.check(err is not None, "error callback: %s" % err)
@@ -300,7 +380,7 @@ class Run:
         while time.time() - t0 < 5 and len(self.uplinks("version_report")) == n:
             time.sleep(0.05)
         vr = self.uplinks("version_report")
-        self.check(len(vr) == n + 1 and vr[-1].get("fw_version") == "4.0",
+        self.check(len(vr) == n + 1 and vr[-1].get("fw_version") == "4.1",
                    "version_query answered: %s" % vr[-1:])
         rep = [p for p in self.uplinks("upgrade_progress_report") if p.get("version") == "7.0"]
         self.check(len(rep) >= 1 and all(p["result_code"] == 255 for p in rep),
@@ -317,6 +397,7 @@ class Run:
         if self.demo:
             return
         self.resumed()
+        self.https()
         self.expired()
         st, pk = self.v5("GET", "/ota-upgrades/packages?package_type=firmwarePackage")
         pid = [p for p in pk["packages"] if p["version"] == "4.0"][0]["package_id"]

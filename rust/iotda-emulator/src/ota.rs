@@ -209,7 +209,7 @@ pub struct Token {
     pub expires_ms: i64,
 }
 
-/// Download faults for tests (`POST /emulator/ota/faults`).
+/// Download faults and token lifetime (`POST /emulator/ota/settings`).
 #[derive(Debug, Clone, Copy)]
 pub struct Faults {
     /// The next `count` downloads stop after `drop_after` body bytes (the

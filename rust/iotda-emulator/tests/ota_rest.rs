@@ -339,7 +339,7 @@ async fn upgrade_event_download_and_status_from_the_device() {
     let (s, _) = rest(
         h,
         "POST",
-        "/emulator/ota/faults",
+        "/emulator/ota/settings",
         Some(r#"{"drop_after_bytes": 10}"#),
     )
     .await;
@@ -415,7 +415,7 @@ async fn failure_expiry_version_report_and_waiting_devices() {
     let (_, f) = rest(
         h,
         "POST",
-        "/emulator/ota/faults",
+        "/emulator/ota/settings",
         Some(r#"{"token_ttl_secs": 0}"#),
     )
     .await;
@@ -423,14 +423,30 @@ async fn failure_expiry_version_report_and_waiting_devices() {
     let (s, _) = rest(
         h,
         "POST",
-        "/emulator/ota/faults",
+        "/emulator/ota/settings",
         Some(r#"{"token_ttl_secs": -1}"#),
     )
     .await;
     assert_eq!(s, 400);
+    // The URL base of the events can point elsewhere (an HTTPS front).
+    for bad in ["ftp://x", "http://", "http://h/path", "https://h x"] {
+        let body = json!({ "base_url": bad }).to_string();
+        let (s, _) = rest(h, "POST", "/emulator/ota/settings", Some(&body)).await;
+        assert_eq!(s, 400, "{bad}");
+    }
+    let body = json!({"base_url": "https://ota.example:8943"}).to_string();
+    let (s, f) = rest(h, "POST", "/emulator/ota/settings", Some(&body)).await;
+    assert_eq!(
+        (s, f["base_url"].as_str()),
+        (200, Some("https://ota.example:8943"))
+    );
     create_task(h, "softwareUpgrade", &[DEV], &sw).await;
     let ev = next_event(&mut c).await;
     assert_eq!(ev["paras"]["expires"], 0);
+    assert!(ev["paras"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://ota.example:8943/emulator/ota/files/"));
     let url = path_of(ev["paras"]["url"].as_str().unwrap()).to_string();
     let auth = format!(
         "Authorization: Bearer {}\r\n",

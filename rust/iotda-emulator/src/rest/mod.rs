@@ -83,7 +83,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/devices/{device_id}/events/down", post(ota::push_event))
         .route("/obs/{bucket}/{*key}", put(ota::put_object))
         .route("/ota/files/{package_id}", get(ota::download))
-        .route("/ota/faults", post(ota::set_faults));
+        .route("/ota/settings", post(ota::settings));
     Router::new()
         .nest("/v5/iot/{project_id}", v5)
         .nest("/emulator", emulator)

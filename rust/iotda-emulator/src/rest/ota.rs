@@ -6,8 +6,8 @@
 //!   CreateBatchTask, ListBatchTasks, ShowBatchTask (upgrade tasks only);
 //! - emulator only: `PUT /emulator/obs/{bucket}/{key}` (the stand-in for an
 //!   OBS upload: the package's bytes), `GET /emulator/ota/files/{package_id}`
-//!   (the download the event points to), `POST /emulator/ota/faults`
-//!   (download faults and token lifetime, for tests),
+//!   (the download the event points to), `POST /emulator/ota/settings`
+//!   (download URL base, token lifetime, download faults),
 //!   `POST /emulator/devices/{device_id}/events/down` (any event, as given).
 
 use std::sync::Arc;
@@ -480,16 +480,33 @@ fn opt_u64(v: &Value, key: &str) -> Result<Option<u64>, ApiError> {
     }
 }
 
-/// `POST /emulator/ota/faults {"drop_after_bytes": N, "count": K,
-/// "token_ttl_secs": S}` (each optional): the next K (default 1) downloads
-/// are cut after N body bytes; tokens handed out from now on are valid S
-/// seconds (0: expired on arrival). Answers the settings now in force.
-pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
+/// `POST /emulator/ota/settings {"drop_after_bytes": N, "count": K,
+/// "token_ttl_secs": S, "base_url": U}` (each optional): the next K
+/// (default 1) downloads are cut after N body bytes; tokens handed out from
+/// now on are valid S seconds (0: expired on arrival); events from now on
+/// point to U + `/emulator/ota/files/...` (e.g. an HTTPS proxy in front of
+/// the emulator). Answers the settings now in force.
+pub async fn settings(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
     let v = json_object(&body)?;
     let drop_after = opt_u64(&v, "drop_after_bytes")?;
     let count = opt_u64(&v, "count")?;
     let ttl = opt_u64(&v, "token_ttl_secs")?;
+    let base = opt_str(&v, "base_url")?;
+    if let Some(b) = base {
+        let rest = b
+            .strip_prefix("http://")
+            .or_else(|| b.strip_prefix("https://"));
+        if rest.is_none_or(|r| r.is_empty() || r.contains('/') || r.contains(char::is_whitespace)) {
+            return Err(ApiError::bad_request(
+                "base_url: http(s)://host[:port], no path",
+            ));
+        }
+    }
     let mut store = shared.ota();
+    if let Some(b) = base {
+        store.base_url = b.to_string();
+    }
+    let base_url = store.base_url.clone();
     let f = &mut store.faults;
     if let Some(n) = drop_after {
         f.drop_after = n;
@@ -502,7 +519,8 @@ pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiRe
     }
     ok(
         StatusCode::OK,
-        json!({"drop_after_bytes": f.drop_after, "count": f.count, "token_ttl_secs": f.token_ttl_secs}),
+        json!({"drop_after_bytes": f.drop_after, "count": f.count,
+               "token_ttl_secs": f.token_ttl_secs, "base_url": base_url}),
     )
 }
 
