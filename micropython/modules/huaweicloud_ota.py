@@ -35,10 +35,6 @@ class OTAError(Exception):
     """args: (result_code, description)"""
 
 
-class _Retry(OSError):
-    pass
-
-
 class FileSink:
     """The package goes to path + ".part"; commit() renames it to path, abort()
     removes it: path only ever holds a verified package."""
@@ -238,23 +234,29 @@ class OTA:
 
     # -- download
 
+    def _sink(self, op, *a):
+        # a sink failure is not a network one: never retried
+        try:
+            return getattr(self.sink, op)(*a)
+        except Exception as e:
+            raise OTAError(INSTALL_FAILED if op == "commit" else INTERNAL_ERROR,
+                           "sink %s: %s: %s" % (op, type(e).__name__, e))
+
     def _download(self, p):
-        sink = self.sink
         size = p.get("file_size")
         st = sha256_init()
-        buf = bytearray(self._chunk)
-        mv = memoryview(buf)
-        done = tries = 0
+        mv = memoryview(bytearray(self._chunk))
+        done = tries = stuck = 0
         nxt = self._step
-        sink.begin(p)
+        self._sink("begin", p)
         try:
             while True:
                 s = None
                 try:
                     s, start, length, total = self._request(p, done)
                     if start != done:  # the server ignored Range: start again
-                        sink.abort()
-                        sink.begin(p)
+                        self._sink("abort")
+                        self._sink("begin", p)
                         st = sha256_init()
                         done = 0
                     if size is None:
@@ -264,18 +266,20 @@ class OTA:
                     while length:
                         n = s.readinto(mv[:min(self._chunk, length)])
                         if not n:
-                            raise _Retry("connection closed after %d of %d bytes" % (done, size))
+                            raise OSError("connection closed after %d of %d bytes" % (done, size))
+                        self._sink("write", mv[:n])
                         sha256_update(st, mv[:n])
-                        sink.write(mv[:n])
                         done += n
                         length -= n
-                        pct = done * 100 // size if size else 100
-                        if self._step and pct >= nxt and pct < 100:
+                        pct = done * 100 // size
+                        if self._step and nxt <= pct < 100:
                             self._report(SUCCESS, p["version"], pct, "downloading")
                             nxt = (pct // self._step + 1) * self._step
                     break
-                except (OSError, _Retry) as e:
-                    tries += 1
+                except OSError as e:
+                    # retries count failures in a row: any progress resets them
+                    tries = tries + 1 if done == stuck else 1
+                    stuck = done
                     if tries > self._retries:
                         raise OTAError(DOWNLOAD_FAILED, "download failed (%d tries): %s" % (tries, e))
                     _sleep(1)
@@ -284,13 +288,10 @@ class OTA:
                         s.close()
             if sha256_hex(st) != p["sign"].lower():
                 raise OTAError(CHECK_FAILED, "SHA-256 of the package does not match sign")
-            try:
-                sink.commit()
-            except Exception as e:
-                raise OTAError(INSTALL_FAILED, "sink commit: %s: %s" % (type(e).__name__, e))
+            self._sink("commit")
         except BaseException:
             try:
-                sink.abort()
+                self.sink.abort()
             except Exception as e:
                 self._cloud._report_exc("ota sink abort", e)
             raise
@@ -325,7 +326,7 @@ class OTA:
     def _head(self, s, offset):
         line = s.readline()
         if not line:
-            raise _Retry("connection closed before the HTTP status")
+            raise OSError("connection closed before the HTTP status")
         parts = line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
             raise OTAError(DOWNLOAD_FAILED, "not an HTTP response: %r" % line[:40])
@@ -336,7 +337,7 @@ class OTA:
             if line in (b"\r\n", b"\n"):
                 break
             if not line:
-                raise _Retry("connection closed in the HTTP header")
+                raise OSError("connection closed in the HTTP header")
             k, sep, v = line.partition(b":")
             if not sep:
                 raise OTAError(DOWNLOAD_FAILED, "malformed HTTP header line %r" % line[:40])
