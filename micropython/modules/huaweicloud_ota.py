@@ -149,6 +149,8 @@ class OTA:
     `done(result_code, event_type, paras)` is called after the result was
     reported. The download runs in its own thread unless background=False."""
 
+    pause = 1  # seconds before reopening a dropped download
+
     def __init__(self, cloud, sink=None, path="ota.bin", chunk=1024, retries=3, timeout=30,
                  ssl_params=None, step=10, done=None, background=True):
         if not isinstance(chunk, int) or chunk < 64:
@@ -282,7 +284,7 @@ class OTA:
                     stuck = done
                     if tries > self._retries:
                         raise OTAError(DOWNLOAD_FAILED, "download failed (%d tries): %s" % (tries, e))
-                    _sleep(1)
+                    _sleep(self.pause)
                 finally:
                     if s is not None:
                         s.close()
