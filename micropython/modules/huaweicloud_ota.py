@@ -120,23 +120,28 @@ def _tls(sock, host, params):
             with open(p[f], "rb") as fh:
                 p[k] = fh.read()
     ca = p.get("cadata") or p.get("ca_certs")
+    cert = p.get("cert")
     hostname = p.get("server_hostname") or host
     try:
-        import ussl  # QuecPython
+        import ussl  # QuecPython: ussl.wrap_socket(sock, ca_certs=, certfile=, keyfile=, ...)
+    except ImportError:
+        ussl = None
+    if ussl is not None:
         kw = {"server_hostname": hostname}
         if ca is not None:
             kw["ca_certs"] = ca
-            kw["cert_reqs"] = p.get("cert_reqs", 2)
+            kw["cert_reqs"] = 2  # CERT_REQUIRED
+        if cert is not None:
+            kw["certfile"] = cert
+            kw["keyfile"] = p.get("key")
         return ussl.wrap_socket(sock, **kw)
-    except ImportError:
-        pass
     import tls
     ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = tls.CERT_REQUIRED if ca is not None else p.get("cert_reqs", tls.CERT_NONE)
     if ca is not None:
         ctx.load_verify_locations(ca)
-    if p.get("cert") is not None:
-        ctx.load_cert_chain(p["cert"], p["key"])
+    if cert is not None:
+        ctx.load_cert_chain(cert, p.get("key"))
     return ctx.wrap_socket(sock, server_hostname=hostname)
 
 
@@ -215,9 +220,7 @@ class OTA:
                 code, desc = SUCCESS, "upgraded"
             except OTAError as e:
                 code, desc = e.args
-            except Exception as e:
-                if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                    raise
+            except Exception as e:  # not KeyboardInterrupt / SystemExit: BaseException
                 code, desc = INTERNAL_ERROR, "%s: %s" % (type(e).__name__, e)
             if code:
                 self._cloud._report("ota %s %s: %s" % (typ, v, desc))
