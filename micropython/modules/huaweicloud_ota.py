@@ -29,6 +29,7 @@ INTERNAL_ERROR = 255  # bad event, sink error, ...
 _UPGRADES = {"firmware_upgrade": "fw_version", "software_upgrade": "sw_version",
              "firmware_upgrade_v2": "fw_version", "software_upgrade_v2": "sw_version"}
 _HEX = "0123456789abcdef"
+_LINE = 1024  # longest HTTP header line taken
 
 
 class OTAError(Exception):
@@ -328,21 +329,27 @@ class OTA:
             s.close()
             raise
 
+    def _line(self, s):
+        # RAM bounded by _LINE; a line the peer's close cut short is a
+        # dropped link (retried), a longer one a bad server
+        line = s.readline(_LINE)
+        if line and line[-1:] == b"\n":
+            return line
+        if line and len(line) >= _LINE:
+            raise OTAError(DOWNLOAD_FAILED, "HTTP header line too long")
+        raise OSError("connection closed in the HTTP header")
+
     def _head(self, s, offset):
-        line = s.readline()
-        if not line:
-            raise OSError("connection closed before the HTTP status")
+        line = self._line(s)
         parts = line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
             raise OTAError(DOWNLOAD_FAILED, "not an HTTP response: %r" % line[:40])
         status = int(parts[1])
         h = {}
         for _ in range(64):
-            line = s.readline()
+            line = self._line(s)
             if line in (b"\r\n", b"\n"):
                 break
-            if not line:
-                raise OSError("connection closed in the HTTP header")
             k, sep, v = line.partition(b":")
             if not sep:
                 raise OTAError(DOWNLOAD_FAILED, "malformed HTTP header line %r" % line[:40])
