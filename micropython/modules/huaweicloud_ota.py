@@ -281,6 +281,8 @@ class OTA:
                         if self._step and nxt <= pct < 100:
                             self._report(SUCCESS, p["version"], pct, "downloading")
                             nxt = (pct // self._step + 1) * self._step
+                    if done < size:  # a shorter 206: ask for the rest
+                        raise OSError("response ended at byte %d of %d" % (done, size))
                     break
                 except OSError as e:
                     # retries count failures in a row: any progress resets them
