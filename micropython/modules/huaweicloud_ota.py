@@ -226,17 +226,18 @@ class OTA:
             if code:
                 self._cloud._report("ota %s %s: %s" % (typ, v, desc))
             self._report(code, v, 100 if code == SUCCESS else None, desc)
-            if code == SUCCESS:
-                vs = dict(self._cloud._versions or {})
-                vs[_UPGRADES[typ]] = v
-                try:
-                    self._cloud.report_version(**vs)
-                except Exception as e:
-                    self._cloud._report_exc("ota version report", e)
             if self._done is not None:
                 self._cloud._call("ota done callback", self._done, code, typ, p)
         finally:
             self.busy = False
+        # not busy any more: the platform may answer with the next upgrade
+        if code == SUCCESS:
+            vs = dict(self._cloud._versions or {})
+            vs[_UPGRADES[typ]] = v
+            try:
+                self._cloud.report_version(**vs)
+            except Exception as e:
+                self._cloud._report_exc("ota version report", e)
 
     # -- download
 
