@@ -323,6 +323,12 @@ async fn upgrade_event_download_and_status_from_the_device() {
     assert_eq!(s, 401, "wrong token");
     assert_eq!(json_of(&body)["error_code"], "IOTDA.000002");
     let auth = format!("Authorization: Bearer {token}\r\n");
+    // The token opens its own package only.
+    upload(h, "other.bin", b"another product's package").await;
+    let other = create_package(h, "firmwarePackage", "9.0", "other.bin").await;
+    let (s, _, body) = raw(h, "GET", &url.replace(&fw, &other), &auth, b"").await;
+    assert_eq!(s, 401, "a token of another package");
+    assert_eq!(json_of(&body)["error_code"], "IOTDA.000002");
     let (s, head, body) = raw(h, "GET", &url, &auth, b"").await;
     assert_eq!((s, body.as_slice()), (200, DATA.as_bytes()));
     assert!(head.contains("accept-ranges: bytes"), "{head}");
