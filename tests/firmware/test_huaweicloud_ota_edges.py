@@ -140,6 +140,10 @@ def clean():
             pass
 
 
+# -- a negative step would report progress after every chunk (a flood of uplinks)
+for bad in (-10, 2.5, "10"):
+    ck.raises(ValueError, lambda: ho.OTA(Cloud(), step=bad), "step=%r refused" % (bad,))
+
 # -- the peer vanishes inside the head: a dropped link, retried
 for what, cut in [("inside the status line", b"HTTP/1.1 20"),
                   ("inside a header line", b"HTTP/1.1 200 OK\r\nContent-Len"),
