@@ -161,6 +161,8 @@ class OTA:
                  ssl_params=None, step=10, done=None, background=True):
         if not isinstance(chunk, int) or chunk < 64:
             raise ValueError("chunk must be >= 64")
+        if not isinstance(step, int) or step < 0:
+            raise ValueError("step must be an int >= 0")
         if sink is None:
             sink = FileSink(path)
         for m in ("begin", "write", "commit", "abort"):
