@@ -178,6 +178,7 @@ class OTA:
         self._done = done
         self._bg = background and _thread is not None
         self.busy = False
+        self._running = None
         cloud.set_service_handler("$ota", self._on_event)
 
     # -- events (called by HuaweiCloud: an exception goes to its error callback)
@@ -198,9 +199,12 @@ class OTA:
                 self._report(INTERNAL_ERROR, v, None, "bad %s event: %s" % (typ, e))
             raise ValueError("%s: %s" % (typ, e))
         if self.busy:
+            if self._running == (typ, v):  # delivered twice (MQTT QoS 1): it runs
+                return
             self._report(BUSY, v, None, "another upgrade is running")
             raise ValueError(typ + ": another upgrade is running")
         self.busy = True
+        self._running = (typ, v)
         if not self._bg:
             return self._run(typ, p)
         try:
