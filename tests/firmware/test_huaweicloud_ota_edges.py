@@ -186,6 +186,17 @@ code, err, reqs = run("4.1", [b"HTTP/1.1 206 Partial Content\r\nContent-Length: 
 ck.ok(code == 6 and len(reqs) == 3 and installed() is None,
       "empty 206 answers: no progress, failed 6 after the retries (%s, %d requests, %s)" % (code, len(reqs), err))
 
+# -- a server ignoring Range whose link drops at varying points: starting
+# again from 0 and falling short of the furthest byte is no progress, so the
+# retries run out (they did not: each cut at another byte reset the count)
+clean()
+H = len(ok200(DATA)) - len(DATA)
+code, err, reqs = run("4.2", [ok200(DATA)[:H + n] for n in (3000, 2000, 1000, 2500, 1500, 2800, 1200, 2200)]
+                      + [ok200(DATA)])
+ck.ok(code == 6 and len(reqs) == 3 and "3 tries" in err,
+      "200s cut at 3000, 2000, 1000, ... bytes (retries=2): failed 6 after 3 requests (%s, %d requests, %s)"
+      % (code, len(reqs), err))
+
 # -- more bytes than announced: the announced ones only
 clean()
 code, err, _ = run("5.0", [ok200(DATA) + b"trailing garbage"])
