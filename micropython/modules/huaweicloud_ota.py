@@ -292,9 +292,10 @@ class OTA:
                         raise OSError("response ended at byte %d of %d" % (done, size))
                     break
                 except OSError as e:
-                    # retries count failures in a row: any progress resets them
-                    tries = tries + 1 if done == stuck else 1
-                    stuck = done
+                    # retries count failures in a row: a byte past the furthest
+                    # yet resets them (a restart from 0 must get past it)
+                    tries = tries + 1 if done <= stuck else 1
+                    stuck = max(stuck, done)
                     if tries > self._retries:
                         raise OTAError(DOWNLOAD_FAILED, "download failed (%d tries): %s" % (tries, e))
                     _sleep(self.pause)
