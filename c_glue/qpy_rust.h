@@ -907,6 +907,20 @@ int32_t umqtt_unsubscribe(struct umqtt_session *s,
                           uint16_t *packet_id);
 
 /**
+ * The `index`-th filter the table remembers (being unsubscribed excluded),
+ * in table order: its requested QoS, and `*filter` pointing into `subs`.
+ * `UMQTT_ERR_NO_SUCH_SLOT` past the last one (`*filter` empty).
+ *
+ * # Safety
+ * `subs` is NULL (with `subs_cap` 0) or the caller's arena of `subs_cap`
+ * bytes, not written while `*filter` is used; `filter` is NULL or writable.
+ */
+int32_t umqtt_subs_entry(const uint8_t *subs,
+                         size_t subs_cap,
+                         size_t index,
+                         struct umqtt_slice *filter);
+
+/**
  * Result of the request `packet_id` a caller waits for: `UMQTT_REQUEST_*`
  * (`*granted_qos` is set for DONE, else 0). DONE, REFUSED and LOST consume
  * the record.

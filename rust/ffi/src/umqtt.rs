@@ -1062,6 +1062,42 @@ pub unsafe extern "C" fn umqtt_unsubscribe(
     })())
 }
 
+/// The `index`-th filter the table remembers (being unsubscribed excluded),
+/// in table order: its requested QoS, and `*filter` pointing into `subs`.
+/// `UMQTT_ERR_NO_SUCH_SLOT` past the last one (`*filter` empty).
+///
+/// # Safety
+/// `subs` is NULL (with `subs_cap` 0) or the caller's arena of `subs_cap`
+/// bytes, not written while `*filter` is used; `filter` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn umqtt_subs_entry(
+    subs: *const u8,
+    subs_cap: usize,
+    index: usize,
+    filter: *mut umqtt_slice,
+) -> i32 {
+    // SAFETY: `subs` is NULL or valid for reading `subs_cap` bytes.
+    let subs = unsafe { abi::input(subs, subs_cap) };
+    // SAFETY: `filter` is NULL or valid for writing a umqtt_slice.
+    let filter = unsafe { abi::out_param(filter) };
+    value((|| {
+        let empty = umqtt_slice {
+            ptr: ptr::null(),
+            len: 0,
+        };
+        let filter = cleared(filter, empty)?;
+        let entry = subs::entries(subs?)
+            .filter(|entry| !matches!(entry.state, subs::SubState::Removing { .. }))
+            .nth(index)
+            .ok_or(UMQTT_ERR_NO_SUCH_SLOT)?;
+        *filter = umqtt_slice {
+            ptr: entry.filter.as_ptr(),
+            len: entry.filter.len(),
+        };
+        Ok(entry.qos as i32)
+    })())
+}
+
 /// Result of the request `packet_id` a caller waits for: `UMQTT_REQUEST_*`
 /// (`*granted_qos` is set for DONE, else 0). DONE, REFUSED and LOST consume
 /// the record.

@@ -1202,3 +1202,51 @@ fn a_login_failure_reported_twice_changes_nothing() {
     );
     assert_eq!(unsafe { umqtt_status(s) }, UMQTT_STA_SERVER_CLOSED);
 }
+
+#[test]
+fn subs_entry_lists_remembered_filters() {
+    let mut s = new_session();
+    let s = &mut *s;
+    let mut out = [0u8; 64];
+    let mut subs = vec![0u8; 128];
+    let mut filter = slice(b"x");
+    // An empty (or absent) table has no entries.
+    assert_eq!(
+        unsafe { umqtt_subs_entry(ptr::null(), 0, 0, &mut filter) },
+        UMQTT_ERR_NO_SUCH_SLOT as i32
+    );
+    assert_eq!((filter.ptr, filter.len), (ptr::null(), 0));
+    assert_eq!(
+        unsafe { umqtt_subs_entry(subs.as_ptr(), subs.len(), 0, ptr::null_mut()) },
+        UMQTT_ERR_INVALID_ARGUMENT as i32
+    );
+    assert_eq!(subscribe(s, &mut subs, b"a/1", 1, &mut out).0, 0);
+    assert_eq!(subscribe(s, &mut subs, b"b/#", 2, &mut out).0, 0);
+    assert_eq!(subscribe(s, &mut subs, b"c", 0, &mut out).0, 0);
+    let entry = |index: usize| {
+        let mut f = slice(b"");
+        let qos = unsafe { umqtt_subs_entry(subs.as_ptr(), subs.len(), index, &mut f) };
+        let name = if f.len == 0 {
+            Vec::new()
+        } else {
+            unsafe { std::slice::from_raw_parts(f.ptr, f.len) }.to_vec()
+        };
+        (qos, name)
+    };
+    assert_eq!(entry(0), (1, b"a/1".to_vec()));
+    assert_eq!(entry(1), (2, b"b/#".to_vec()));
+    assert_eq!(entry(2), (0, b"c".to_vec()));
+    assert_eq!(entry(3), (UMQTT_ERR_NO_SUCH_SLOT as i32, Vec::new()));
+    // Online, a filter being unsubscribed is no longer listed.
+    connect(s, 0, 0);
+    while restore_next(s, &mut subs, &mut out).0 != UMQTT_RESTORE_DONE {}
+    let (st, len, _) = unsubscribe(s, &mut subs, b"b/#", &mut out);
+    assert_eq!(st, 0);
+    assert!(len > 0);
+    let mut f = slice(b"");
+    assert_eq!(
+        unsafe { umqtt_subs_entry(subs.as_ptr(), subs.len(), 1, &mut f) },
+        0
+    );
+    assert_eq!(unsafe { std::slice::from_raw_parts(f.ptr, f.len) }, b"c");
+}
