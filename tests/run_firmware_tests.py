@@ -10,6 +10,8 @@ Usage: tests/run_firmware_tests.py <path-to-micropython> [-k NAME] [--timeout S]
       MQTT_HOST, MQTT_PORT                      anonymous broker
       MQTT_BROKER_LOG                           its log (log_type all)
       MQTT_AUTH_PORT, MQTT_AUTH_USER, MQTT_AUTH_PASS   password broker
+      MQTT_PORT6                                an anonymous broker on ::1
+                                                (unset: no IPv6 loopback here)
       HARNESS_ACK_DIR                           where the harness acknowledges
       MICROPYPATH                               .frozen + tests/firmware
 * Also runs tests/run_guide_script.py (the unmodified Huawei guide script in a
@@ -33,6 +35,7 @@ import argparse
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +53,16 @@ LWIP_TESTS = ("test_reconnect", "test_offline_queue", "test_restore_many_subscri
               "test_keepalive_idle", "test_unreachable_client")
 AUTH_USER = "tester"
 AUTH_PASS = "s3cret-pass"
+
+
+def ipv6_loopback():
+    """Whether ::1 can be bound here (containers may have no IPv6)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def touch(path, text="ok"):
@@ -215,10 +228,13 @@ def main():
     # relies on it to check "no message lost" without racing resubscription)
     broker = Mosquitto(workdir, "anon", persistence=True)
     auth_broker = Mosquitto(workdir, "auth", persistence=True, users={AUTH_USER: AUTH_PASS})
+    broker6 = Mosquitto(workdir, "anon6", host="::1") if ipv6_loopback() else None
     passed = failed = 0
     try:
         broker.start()
         auth_broker.start()
+        if broker6 is not None:
+            broker6.start()
         print("brokers: anonymous 127.0.0.1:{}, password 127.0.0.1:{}".format(
             broker.port, auth_broker.port), flush=True)
         base_env = dict(os.environ)
@@ -231,6 +247,8 @@ def main():
             "MQTT_AUTH_PASS": AUTH_PASS,
             "MICROPYPATH": ".frozen:" + FIRMWARE_DIR,
         })
+        if broker6 is not None:
+            base_env["MQTT_PORT6"] = str(broker6.port)
         for name, argv, uses_broker in tests:
             if not broker.alive():  # a previous test may have left it down
                 broker.start()  # on the same port
@@ -263,6 +281,8 @@ def main():
     finally:
         broker.stop()
         auth_broker.stop()
+        if broker6 is not None:
+            broker6.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     print("{} passed, {} failed".format(passed, failed))
     return 1 if failed else 0

@@ -46,11 +46,17 @@ typedef char umqtt_session_size_matches[sizeof(umqtt_session) == UMQTT_SESSION_S
 typedef char umqtt_session_align_fits[UMQTT_SESSION_ALIGN <= 8 ? 1 : -1];
 typedef char umqtt_reply_fits[UMQTT_REPLY_MAX <= 8 ? 1 : -1];
 
-// What the error callback is told, in QuecPython's words where it has them.
+// What the error callback is told. QuecPython's own reports come first; the
+// others reach only a callback registered with error_register_cb(f, True),
+// so that a script written for QuecPython never sees a string it does not
+// know.
 enum {
     REP_RECONNECT_START,
     REP_RECONNECT_SUCCESS,
-    REP_RECONNECT_STOP,
+    REP_LINK_LOST, // reconn=False: str(OSError(lost_errno)), as QuecPython's ping thread
+    REP_PING_DEAD, // reconn=False: QuecPython's words for an unanswered ping
+    REP_FIRST_DETAIL,
+    REP_RECONNECT_STOP = REP_FIRST_DETAIL,
     REP_PING_TIMEOUT,
     REP_PUB_OFFLINE,
     REP_PUB_QUEUE_FULL,
@@ -64,6 +70,7 @@ enum {
 static const char *const report_texts[] = {
     [REP_RECONNECT_START] = "reconnect_start",
     [REP_RECONNECT_SUCCESS] = "reconnect_success",
+    [REP_PING_DEAD] = "Send ping timeout.",
     [REP_RECONNECT_STOP] = "reconnect_stop: connection refused",
     [REP_PING_TIMEOUT] = "ping timeout: server not answering",
     [REP_PUB_OFFLINE] = "publish: offline, QoS 0 message not sent",
@@ -97,6 +104,9 @@ typedef struct _umqtt_client_obj_t {
     uint8_t *password;
     size_t password_len;
     mp_obj_t callback, error_callback;
+    // attributes a script set on the client (QuecPython's is a Python
+    // object), created with the first one
+    mp_obj_t attrs;
     // returns (client_id, user, password) before every CONNECT, or None
     mp_obj_t credentials_callback;
     // topic and payload of each in-flight QoS 1/2 message, for retransmission
@@ -123,12 +133,21 @@ typedef struct _umqtt_client_obj_t {
     uint32_t link_id;
     // packets handled by any thread: wait_msg returns once it moves
     uint32_t packets_handled;
+    // its value when a script call last returned: packets the background
+    // thread handled since (a PINGRESP after ping()) count for the next
+    // wait_msg, as they would wait in QuecPython's socket
+    uint32_t packets_seen;
     // why the last link was lost: an errno, or a core status (protocol error)
     int last_errno;
     int32_t last_status;
+    // reconn=False: a lost link the keeper still has to report (REP_*), and why
+    int lost_errno;
+    uint8_t lost_report;
     uint16_t keepalive;
     uint8_t version, pingmaxnum, will_qos, queue_size, callers;
     bool will_retain, ssl, reconn, clean_session, has_password, session_present;
+    // error_register_cb(f, True); disconnect() called (wait_msg returns None)
+    bool detailed_reports, disconnected, manage, ipv6;
     #if MICROPY_PY_THREAD
     mp_thread_mutex_t mutex;
     #endif
@@ -188,13 +207,28 @@ static void callback_failed(void *exc) {
 }
 
 static void report(umqtt_client_obj_t *self, uint8_t code) {
+    if (code >= REP_FIRST_DETAIL && !self->detailed_reports) {
+        return;
+    }
     if (self->n_reports < REPORTS_MAX) {
         self->reports[self->n_reports++] = code;
     }
 }
 
+// reconn=False: a lost link is told from the background thread, as
+// QuecPython's ping thread does (from the script's call without threads).
+static void report_lost_link(umqtt_client_obj_t *self) {
+    if (self->lost_report != 0) {
+        report(self, self->lost_report);
+        self->lost_report = 0;
+    }
+}
+
 // Releases the lock, then tells the error callback what happened meanwhile.
 static void unlock(umqtt_client_obj_t *self) {
+    if (self->keeper == NULL) {
+        report_lost_link(self);
+    }
     uint8_t codes[REPORTS_MAX];
     size_t n = self->n_reports;
     memcpy(codes, self->reports, n);
@@ -202,6 +236,7 @@ static void unlock(umqtt_client_obj_t *self) {
     mp_obj_t exc = self->report_exc;
     self->report_exc = MP_OBJ_NULL;
     mp_obj_t cb = self->error_callback;
+    int lost_errno = self->lost_errno;
     unlock_raw(self);
     for (size_t i = 0; i < n && cb != mp_const_none; i++) {
         nlr_buf_t nlr;
@@ -209,6 +244,9 @@ static void unlock(umqtt_client_obj_t *self) {
             mp_obj_t arg;
             if (codes[i] == REP_EXCEPTION) {
                 arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), exc);
+            } else if (codes[i] == REP_LINK_LOST) {
+                mp_obj_t lost = mp_obj_new_exception_arg1(&mp_type_OSError, MP_OBJ_NEW_SMALL_INT(lost_errno));
+                arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), lost);
             } else {
                 arg = mp_obj_new_str(report_texts[codes[i]], strlen(report_texts[codes[i]]));
             }
@@ -344,14 +382,14 @@ static NORETURN void raise_status(int32_t st) {
     mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), umqtt_status_message(st));
 }
 
-static NORETURN void raise_mqtt(mp_int_t code, const char *msg) {
-    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(code), mp_obj_new_str(msg, strlen(msg)) };
-    nlr_raise(mp_obj_new_exception_args(&mp_type_MQTTException, 2, args));
+// One plain str argument: str(e) is the message, as QuecPython's.
+static NORETURN void raise_protocol_error(int32_t st) {
+    mp_raise_msg_varg(&mp_type_MQTTException, MP_ERROR_TEXT("%s"), umqtt_status_message(st));
 }
 
 static NORETURN void raise_offline(umqtt_client_obj_t *self) {
     if (self->last_status != UMQTT_OK) {
-        raise_mqtt(self->last_status, umqtt_status_message(self->last_status));
+        raise_protocol_error(self->last_status);
     }
     mp_raise_OSError(self->last_errno ? self->last_errno : MP_ENOTCONN);
 }
@@ -393,11 +431,16 @@ static void close_link(umqtt_client_obj_t *self) {
 }
 
 static void link_lost(umqtt_client_obj_t *self, int err) {
+    bool was_up = status(self) == UMQTT_STA_CONNECTED;
     self->last_errno = err;
     self->last_status = UMQTT_OK;
     close_link(self);
     if (umqtt_link_lost(&self->session, now_ms())) {
         report(self, REP_RECONNECT_START);
+    } else if (was_up) {
+        // no reconnect follows: the keeper tells the error callback
+        self->lost_errno = err;
+        self->lost_report = REP_LINK_LOST;
     }
 }
 
@@ -447,7 +490,8 @@ static size_t fill_rx(umqtt_client_obj_t *self) {
         return 0;
     }
     if (n == 0) {
-        link_lost(self, MP_ECONNRESET);
+        // what lwIP (QuecPython's stack) says of a read after the server's FIN
+        link_lost(self, MP_ENOTCONN);
         return 0;
     }
     self->rx_end += n;
@@ -638,6 +682,9 @@ static uint32_t service_keepalive(umqtt_client_obj_t *self) {
     } else if (action == UMQTT_TICK_DEAD) {
         report(self, REP_PING_TIMEOUT);
         link_lost(self, MP_ETIMEDOUT);
+        if (self->lost_report == REP_LINK_LOST) {
+            self->lost_report = REP_PING_DEAD;
+        }
     }
     return wait_ms;
 }
@@ -787,6 +834,21 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
     return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, false);
 }
 
+// getaddrinfo, unlocked. Its failure in QuecPython's words (ValueError).
+static mp_obj_t resolve(umqtt_client_obj_t *self, mp_obj_t socket_mod) {
+    mp_obj_t args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, args, false);
+        nlr_pop();
+        return infos;
+    }
+    if (!is_instance_of(MP_OBJ_FROM_PTR(nlr.ret_val), &mp_type_OSError)) {
+        nlr_jump(nlr.ret_val);
+    }
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("DNS Parsing '%s'"), mp_obj_str_get_str(self->server));
+}
+
 // Opens TCP (and TLS) to the server, unlocked where it blocks; closes what it
 // opened when any step fails. link[0..2]: stream, TCP socket, bound ipoll.
 static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
@@ -795,15 +857,19 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
         tcp = link[0] = self->given_stream;
     } else {
         mp_obj_t socket_mod = import_first(MP_QSTR_socket, MP_QSTR_usocket);
-        mp_obj_t ai_args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
-        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, ai_args, false);
-        size_t n_fields = 0;
-        mp_obj_t *items = NULL;
-        if (mp_obj_get_int(mp_obj_len(infos)) > 0) {
-            mp_obj_get_array(mp_obj_subscr(infos, MP_OBJ_NEW_SMALL_INT(0), MP_OBJ_SENTINEL), &n_fields, &items);
+        mp_obj_t infos = resolve(self, socket_mod);
+        size_t n_infos, n_fields = 0;
+        mp_obj_t *all, *items = NULL;
+        mp_obj_get_array(infos, &n_infos, &all);
+        for (size_t i = 0; i < n_infos && n_fields == 0; i++) {
+            mp_obj_get_array(all[i], &n_fields, &items);
+            // ipvtype=1: the first IPv6 address (AF_INET6 is 10 on Linux and lwIP)
+            if (n_fields < 5 || (self->ipv6 && !mp_obj_equal(items[0], MP_OBJ_NEW_SMALL_INT(10)))) {
+                n_fields = 0;
+            }
         }
-        if (n_fields < 5) {
-            mp_raise_OSError(MP_EHOSTUNREACH);
+        if (n_fields == 0) {
+            mp_raise_ValueError(self->ipv6 ? MP_ERROR_TEXT("DNS Parsing IPV6 Fail") : MP_ERROR_TEXT("DNS Parsing NULL"));
         }
         // copied: `items` points inside the tuple, which the GC does not
         // count as a reference, and the calls below allocate
@@ -922,13 +988,11 @@ static bool await_connack(umqtt_client_obj_t *self) {
         int32_t st = umqtt_receive(&self->session, self->subs, self->subs_cap, self->rx + self->rx_start,
             self->rx_end - self->rx_start, now_ms(), &ev, reply, sizeof(reply), &reply_len);
         if (st == UMQTT_ERR_REFUSED) {
-            vstr_t vstr;
-            vstr_init(&vstr, 64);
-            vstr_printf(&vstr, "MQTT Connect error='%d' FAIL: %s", ev.return_code, umqtt_connack_message(ev.return_code));
-            raise_mqtt(ev.return_code, vstr_null_terminated_str(&vstr));
+            // the code alone, as QuecPython's protocol layer; connect() words it
+            nlr_raise(mp_obj_new_exception_arg1(&mp_type_MQTTException, MP_OBJ_NEW_SMALL_INT(ev.return_code)));
         }
         if (st != UMQTT_OK) {
-            raise_mqtt(st, umqtt_status_message(st));
+            raise_protocol_error(st);
         }
         if (ev.kind == UMQTT_EVENT_CONNACK) {
             self->rx_start += ev.consumed;
@@ -1017,6 +1081,7 @@ static void login(umqtt_client_obj_t *self, bool background) {
     close_link(self);
     self->last_errno = 0;
     self->last_status = UMQTT_OK;
+    self->lost_report = 0; // a loss not yet told is stale now
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         login_steps(self);
@@ -1122,6 +1187,7 @@ static uint32_t keeper_work(umqtt_client_obj_t *self, umqtt_keeper_t *k) {
         unlock_raw(self);
         return 0;
     }
+    report_lost_link(self);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         if (status(self) == UMQTT_STA_CONNECTED) {
@@ -1259,10 +1325,12 @@ static mp_obj_t run_locked(umqtt_client_obj_t *self, op_fn op, void *ctx) {
         mp_obj_t result = op(self, ctx);
         nlr_pop();
         self->callers--;
+        self->packets_seen = self->packets_handled;
         unlock(self);
         return result;
     }
     self->callers--;
+    self->packets_seen = self->packets_handled;
     unlock(self);
     nlr_jump(nlr.ret_val);
 }
@@ -1346,8 +1414,9 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     if (queue_size < 0 || queue_size > UMQTT_MAX_INFLIGHT) {
         mp_raise_ValueError(MP_ERROR_TEXT("queue_size must be 0..16"));
     }
-    if (args[ARG_ipvtype].u_int != 0) {
-        mp_raise_ValueError(MP_ERROR_TEXT("ipvtype: only 0 is supported"));
+    mp_int_t ipvtype = args[ARG_ipvtype].u_int;
+    if (ipvtype != 0 && ipvtype != 1) {
+        mp_raise_ValueError(MP_ERROR_TEXT("ipvtype must be 0 (IPv4) or 1 (IPv6)"));
     }
 
     umqtt_client_obj_t *self = mp_obj_malloc_with_finaliser(umqtt_client_obj_t, type);
@@ -1356,7 +1425,8 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     mp_thread_mutex_init(&self->mutex);
     #endif
     umqtt_session_init(&self->session, (uint32_t)mp_hal_ticks_us() ^ (uint32_t)(uintptr_t)self);
-    self->client_id = check_text(args[ARG_client_id].u_obj, false);
+    // None: an empty client id, which QuecPython takes too
+    self->client_id = check_text(args[ARG_client_id].u_obj, true);
     // the server name goes to getaddrinfo and to TLS SNI, which want str
     size_t len;
     const char *server = mp_obj_str_get_data(check_text(args[ARG_server].u_obj, false), &len);
@@ -1372,6 +1442,7 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     self->sock = self->tcp = self->ipoll = MP_OBJ_NULL;
     self->given_stream = MP_OBJ_NULL;
     self->report_exc = MP_OBJ_NULL;
+    self->attrs = MP_OBJ_NULL;
     self->ssl = args[ARG_ssl].u_bool;
     self->port = port ? port : (self->ssl ? 8883 : 1883);
     self->keepalive = keepalive;
@@ -1379,6 +1450,8 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     self->pingmaxnum = pingmaxnum;
     self->reconn = args[ARG_reconn].u_bool;
     self->queue_size = queue_size;
+    self->manage = args[ARG_manage].u_bool;
+    self->ipv6 = ipvtype == 1;
     self->clean_session = true;
     self->rx = m_new(uint8_t, RX_BUF_DEFAULT);
     self->rx_cap = RX_BUF_DEFAULT;
@@ -1427,12 +1500,16 @@ static mp_obj_t umqtt_set_callback(mp_obj_t self_in, mp_obj_t f) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_set_callback_obj, umqtt_set_callback);
 
-static mp_obj_t umqtt_error_register_cb(mp_obj_t self_in, mp_obj_t f) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    self->error_callback = check_callable(f);
+// error_register_cb(f, detail=False): f gets QuecPython's reports; with
+// detail=True also ours (publish and subscribe failures, ping timeouts,
+// reconnect_stop, failed background logins), which QuecPython never sends.
+static mp_obj_t umqtt_error_register_cb(size_t n_args, const mp_obj_t *args) {
+    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    self->error_callback = check_callable(args[1]);
+    self->detailed_reports = n_args > 2 && mp_obj_is_true(args[2]);
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_error_register_cb_obj, umqtt_error_register_cb);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(umqtt_error_register_cb_obj, 2, 3, umqtt_error_register_cb);
 
 // set_credentials_cb(f): f() -> (client_id, user, password), called before
 // every CONNECT. Not in QuecPython: a cloud module recomputes time-stamped
@@ -1455,7 +1532,11 @@ static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    uint8_t qos = check_qos(args[ARG_qos].u_int);
+    mp_int_t qos = args[ARG_qos].u_int;
+    // QuecPython asserts these two
+    if (qos < 0 || qos > 2 || !mp_obj_is_true(args[ARG_topic].u_obj)) {
+        mp_raise_msg(&mp_type_AssertionError, MP_ERROR_TEXT("set_last_will: topic and qos 0..2"));
+    }
     int32_t st = umqtt_check_topic_name(slice_of(check_text(args[ARG_topic].u_obj, false)));
     if (st != UMQTT_OK) {
         raise_status(st);
@@ -1473,8 +1554,47 @@ typedef struct {
     bool clean_session;
 } connect_args_t;
 
+// Every failure of connect() as QuecPython words it: a ValueError whose one
+// argument is the message (for a refusal the MQTTException subclass), with
+// the errno as a number, as the target prints it.
+static NORETURN void raise_connect_failure(mp_obj_t exc) {
+    if (!is_instance_of(exc, &mp_type_Exception)) {
+        nlr_jump(MP_OBJ_TO_PTR(exc)); // KeyboardInterrupt, SystemExit
+    }
+    const mp_obj_type_t *type = &mp_type_ValueError;
+    const char *head = "MQTT Connect error='";
+    const char *tail = "' FAIL";
+    mp_obj_t what = exc;
+    mp_obj_t value = mp_obj_exception_get_value(exc);
+    if (is_instance_of(exc, &mp_type_MQTTException)) {
+        type = &mp_type_MQTTException;
+        what = value;
+    } else if (is_instance_of(exc, &mp_type_OSError) && mp_obj_is_small_int(value)) {
+        mp_int_t err = MP_OBJ_SMALL_INT_VALUE(value);
+        what = value;
+        if (err == MP_ECONNRESET || err == MP_ECONNREFUSED) {
+            head = "MQTT Connect Error='";
+            tail = "' Server Actively RST Disconnected.Need Check addr&port";
+        } else if (err == MP_ENOTCONN || err == MP_EINTR) {
+            head = "MQTT Connect Error='";
+            tail = "' Server Actively FIN Disconnected.Need Check Connection parameters";
+        } else if (err == MP_ETIMEDOUT) {
+            head = "MQTT Connect Error='";
+            tail = "' Timeout.Need Check Network";
+        }
+    }
+    vstr_t vstr;
+    mp_print_t print;
+    vstr_init_print(&vstr, 64, &print);
+    mp_print_str(&print, head);
+    mp_obj_print_helper(&print, what, PRINT_STR);
+    mp_print_str(&print, tail);
+    nlr_raise(mp_obj_new_exception_arg1(type, mp_obj_new_str_from_vstr(&vstr)));
+}
+
 static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
     connect_args_t *a = ctx;
+    self->disconnected = false;
     self->clean_session = a->clean_session;
     // sock=: log in over an already open stream (a custom transport, or an
     // in-memory one in tests); such a link is not reopened by reconn.
@@ -1500,10 +1620,15 @@ static mp_obj_t umqtt_connect_meth(size_t n_args, const mp_obj_t *pos_args, mp_m
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
     connect_args_t a = { args[ARG_sock].u_obj, args[ARG_clean_session].u_bool };
-    run_locked(self, connect_op, &a);
-    // micropython-lib returns the session-present flag; QuecPython returns 0,
-    // which is what a clean session gives here too.
-    return MP_OBJ_NEW_SMALL_INT(self->session_present ? 1 : 0);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        run_locked(self, connect_op, &a);
+        nlr_pop();
+    } else {
+        raise_connect_failure(MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    // QuecPython's 0; the session-present flag is the attribute session_present
+    return MP_OBJ_NEW_SMALL_INT(0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_connect_obj, 1, umqtt_connect_meth);
 
@@ -1706,13 +1831,16 @@ static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
     return mp_const_none;
 }
 
-// subscribe(topic, qos=0): as QuecPython, returns None; a refusal (SUBACK
-// 0x80) is reported to the error callback and the topic is not remembered.
+// subscribe(topic, qos=0, sock=None): as QuecPython, returns None; a refusal
+// (SUBACK 0x80) goes to a detail error callback and the topic is not
+// remembered. sock: QuecPython's internal resubscription passes the client's
+// own socket; nothing else is accepted.
 static mp_obj_t umqtt_subscribe_meth(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_topic, ARG_qos };
+    enum { ARG_topic, ARG_qos, ARG_sock };
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_topic, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_qos, MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_sock, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
@@ -1723,7 +1851,11 @@ static mp_obj_t umqtt_subscribe_meth(size_t n_args, const mp_obj_t *pos_args, mp
         .subscribe = true,
     };
     if (self->callback == mp_const_none) {
-        mp_raise_ValueError(MP_ERROR_TEXT("set_callback() must be called before subscribe()"));
+        mp_raise_msg(&mp_type_AssertionError, MP_ERROR_TEXT("Subscribe callback is not set"));
+    }
+    mp_obj_t sock = args[ARG_sock].u_obj;
+    if (sock != mp_const_none && sock != self->sock) {
+        mp_raise_ValueError(MP_ERROR_TEXT("sock: only the client's own"));
     }
     return run_locked(self, request_op, &a);
 }
@@ -1763,8 +1895,12 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_check_msg_obj, umqtt_check_msg);
 
 static mp_obj_t wait_msg_op(umqtt_client_obj_t *self, void *ctx) {
     (void)ctx;
-    uint32_t handled = self->packets_handled;
+    uint32_t handled = self->packets_seen;
     for (;;) {
+        if (self->disconnected) {
+            // QuecPython's listener loops end this way
+            return mp_const_none;
+        }
         reconnect_inline(self);
         if (status(self) == UMQTT_STA_CONNECTED) {
             if (pump_until(self, packet_handled, &handled, UINT32_MAX) == PUMP_DONE) {
@@ -1810,6 +1946,8 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_ping_obj, umqtt_ping_meth);
 // client may connect() again (QuecPython's cannot).
 static mp_obj_t shut_down_op(umqtt_client_obj_t *self, void *ctx) {
     bool say_goodbye = ctx != NULL;
+    self->disconnected |= say_goodbye;
+    self->lost_report = 0;
     stop_keeper(self);
     if (say_goodbye && status(self) == UMQTT_STA_CONNECTED) {
         size_t len;
@@ -1844,6 +1982,115 @@ static mp_obj_t umqtt_get_mqttsta(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_get_mqttsta_obj, umqtt_get_mqttsta);
 
+// QuecPython's client is a Python object: scripts read its attributes
+// (QuecPython's names), and may set their own. The fields are read here; a
+// script's own attributes live in a dict made when the first is set.
+
+// Under the lock: another thread's subscribe() may grow the table.
+static mp_obj_t topic_list_op(umqtt_client_obj_t *self, void *ctx) {
+    (void)ctx;
+    mp_obj_t list = mp_obj_new_list(0, NULL);
+    umqtt_slice filter;
+    for (size_t i = 0; umqtt_subs_entry(self->subs, self->subs_cap, i, &filter) >= 0; i++) {
+        // copied into a new str before the table can change
+        mp_obj_list_append(list, mp_obj_new_str((const char *)filter.ptr, filter.len));
+    }
+    return list;
+}
+
+static mp_obj_t or_none(mp_obj_t obj) {
+    return obj == MP_OBJ_NULL ? mp_const_none : obj;
+}
+
+// MP_OBJ_NULL: not one of the client's fields.
+static mp_obj_t field(umqtt_client_obj_t *self, qstr attr) {
+    switch (attr) {
+        case MP_QSTR_client_id:
+            return self->client_id;
+        case MP_QSTR_server:
+            return self->server;
+        case MP_QSTR_port:
+            return MP_OBJ_NEW_SMALL_INT(self->port);
+        case MP_QSTR_user:
+            return self->user;
+        case MP_QSTR_keepalive:
+            return MP_OBJ_NEW_SMALL_INT(self->keepalive);
+        case MP_QSTR_ssl:
+            return mp_obj_new_bool(self->ssl);
+        case MP_QSTR_ssl_params:
+            return self->ssl_params;
+        case MP_QSTR_reconn:
+            return mp_obj_new_bool(self->reconn);
+        case MP_QSTR_mqttversion:
+            return MP_OBJ_NEW_SMALL_INT(self->version);
+        case MP_QSTR_clean_session:
+            return mp_obj_new_bool(self->clean_session);
+        case MP_QSTR_pingmaxnum:
+            return MP_OBJ_NEW_SMALL_INT(self->pingmaxnum);
+        case MP_QSTR_ipvtype:
+            return MP_OBJ_NEW_SMALL_INT(self->ipv6);
+        case MP_QSTR_manage:
+            return mp_obj_new_bool(self->manage);
+        case MP_QSTR_cb:
+            return self->callback;
+        case MP_QSTR_error_callback:
+            return self->error_callback;
+        case MP_QSTR_sock:
+            return or_none(self->sock);
+        case MP_QSTR_topic_list:
+            return run_locked(self, topic_list_op, NULL);
+        case MP_QSTR_lw_topic:
+            return self->will_topic;
+        case MP_QSTR_lw_msg:
+            return self->will_msg;
+        case MP_QSTR_lw_qos:
+            return MP_OBJ_NEW_SMALL_INT(self->will_qos);
+        case MP_QSTR_lw_retain:
+            return mp_obj_new_bool(self->will_retain);
+        case MP_QSTR_session_present:
+            return mp_obj_new_bool(self->session_present);
+        default:
+            return MP_OBJ_NULL;
+    }
+}
+
+static void umqtt_client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_obj_t value = field(self, attr);
+    mp_map_t *own = self->attrs == MP_OBJ_NULL ? NULL : mp_obj_dict_get_map(self->attrs);
+    if (dest[0] == MP_OBJ_NULL) {
+        // load: a field, a script's own attribute, else the methods and constants
+        mp_map_elem_t *elem = own == NULL ? NULL : mp_map_lookup(own, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP);
+        if (value == MP_OBJ_NULL && elem != NULL) {
+            value = elem->value;
+        }
+        dest[0] = value;
+        dest[1] = value == MP_OBJ_NULL ? MP_OBJ_SENTINEL : MP_OBJ_NULL;
+        return;
+    }
+    if (value != MP_OBJ_NULL) {
+        // the callbacks may be set as QuecPython's attributes; the rest is
+        // the client's state, read-only
+        if (dest[1] != MP_OBJ_NULL && (attr == MP_QSTR_cb || attr == MP_QSTR_error_callback)) {
+            *(attr == MP_QSTR_cb ? &self->callback : &self->error_callback) = check_callable(dest[1]);
+            dest[0] = MP_OBJ_NULL;
+        }
+        return;
+    }
+    if (dest[1] == MP_OBJ_NULL) {
+        // delete
+        if (own != NULL && mp_map_lookup(own, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP_REMOVE_IF_FOUND) != NULL) {
+            dest[0] = MP_OBJ_NULL;
+        }
+        return;
+    }
+    if (self->attrs == MP_OBJ_NULL) {
+        self->attrs = mp_obj_new_dict(1);
+    }
+    mp_obj_dict_store(self->attrs, MP_OBJ_NEW_QSTR(attr), dest[1]);
+    dest[0] = MP_OBJ_NULL;
+}
+
 static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&umqtt_client_del_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_callback), MP_ROM_PTR(&umqtt_set_callback_obj) },
@@ -1860,6 +2107,11 @@ static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_disconnect), MP_ROM_PTR(&umqtt_disconnect_obj) },
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&umqtt_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_get_mqttsta), MP_ROM_PTR(&umqtt_get_mqttsta_obj) },
+    // get_mqttsta() values, QuecPython's names
+    { MP_ROM_QSTR(MP_QSTR_CONNECTEXCE), MP_ROM_INT(UMQTT_STA_CLOSED) },
+    { MP_ROM_QSTR(MP_QSTR_CONNECTSUCCESS), MP_ROM_INT(UMQTT_STA_CONNECTED) },
+    { MP_ROM_QSTR(MP_QSTR_ARECONNECT), MP_ROM_INT(UMQTT_STA_CONNECTING) },
+    { MP_ROM_QSTR(MP_QSTR_SEVCLOSE), MP_ROM_INT(UMQTT_STA_SERVER_CLOSED) },
 };
 static MP_DEFINE_CONST_DICT(umqtt_client_locals_dict, umqtt_client_locals_dict_table);
 
@@ -1869,6 +2121,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     MP_TYPE_FLAG_NONE,
     make_new, umqtt_client_make_new,
     print, umqtt_client_print,
+    attr, umqtt_client_attr,
     locals_dict, &umqtt_client_locals_dict
     );
 
@@ -1883,6 +2136,8 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 static const mp_rom_map_elem_t umqtt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_umqtt) },
     { MP_ROM_QSTR(MP_QSTR_MQTTClient), MP_ROM_PTR(&umqtt_client_type) },
+    // QuecPython's base class: one class here, so isinstance() and subclassing hold
+    { MP_ROM_QSTR(MP_QSTR_BaseMqtt), MP_ROM_PTR(&umqtt_client_type) },
     { MP_ROM_QSTR(MP_QSTR_MQTTException), MP_ROM_PTR(&mp_type_MQTTException) },
 };
 static MP_DEFINE_CONST_DICT(umqtt_module_globals, umqtt_module_globals_table);

@@ -1,5 +1,6 @@
-# CONNACK refusals raise MQTTException, a subclass of ValueError, with the
-# return code in args[0]. Uses the harness's password-protected broker.
+# CONNACK refusals raise MQTTException, a subclass of ValueError, whose one
+# argument is QuecPython's message "MQTT Connect error='<code>' FAIL". Uses the
+# harness's password-protected broker.
 from umqtt import MQTTClient, MQTTException
 from mqtt_test_util import HOST, PORT, Checker, Errors, uid, require_env, poll_until, sleep_ms
 import umqtt
@@ -18,7 +19,7 @@ def refused(code, what, make, clean=True):
         c.connect(clean_session=clean)
     except MQTTException as e:
         ck.ok(isinstance(e, ValueError), what + ": exception is a ValueError")
-        ck.eq(e.args[0] if e.args else None, code, what + ": args[0] is the CONNACK code")
+        ck.eq(e.args, ("MQTT Connect error='{}' FAIL".format(code),), what + ": QuecPython's message, the CONNACK code in it")
         print("  info: message: {}".format(e))
         return c
     except Exception as e:

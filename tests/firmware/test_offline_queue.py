@@ -24,7 +24,7 @@ sub.subscribe(topic, 1)
 
 errs = Errors()
 pub = MQTTClient(cid + "-pub", HOST, PORT, keepalive=10, queue_size=QUEUE)
-pub.error_register_cb(errs)
+pub.error_register_cb(errs, True)  # our reports too
 pub.connect()
 ck.ok(pub.publish(topic, b"before", qos=1) is True, "online publish acknowledged")
 

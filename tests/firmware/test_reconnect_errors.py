@@ -22,7 +22,7 @@ def credentials():
 
 errs = Errors()
 c = MQTTClient(cid, HOST, PORT, keepalive=10)
-c.error_register_cb(errs)
+c.error_register_cb(errs, True)  # our reports too
 c.set_credentials_cb(credentials)
 c.connect()
 harness("restart-broker", "re1", 1)

@@ -43,10 +43,12 @@ class Mosquitto:
     persistence keep sessions (and queued QoS 1/2 messages) over restarts
     log_types   mosquitto log_type values (default all; the bench uses error)
     config      further global config lines (e.g. per_listener_settings true)
+    host        the address every listener binds (default 127.0.0.1; "::1"
+                for an IPv6 broker)
     """
 
     def __init__(self, workdir=None, name="mosquitto", port=None, listeners=None, users=None,
-                 persistence=False, log_types=("all",), config=()):
+                 persistence=False, log_types=("all",), config=(), host=HOST):
         self._own_workdir = workdir is None
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="umqtt-broker-")
@@ -57,6 +59,7 @@ class Mosquitto:
         os.chmod(self.dir, 0o777)  # mosquitto drops to user mosquitto as root
         self.name = name
         self.listeners = dict(listeners) if listeners else {"default": []}
+        self._host = host
         self.ports = {}
         if port:
             self.ports[next(iter(self.listeners))] = port
@@ -88,7 +91,7 @@ class Mosquitto:
 
     @property
     def host(self):
-        return HOST
+        return self._host
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -111,7 +114,7 @@ class Mosquitto:
         if not per_listener:
             lines += access
         for lname, extra in self.listeners.items():
-            lines.append("listener {} {}".format(self.ports[lname], HOST))
+            lines.append("listener {} {}".format(self.ports[lname], self._host))
             if per_listener:
                 lines += access
             lines += list(extra)
@@ -129,7 +132,7 @@ class Mosquitto:
             same = self._started_once or set(self._fixed) == set(self.listeners)
             for attempt in range(5):
                 if not same:
-                    self.ports = {n: self._fixed.get(n) or free_port() for n in self.listeners}
+                    self.ports = {n: self._fixed.get(n) or free_port(self._host) for n in self.listeners}
                 self._write_config()
                 open(self.log_path, "ab").close()
                 os.chmod(self.log_path, 0o666)  # written after dropping privileges
@@ -138,7 +141,7 @@ class Mosquitto:
                                                  stdout=out, stderr=subprocess.STDOUT,
                                                  stdin=subprocess.DEVNULL,
                                                  start_new_session=True)
-                if all(wait_port(p, HOST, timeout, self.proc) for p in self.ports.values()):
+                if all(wait_port(p, self._host, timeout, self.proc) for p in self.ports.values()):
                     self._started_once = True
                     return self.port
                 self._kill()

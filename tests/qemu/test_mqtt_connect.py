@@ -37,7 +37,8 @@ want = (b"\x10\x1a"                     # remaining length 10 + 5 + 6 + 5 = 26
         b"\x00\x04lw/t"
         b"\x00\x03bye")
 check("connect with will", s.take(), want)
-check("connect returns session present", r, 1)
+check("connect returns 0 (QuecPython's)", r, 0)
+check("session_present", c.session_present, True)
 c.disconnect()
 s.take()
 
