@@ -10,6 +10,7 @@
 // GIL and the client's lock; no Python callback runs while the lock is held;
 // a buffer a script can mutate is copied before anything may release the GIL.
 
+#include <stddef.h>
 #include <string.h>
 
 #include "py/runtime.h"
@@ -1998,97 +1999,65 @@ static mp_obj_t topic_list_op(umqtt_client_obj_t *self, void *ctx) {
     return list;
 }
 
-static mp_obj_t or_none(mp_obj_t obj) {
-    return obj == MP_OBJ_NULL ? mp_const_none : obj;
-}
+// QuecPython's attribute names and the fields behind them: a table, smaller
+// than a switch.
+enum { F_OBJ, F_BOOL, F_U8, F_U16, F_INT };
+typedef struct {
+    uint16_t name;
+    uint16_t kind : 3, offset : 13;
+} field_t;
+#define FIELD(name, kind, member) { MP_QSTR_##name, kind, offsetof(umqtt_client_obj_t, member) }
+static const field_t fields[] = {
+    FIELD(client_id, F_OBJ, client_id),
+    FIELD(server, F_OBJ, server),
+    FIELD(port, F_INT, port),
+    FIELD(user, F_OBJ, user),
+    FIELD(keepalive, F_U16, keepalive),
+    FIELD(ssl, F_BOOL, ssl),
+    FIELD(ssl_params, F_OBJ, ssl_params),
+    FIELD(reconn, F_BOOL, reconn),
+    FIELD(mqttversion, F_U8, version),
+    FIELD(clean_session, F_BOOL, clean_session),
+    FIELD(pingmaxnum, F_U8, pingmaxnum),
+    FIELD(ipvtype, F_U8, ipv6), // a bool read as 0 or 1
+    FIELD(manage, F_BOOL, manage),
+    FIELD(cb, F_OBJ, callback),
+    FIELD(error_callback, F_OBJ, error_callback),
+    FIELD(sock, F_OBJ, sock),
+    FIELD(lw_topic, F_OBJ, will_topic),
+    FIELD(lw_msg, F_OBJ, will_msg),
+    FIELD(lw_qos, F_U8, will_qos),
+    FIELD(lw_retain, F_BOOL, will_retain),
+    FIELD(session_present, F_BOOL, session_present),
+};
+typedef char fields_fit[sizeof(umqtt_client_obj_t) < (1 << 13) ? 1 : -1];
 
 // MP_OBJ_NULL: not one of the client's fields.
 static mp_obj_t field(umqtt_client_obj_t *self, qstr attr) {
-    switch (attr) {
-        case MP_QSTR_client_id:
-            return self->client_id;
-        case MP_QSTR_server:
-            return self->server;
-        case MP_QSTR_port:
-            return MP_OBJ_NEW_SMALL_INT(self->port);
-        case MP_QSTR_user:
-            return self->user;
-        case MP_QSTR_keepalive:
-            return MP_OBJ_NEW_SMALL_INT(self->keepalive);
-        case MP_QSTR_ssl:
-            return mp_obj_new_bool(self->ssl);
-        case MP_QSTR_ssl_params:
-            return self->ssl_params;
-        case MP_QSTR_reconn:
-            return mp_obj_new_bool(self->reconn);
-        case MP_QSTR_mqttversion:
-            return MP_OBJ_NEW_SMALL_INT(self->version);
-        case MP_QSTR_clean_session:
-            return mp_obj_new_bool(self->clean_session);
-        case MP_QSTR_pingmaxnum:
-            return MP_OBJ_NEW_SMALL_INT(self->pingmaxnum);
-        case MP_QSTR_ipvtype:
-            return MP_OBJ_NEW_SMALL_INT(self->ipv6);
-        case MP_QSTR_manage:
-            return mp_obj_new_bool(self->manage);
-        case MP_QSTR_cb:
-            return self->callback;
-        case MP_QSTR_error_callback:
-            return self->error_callback;
-        case MP_QSTR_sock:
-            return or_none(self->sock);
-        case MP_QSTR_topic_list:
-            return run_locked(self, topic_list_op, NULL);
-        case MP_QSTR_lw_topic:
-            return self->will_topic;
-        case MP_QSTR_lw_msg:
-            return self->will_msg;
-        case MP_QSTR_lw_qos:
-            return MP_OBJ_NEW_SMALL_INT(self->will_qos);
-        case MP_QSTR_lw_retain:
-            return mp_obj_new_bool(self->will_retain);
-        case MP_QSTR_session_present:
-            return mp_obj_new_bool(self->session_present);
-        default:
-            return MP_OBJ_NULL;
+    if (attr == MP_QSTR_topic_list) {
+        return run_locked(self, topic_list_op, NULL);
     }
-}
-
-static void umqtt_client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
-    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    mp_obj_t value = field(self, attr);
-    mp_map_t *own = self->attrs == MP_OBJ_NULL ? NULL : mp_obj_dict_get_map(self->attrs);
-    if (dest[0] == MP_OBJ_NULL) {
-        // load: a field, a script's own attribute, else the methods and constants
-        mp_map_elem_t *elem = own == NULL ? NULL : mp_map_lookup(own, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP);
-        if (value == MP_OBJ_NULL && elem != NULL) {
-            value = elem->value;
+    for (size_t i = 0; i < MP_ARRAY_SIZE(fields); i++) {
+        if (fields[i].name != attr) {
+            continue;
         }
-        dest[0] = value;
-        dest[1] = value == MP_OBJ_NULL ? MP_OBJ_SENTINEL : MP_OBJ_NULL;
-        return;
-    }
-    if (value != MP_OBJ_NULL) {
-        // the callbacks may be set as QuecPython's attributes; the rest is
-        // the client's state, read-only
-        if (dest[1] != MP_OBJ_NULL && (attr == MP_QSTR_cb || attr == MP_QSTR_error_callback)) {
-            *(attr == MP_QSTR_cb ? &self->callback : &self->error_callback) = check_callable(dest[1]);
-            dest[0] = MP_OBJ_NULL;
+        const uint8_t *at = (const uint8_t *)self + fields[i].offset;
+        switch (fields[i].kind) {
+            case F_OBJ: {
+                mp_obj_t obj = *(const mp_obj_t *)at;
+                return obj == MP_OBJ_NULL ? mp_const_none : obj;
+            }
+            case F_BOOL:
+                return mp_obj_new_bool(*(const bool *)at);
+            case F_U8:
+                return MP_OBJ_NEW_SMALL_INT(*at);
+            case F_U16:
+                return MP_OBJ_NEW_SMALL_INT(*(const uint16_t *)at);
+            default:
+                return MP_OBJ_NEW_SMALL_INT(*(const mp_int_t *)at);
         }
-        return;
     }
-    if (dest[1] == MP_OBJ_NULL) {
-        // delete
-        if (own != NULL && mp_map_lookup(own, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP_REMOVE_IF_FOUND) != NULL) {
-            dest[0] = MP_OBJ_NULL;
-        }
-        return;
-    }
-    if (self->attrs == MP_OBJ_NULL) {
-        self->attrs = mp_obj_new_dict(1);
-    }
-    mp_obj_dict_store(self->attrs, MP_OBJ_NEW_QSTR(attr), dest[1]);
-    dest[0] = MP_OBJ_NULL;
+    return MP_OBJ_NULL;
 }
 
 static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
@@ -2114,6 +2083,51 @@ static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR_SEVCLOSE), MP_ROM_INT(UMQTT_STA_SERVER_CLOSED) },
 };
 static MP_DEFINE_CONST_DICT(umqtt_client_locals_dict, umqtt_client_locals_dict_table);
+
+static const mp_obj_type_t umqtt_client_type;
+
+static void umqtt_client_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_map_t *own = self->attrs == MP_OBJ_NULL ? NULL : mp_obj_dict_get_map(self->attrs);
+    if (dest[0] == MP_OBJ_NULL) {
+        // load: a script's own attribute, a method or constant, a field
+        mp_map_elem_t *elem = own == NULL ? NULL : mp_map_lookup(own, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP);
+        if (elem != NULL) {
+            dest[0] = elem->value;
+            return;
+        }
+        // methods before fields: c.publish costs one lookup, as without this handler
+        elem = mp_map_lookup((mp_map_t *)&umqtt_client_locals_dict.map, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP);
+        if (elem != NULL) {
+            mp_convert_member_lookup(self_in, &umqtt_client_type, elem->value, dest);
+        } else {
+            dest[0] = field(self, attr);
+        }
+        return;
+    }
+    mp_obj_t value = field(self, attr);
+    if (value != MP_OBJ_NULL) {
+        // the callbacks may be set as QuecPython's attributes; the rest is
+        // the client's state, read-only
+        if (dest[1] != MP_OBJ_NULL && (attr == MP_QSTR_cb || attr == MP_QSTR_error_callback)) {
+            *(attr == MP_QSTR_cb ? &self->callback : &self->error_callback) = check_callable(dest[1]);
+            dest[0] = MP_OBJ_NULL;
+        }
+        return;
+    }
+    if (dest[1] == MP_OBJ_NULL) {
+        // delete
+        if (own != NULL && mp_map_lookup(own, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP_REMOVE_IF_FOUND) != NULL) {
+            dest[0] = MP_OBJ_NULL;
+        }
+        return;
+    }
+    if (self->attrs == MP_OBJ_NULL) {
+        self->attrs = mp_obj_new_dict(1);
+    }
+    mp_obj_dict_store(self->attrs, MP_OBJ_NEW_QSTR(attr), dest[1]);
+    dest[0] = MP_OBJ_NULL;
+}
 
 static MP_DEFINE_CONST_OBJ_TYPE(
     umqtt_client_type,
