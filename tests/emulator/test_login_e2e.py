@@ -93,7 +93,7 @@ def main():
         check(re.fullmatch(SM3_DEV + r"_0_2_\d{10}", cid) is not None, "sign type 2 ClientId: %r" % cid)
         check(got.get("sm3") == "0 True 0", "HMAC-SM3 login on plain MQTT, report acknowledged: %r" % got.get("sm3"))
         check(got.get("sm3_tls") == "0 True 0", "HMAC-SM3 login over TLS: %r" % got.get("sm3_tls"))
-        refused4 = "setMqtt: MQTTException: (4,"
+        refused4 = "setMqtt: MQTTException: MQTT Connect error='4' FAIL"
         check(got.get("sm3_wrong_secret", "").startswith("-1") and out.count(refused4) == 3,
               "wrong secret under sign type 2: refused with CONNACK 4: %r" % got.get("sm3_wrong_secret"))
         check("sign type 2, from" in log, "emulator verified the HMAC-SM3 login (log says sign type 2)")
