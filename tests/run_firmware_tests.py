@@ -235,8 +235,9 @@ def main():
         auth_broker.start()
         if broker6 is not None:
             broker6.start()
-        print("brokers: anonymous 127.0.0.1:{}, password 127.0.0.1:{}".format(
-            broker.port, auth_broker.port), flush=True)
+        print("brokers: anonymous 127.0.0.1:{}, password 127.0.0.1:{}, IPv6 {}".format(
+            broker.port, auth_broker.port,
+            "[::1]:{}".format(broker6.port) if broker6 else "none (no IPv6 loopback)"), flush=True)
         base_env = dict(os.environ)
         base_env.update({
             "MQTT_HOST": "127.0.0.1",
