@@ -11,9 +11,12 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod files;
+pub mod gateway;
 pub mod mqtt;
 pub mod ota;
 pub mod rest;
+pub mod services;
 pub mod shadow;
 pub mod state;
 pub mod tls;
@@ -120,6 +123,7 @@ impl Emulator {
             a if a.ip().is_unspecified() => format!("http://127.0.0.1:{}", a.port()),
             a => format!("http://{a}"),
         };
+        shared.lock().services.http_addr = Some(http_addr);
         let stop = shared.stop.clone();
         let rx = stop.subscribe();
         let mut tasks = vec![

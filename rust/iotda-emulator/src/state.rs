@@ -336,6 +336,8 @@ pub struct State {
     pub waiters: HashMap<WaiterKey, oneshot::Sender<Vec<u8>>>,
     /// Request ids of property sets the platform sent from the desired shadow.
     pub desired_requests: HashSet<WaiterKey>,
+    /// Gateways, files, logs, remote configuration (`crate::services`).
+    pub services: crate::services::Services,
 }
 
 pub struct Shared {
@@ -368,6 +370,7 @@ impl Shared {
                 devices,
                 waiters: HashMap::new(),
                 desired_requests: HashSet::new(),
+                services: Default::default(),
             }),
             next_id: AtomicU64::new(1),
             uplinks_total: AtomicU64::new(0),

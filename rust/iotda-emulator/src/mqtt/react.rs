@@ -117,6 +117,11 @@ impl Conn {
                 }
             }
             Topic::BootstrapUp => self.bootstrap(),
+            Topic::GatewaySubDevicesReport => {
+                if let Some(v) = &json {
+                    crate::gateway::sub_properties_report(&mut self.shared.lock(), id, v);
+                }
+            }
             Topic::NotOurs => {
                 log!(
                     "{id}: uplink on custom topic {topic} (recorded); from {}",
@@ -132,6 +137,10 @@ impl Conn {
         let Some(services) = v.get("services").and_then(Value::as_array) else {
             return;
         };
+        let object_id = v
+            .get("object_device_id")
+            .and_then(Value::as_str)
+            .unwrap_or(id);
         for s in services {
             let sid = s.get("service_id").and_then(Value::as_str).unwrap_or("");
             let etype = s.get("event_type").and_then(Value::as_str).unwrap_or("");
@@ -171,6 +180,7 @@ impl Conn {
                     log!("{id}: $ota upgrade_progress_report {paras}");
                     crate::ota::on_progress(&self.shared, id, &paras);
                 }
+                _ if crate::services::on_event(&self.shared, id, object_id, s) => {}
                 _ => log!("{id}: event {sid}/{etype} recorded"),
             }
         }

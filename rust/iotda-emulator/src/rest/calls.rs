@@ -24,8 +24,11 @@ async fn sync_call(
     payload: Value,
 ) -> Result<Value, ApiError> {
     let (tx, rx) = oneshot::channel();
-    let key = (id.to_string(), request_id.to_string());
+    // A sub-device's requests go down its gateway's topics (object_device_id names it).
+    let route = crate::gateway::route(&shared.lock(), id).to_string();
+    let key = (route.clone(), request_id.to_string());
     {
+        let id = route.as_str();
         let mut st = shared.lock();
         let online = st.devices.get(id).is_some_and(|d| d.conn.is_some());
         if !online {

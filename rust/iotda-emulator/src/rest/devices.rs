@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -20,8 +20,16 @@ pub struct DevicePath {
     pub device_id: String,
 }
 
-pub async fn list(State(shared): State<Arc<Shared>>) -> ApiResult {
-    let list = shared.lock().device_summaries();
+/// ListDevices; `?gateway_id=G`: G's sub-devices (iot_06_v5_0048).
+pub async fn list(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> ApiResult {
+    let gateway = super::body::query_param(q.as_deref(), "gateway_id");
+    let st = shared.lock();
+    let mut list = st.device_summaries();
+    list.iter_mut()
+        .for_each(|d| crate::gateway::decorate(&st, d));
+    if let Some(g) = gateway {
+        list.retain(|d| d["gateway_id"] == g.as_str() && d["device_id"] != g.as_str());
+    }
     let n = list.len();
     ok(
         StatusCode::OK,
@@ -30,17 +38,32 @@ pub async fn list(State(shared): State<Arc<Shared>>) -> ApiResult {
 }
 
 pub async fn show(State(shared): State<Arc<Shared>>, Path(p): Path<DevicePath>) -> ApiResult {
-    match shared.lock().devices.get(&p.device_id) {
-        Some(d) => ok(StatusCode::OK, d.summary()),
+    let st = shared.lock();
+    match st.devices.get(&p.device_id) {
+        Some(d) => {
+            let mut v = d.summary();
+            crate::gateway::decorate(&st, &mut v);
+            ok(StatusCode::OK, v)
+        }
         None => Err(ApiError::no_device(&p.device_id)),
     }
 }
 
 pub async fn delete(State(shared): State<Arc<Shared>>, Path(p): Path<DevicePath>) -> ApiResult {
-    let removed = shared.lock().devices.remove(&p.device_id);
-    match removed {
-        Some(d) => {
-            if let Some(c) = d.conn {
+    let removed = {
+        let mut st = shared.lock();
+        match crate::gateway::detach(&mut st, &p.device_id) {
+            Some(info) => {
+                let gw = info["parent_device_id"].as_str().unwrap_or("").to_string();
+                crate::gateway::notify(&mut st, &shared, &gw, false, info);
+                Some(None)
+            }
+            None => st.devices.remove(&p.device_id).map(Some),
+        }
+    };
+    match removed.map(|d| d.and_then(|d| d.conn)) {
+        Some(conn) => {
+            if let Some(c) = conn {
                 let _ = c.tx.send(ConnMsg::Kick);
             }
             shared.trace_device_changed(&p.device_id);
@@ -70,6 +93,7 @@ pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
     let node_id = opt_str(&b, "node_id")?;
     let product_id = opt_str(&b, "product_id")?;
     let device_id = opt_str(&b, "device_id")?;
+    let gateway_id = opt_str(&b, "gateway_id")?;
     let Some(node_id) = node_id else {
         return Err(ApiError::bad_request("node_id is required"));
     };
@@ -125,6 +149,31 @@ pub async fn add(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult {
                 "IOTDA.010002",
                 format!("device {device_id} already exists"),
             ));
+        }
+        if let Some(gw) = gateway_id {
+            // A child device (iot_06_v5_0046): the gateway is told at once.
+            if !st.devices.contains_key(gw) || st.services.subs.contains_key(gw) {
+                return Err(ApiError::bad_request(format!(
+                    "gateway_id {gw}: no such device, or a sub-device itself"
+                )));
+            }
+            let sub = crate::gateway::SubDevice {
+                gateway_id: gw.to_string(),
+                node_id: node_id.to_string(),
+                product_id: product_id.to_string(),
+                name: opt_str(&b, "device_name")?.map(str::to_string),
+                description: opt_str(&b, "description")?.map(str::to_string),
+                extension_info: b.get("extension_info").cloned(),
+                status: "OFFLINE",
+            };
+            let info = crate::gateway::attach(&mut st, &shared, &device_id, sub);
+            crate::gateway::notify(&mut st, &shared, gw, true, info);
+            let mut out = st.devices[&device_id].summary();
+            crate::gateway::decorate(&st, &mut out);
+            drop(st);
+            shared.trace_device_changed(&device_id);
+            log!("{device_id}: registered through REST under gateway {gw}");
+            return ok(StatusCode::CREATED, out);
         }
         let dev = Device::from_config(&cfg);
         let mut out = dev.summary();

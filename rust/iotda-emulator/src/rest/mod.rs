@@ -88,6 +88,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .nest("/v5/iot/{project_id}", v5)
         .nest("/emulator", emulator)
         .merge(crate::console::router())
+        .merge(crate::services::routes())
         .fallback(no_api)
         .method_not_allowed_fallback(no_api)
         .layer(DefaultBodyLimit::max(MAX_BODY))
