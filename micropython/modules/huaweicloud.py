@@ -106,6 +106,7 @@ class HuaweiCloud:
         self._property_set_cb = self._property_get_cb = self._shadow_cb = None
         self._event_cb = self._time_sync_cb = None
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
+        self._sub_commands = {}  # sub-device id -> command callback (huaweicloud_gateway)
 
     def __repr__(self):
         return "<HuaweiCloud %s %s:%d>" % (self._id, self._server, self._port)
@@ -455,9 +456,11 @@ class HuaweiCloud:
         req = self._json("command", msg)
         if req is None:
             return self._command_failed(rid, _MALFORMED)
-        if self._command_cb is None:
+        # a command for a gateway's sub-device goes to that sub-device's handler
+        cb = self._sub_commands.get(req.get("object_device_id"), self._command_cb)
+        if cb is None:
             return self._command_failed(rid, _NO_HANDLER)
-        ok, r = self._call("command callback", self._command_cb, rid, req)
+        ok, r = self._call("command callback", cb, rid, req)
         if not ok:
             return self._command_failed(rid, _HANDLER_ERROR)
         if r is None:
