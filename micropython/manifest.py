@@ -16,3 +16,11 @@ module("huaweicloud_bootstrap.py", base_path="modules", opt=3)
 # streamed download, SHA-256 in the native core). Drop this line to save its
 # flash when a product does not upgrade over the air.
 module("huaweicloud_ota.py", base_path="modules", opt=3)
+
+# Optional services over the client (each imports huaweicloud): gateway
+# sub-devices, file upload/download, device logs + SDK info, remote
+# configuration; remove a line to save its bytecode.
+module("huaweicloud_gateway.py", base_path="modules", opt=3)
+module("huaweicloud_files.py", base_path="modules", opt=3)
+module("huaweicloud_log.py", base_path="modules", opt=3)
+module("huaweicloud_config.py", base_path="modules", opt=3)
