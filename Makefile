@@ -69,6 +69,7 @@ test: rust-check firmware
 	$(PYTHON) tests/emulator/test_huaweicloud_e2e.py $(FIRMWARE) target/release/iotda-emulator
 	for fw in $(FIRMWARES); do $(PYTHON) tests/emulator/test_login_e2e.py "$$fw" target/release/iotda-emulator; done
 	for fw in $(FIRMWARES); do $(PYTHON) tests/emulator/test_ota_e2e.py "$$fw" target/release/iotda-emulator; done
+	for fw in $(FIRMWARES); do $(PYTHON) tests/emulator/test_services_e2e.py "$$fw" target/release/iotda-emulator; done
 	$(MAKE) --no-print-directory cpython-test
 	$(MAKE) --no-print-directory emulator-browser-test
 	$(MAKE) --no-print-directory bench-smoke
