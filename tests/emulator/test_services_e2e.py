@@ -30,6 +30,36 @@ SECRET = "gw-secret"
 PROJECT = "local"
 
 
+def https_server(cert, key, stored):
+    """A thread serving PUT (kept in `stored`) and GET over TLS on a free port."""
+    import http.server
+    import ssl
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self):
+            stored[self.path.split("?")[0]] = self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            body = stored.get(self.path.split("?")[0])
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
 def main():
     mp, emu = (os.path.abspath(a) for a in sys.argv[1:3])
     work = tempfile.mkdtemp(prefix="iotda-services-")
@@ -42,7 +72,9 @@ def main():
     with open(os.path.join(work, "up.txt"), "wb") as f:
         f.write(up)
     emu_log = open(os.path.join(work, "emulator.log"), "w+")
-    emulator = subprocess.Popen([emu, "--config", cfg], stdout=emu_log, stderr=subprocess.STDOUT)
+    tls_dir = os.path.join(work, "tls")  # the emulator's test CA, for the HTTPS part
+    emulator = subprocess.Popen([emu, "--config", cfg, "--tls-generate", tls_dir, "--mqtts", "127.0.0.1:0"],
+                                stdout=emu_log, stderr=subprocess.STDOUT)
     passed = failed = 0
     device = None
     lines = []
@@ -216,6 +248,29 @@ def main():
         check(line("done") is not None and device.wait(10) == 0, "device disconnected cleanly")
         errors = [l for l in lines if l.startswith("SVC error")]
         check(not errors, "no errors reported on the device: %s" % errors)
+
+        # the same transfers over HTTPS (the port's TLS, CA verified)
+        stored = {}
+        srv = https_server(os.path.join(tls_dir, "server.pem"), os.path.join(tls_dir, "server.key"), stored)
+        env["E2E_HTTPS"] = "https://localhost:%d/bucket" % srv.server_address[1]
+        env["E2E_CA"] = os.path.join(tls_dir, "ca.der")
+        env["E2E_WRONG_CA"] = os.path.join(work, "wrongca.der")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", os.path.join(work, "wrongca.key"), "-out", env["E2E_WRONG_CA"],
+                        "-outform", "DER", "-subj", "/CN=another test CA", "-days", "1"],
+                       check=True, capture_output=True)
+        r = subprocess.run([mp, os.path.join(HERE, "device_files_tls.py")], env=env, capture_output=True,
+                           text=True, timeout=30)
+        out = r.stdout + r.stderr
+        srv.shutdown()
+        check("TLS uploaded t.bin" in out and stored.get("/bucket/t.bin") == up,
+              "upload over HTTPS: %s" % out.strip().splitlines()[:1])
+        check("TLS downloaded %d" % len(up) in out, "download over HTTPS")
+        with open(os.path.join(work, "tls_down.bin"), "rb") as f:
+            check(f.read() == up, "downloaded over HTTPS equal")
+        check("TLS wrong_ca OSError [('upload', 1, None)]" in out,
+              "a server the CA does not verify: OSError, failure reported: %s" % out.strip().splitlines()[-2:])
+        check("TLS reports [('upload', 0, 200), ('download', 0, 200)]" in out, "both results reported: %s" % out)
     except Exception as e:  # noqa: BLE001 - report, do not hide
         print("FAIL driver: %r" % e, flush=True)
         failed += 1
