@@ -165,7 +165,7 @@ class Files:
                     desc = "upload success" if 200 <= status < 300 else self._error_text(s, status)
                 finally:
                     s.close()
-            except OSError as e:
+            except Exception as e:  # OSError, or the TLS module's ValueError
                 desc = "upload failed: %s" % e
             self._report("upload", obj, status, desc)
             if not 200 <= status < 300:
@@ -209,7 +209,7 @@ class Files:
                         desc = "download success"
             finally:
                 s.close()
-        except OSError as e:
+        except Exception as e:  # OSError, or the TLS module's ValueError
             status, desc = 0, "download failed: %s" % e
         finally:
             if out is not None and isinstance(sink, str):
