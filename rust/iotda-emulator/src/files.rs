@@ -93,15 +93,9 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// The `$file_manager` events a device sends up.
-pub fn on_event(
-    st: &mut State,
-    shared: &Shared,
-    conn_id: &str,
-    device_id: &str,
-    etype: &str,
-    paras: &Value,
-) {
+/// The `$file_manager` events a device sends up (`device_id`: the device
+/// the event is about, a gateway's child or the device itself).
+pub fn on_event(st: &mut State, shared: &Shared, device_id: &str, etype: &str, paras: &Value) {
     match etype {
         "get_upload_url" | "get_download_url" => {
             let upload = etype == "get_upload_url";
@@ -144,7 +138,7 @@ pub fn on_event(
             send_event(
                 st,
                 shared,
-                conn_id,
+                device_id,
                 ("$file_manager", rtype, None),
                 p,
                 false,

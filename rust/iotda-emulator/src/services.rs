@@ -99,7 +99,8 @@ pub struct Services {
     pub http_addr: Option<SocketAddr>,
 }
 
-/// Publishes one event on `device_id`'s `sys/events/down`.
+/// Publishes one event about `device_id` on its `sys/events/down` (its
+/// gateway's for a sub-device).
 /// `event`: service id, event type, event id.
 pub fn send_event(
     st: &mut State,
@@ -116,10 +117,12 @@ pub fn send_event(
         svc["event_id"] = json!(e);
     }
     let body = json!({"object_device_id": device_id, "services": [svc]});
-    let topic = format!("$oc/devices/{device_id}/sys/events/down");
+    // A sub-device's events go down its gateway's topic, object_device_id naming it.
+    let to = crate::gateway::route(st, device_id).to_string();
+    let topic = format!("$oc/devices/{to}/sys/events/down");
     st.deliver(
         shared.next_id(),
-        device_id,
+        &to,
         &topic,
         body.to_string().into_bytes(),
         keep,
@@ -156,9 +159,7 @@ pub fn on_event(shared: &Shared, device_id: &str, object_device_id: &str, s: &Va
         "$sub_device_manager" => {
             gateway::on_event(&mut st, shared, device_id, etype, event_id, paras)
         }
-        "$file_manager" => {
-            files::on_event(&mut st, shared, device_id, object_device_id, etype, paras)
-        }
+        "$file_manager" => files::on_event(&mut st, shared, object_device_id, etype, paras),
         "$log" if etype == "log_report" => {
             let entry = log_entry(&st.services, object_device_id, paras);
             match &entry.rejected {

@@ -152,6 +152,33 @@ async fn gateway_requests_and_rest_children() {
     );
     assert_eq!(a["paras"]["devices"].as_array().unwrap().len(), 2);
     assert_eq!(d["paras"]["version"], 3);
+    // Events about a child go down the gateway's topic, naming the child.
+    let (s, _) = rest(
+        h,
+        "POST",
+        "/emulator/devices/p_n1/config",
+        Some(r#"{"config_content":{"k":2}}"#),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (t, payload, ..) = publish_parts(c.recv_publish(T).await.unwrap());
+    assert_eq!(t, topic(DEV, "sys/events/down"));
+    assert_eq!(json_of(&payload)["object_device_id"], "p_n1");
+    let url_req = json!({"object_device_id": "p_n1", "services": [{"service_id": "$file_manager",
+        "event_type": "get_upload_url", "paras": {"file_name": "c.txt"}}]});
+    c.publish(&up, url_req.to_string().as_bytes(), 0, 0)
+        .await
+        .unwrap();
+    let (t, payload, ..) = publish_parts(c.recv_publish(T).await.unwrap());
+    assert_eq!(t, topic(DEV, "sys/events/down"));
+    let v = json_of(&payload);
+    assert_eq!(
+        (
+            v["object_device_id"].as_str(),
+            v["services"][0]["paras"]["object_name"].as_str()
+        ),
+        (Some("p_n1"), Some("p_n1_c.txt"))
+    );
 }
 
 #[tokio::test]
