@@ -61,7 +61,7 @@ class Files:
         t0 = time.ticks_ms()
         while answer not in self._answers:
             if time.ticks_diff(time.ticks_ms(), t0) > self.timeout * 1000:
-                raise OSError(110, "no %s URL from the platform within %d s" % (kind, self.timeout))
+                raise OSError(110, "no %s URL from the platform within %s s" % (kind, self.timeout))
             if not self.cloud._running:
                 self.cloud.check_msg()  # no receive thread: read here
             time.sleep_ms(10)
