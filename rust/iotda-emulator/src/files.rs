@@ -115,13 +115,15 @@ pub fn on_event(st: &mut State, shared: &Shared, device_id: &str, etype: &str, p
                 "http://{addr}/obs/{BUCKET}/{}?token={token}",
                 encode(&object_name)
             );
+            let now = now_ms();
+            st.services.grants.retain(|_, g| g.expires_ms >= now); // expired URLs are gone for good
             st.services.grants.insert(
                 token,
                 UrlGrant {
                     object_name: object_name.clone(),
                     device_id: device_id.to_string(),
                     upload,
-                    expires_ms: now_ms() + EXPIRE_SECS * 1000,
+                    expires_ms: now + EXPIRE_SECS * 1000,
                 },
             );
             let mut p = json!({"url": url, "bucket_name": BUCKET, "object_name": object_name,
