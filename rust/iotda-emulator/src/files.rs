@@ -375,6 +375,57 @@ mod tests {
     }
 
     #[test]
+    fn grants_check_token_object_method_and_expiry() {
+        let sh = Shared::new(crate::config::Config::default());
+        let mut st = sh.lock();
+        let g = |object: &str, upload: bool, expires_ms: i64| UrlGrant {
+            object_name: object.into(),
+            device_id: "d".into(),
+            upload,
+            expires_ms,
+        };
+        st.services
+            .grants
+            .insert("t-ok".into(), g("d_a", true, now_ms() + 60_000));
+        st.services
+            .grants
+            .insert("t-old".into(), g("d_a", true, now_ms() - 1));
+        let path = |object: &str| ObjectPath {
+            bucket: BUCKET.into(),
+            object: object.into(),
+        };
+        let code =
+            |q: Option<&str>, p: &ObjectPath, up: bool| grant(&st, q, p, up).err().map(|e| e.1);
+        assert_eq!(code(Some("token=t-ok"), &path("d_a"), true), None);
+        assert_eq!(
+            code(Some("token=t-ok"), &path("d_b"), true),
+            Some("SignatureDoesNotMatch")
+        );
+        assert_eq!(
+            code(Some("token=t-ok"), &path("d_a"), false),
+            Some("SignatureDoesNotMatch")
+        );
+        assert_eq!(
+            code(Some("token=nope"), &path("d_a"), true),
+            Some("SignatureDoesNotMatch")
+        );
+        assert_eq!(code(None, &path("d_a"), true), Some("AccessDenied"));
+        let expired = grant(&st, Some("token=t-old"), &path("d_a"), true).unwrap_err();
+        assert_eq!(
+            (expired.1, expired.2),
+            ("AccessDenied", "Request has expired")
+        );
+        let other_bucket = ObjectPath {
+            bucket: "b".into(),
+            object: "d_a".into(),
+        };
+        assert_eq!(
+            code(Some("token=t-ok"), &other_bucket, true),
+            Some("SignatureDoesNotMatch")
+        );
+    }
+
+    #[test]
     fn url_encoding() {
         assert_eq!(encode("d_1_a b.jpg"), "d_1_a%20b.jpg");
         assert_eq!(encode("%?&"), "%25%3F%26");
