@@ -30,8 +30,9 @@ SECRET = "gw-secret"
 PROJECT = "local"
 
 
-def https_server(cert, key, stored):
-    """A thread serving PUT (kept in `stored`) and GET over TLS on a free port."""
+def file_server(stored, cert=None, key=None):
+    """A thread serving PUT (kept in `stored`) and GET on a free port, over
+    TLS when given a certificate."""
     import http.server
     import ssl
 
@@ -53,9 +54,10 @@ def https_server(cert, key, stored):
             pass
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
@@ -251,7 +253,7 @@ def main():
 
         # the same transfers over HTTPS (the port's TLS, CA verified)
         stored = {}
-        srv = https_server(os.path.join(tls_dir, "server.pem"), os.path.join(tls_dir, "server.key"), stored)
+        srv = file_server(stored, os.path.join(tls_dir, "server.pem"), os.path.join(tls_dir, "server.key"))
         env["E2E_HTTPS"] = "https://localhost:%d/bucket" % srv.server_address[1]
         env["E2E_CA"] = os.path.join(tls_dir, "ca.der")
         env["E2E_WRONG_CA"] = os.path.join(work, "wrongca.der")
@@ -259,18 +261,37 @@ def main():
                         "-nodes", "-keyout", os.path.join(work, "wrongca.key"), "-out", env["E2E_WRONG_CA"],
                         "-outform", "DER", "-subj", "/CN=another test CA", "-days", "1"],
                        check=True, capture_output=True)
-        r = subprocess.run([mp, os.path.join(HERE, "device_files_tls.py")], env=env, capture_output=True,
+        r = subprocess.run([mp, os.path.join(HERE, "device_files_stub.py")], env=env, capture_output=True,
                            text=True, timeout=30)
         out = r.stdout + r.stderr
         srv.shutdown()
         check("TLS uploaded t.bin" in out and stored.get("/bucket/t.bin") == up,
               "upload over HTTPS: %s" % out.strip().splitlines()[:1])
         check("TLS downloaded %d" % len(up) in out, "download over HTTPS")
-        with open(os.path.join(work, "tls_down.bin"), "rb") as f:
+        with open(os.path.join(work, "stub_down.bin"), "rb") as f:
             check(f.read() == up, "downloaded over HTTPS equal")
         check("TLS wrong_ca OSError [('upload', 1, None)]" in out,
               "a server the CA does not verify: OSError, failure reported: %s" % out.strip().splitlines()[-2:])
         check("TLS reports [('upload', 0, 200), ('download', 0, 200)]" in out, "both results reported: %s" % out)
+
+        # plain HTTP over the double of QuecPython's lwIP sockets (no readline;
+        # the peer's close read as ENOTCONN once)
+        stored.clear()
+        os.remove(os.path.join(work, "stub_down.bin"))
+        srv = file_server(stored)
+        env["E2E_HTTPS"] = "http://127.0.0.1:%d/bucket" % srv.server_address[1]
+        env["MICROPYPATH"] = os.path.join(os.path.dirname(HERE), "firmware", "lwip") + ":.frozen"
+        r = subprocess.run([mp, os.path.join(HERE, "device_files_stub.py")], env=env, capture_output=True,
+                           text=True, timeout=30)
+        out = r.stdout + r.stderr
+        srv.shutdown()
+        down_lwip = None
+        if os.path.exists(os.path.join(work, "stub_down.bin")):
+            with open(os.path.join(work, "stub_down.bin"), "rb") as f:
+                down_lwip = f.read()
+        check(stored.get("/bucket/t.bin") == up and down_lwip == up
+              and "TLS reports [('upload', 0, 200), ('download', 0, 200)]" in out,
+              "upload and download over QuecPython-like lwIP sockets: %s" % out.strip().splitlines()[-1:])
     except Exception as e:  # noqa: BLE001 - report, do not hide
         print("FAIL driver: %r" % e, flush=True)
         failed += 1
