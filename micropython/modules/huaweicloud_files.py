@@ -9,6 +9,7 @@ import socket
 import time
 
 _SVC = "$file_manager"
+_MAX_HEAD = 4096  # longest HTTP response head read
 
 
 def _name(file_name):
@@ -20,14 +21,13 @@ def _name(file_name):
 
 def _split_url(url):
     # -> (tls, host, port, path?query)
-    for scheme, tls, port in (("http://", False, 80), ("https://", True, 443)):
-        if url.startswith(scheme):
-            rest = url[len(scheme):]
-            break
-    else:
+    tls = url.startswith("https://")
+    if not tls and not url.startswith("http://"):
         raise ValueError("not an http(s) URL: %s" % url[:40])
+    rest = url[8 if tls else 7:]
     i = rest.find("/")
     host, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
+    port = 443 if tls else 80
     if ":" in host:
         host, p = host.rsplit(":", 1)
         port = int(p)
@@ -106,27 +106,46 @@ class Files:
             ctx.load_verify_locations(p.get("cadata"))
         return ctx.wrap_socket(s, server_hostname=host)
 
+    def _read(self, s):
+        # one readinto() into the buffer (the only read every port's socket
+        # has); lwIP reports the peer's close as ENOTCONN once: end of data
+        try:
+            return s.readinto(self._buf) or 0
+        except OSError as e:
+            if e.args[0] == 107:
+                return 0
+            raise
+
     def _response(self, s):
-        # -> (status, content_length or None); headers read, body next
-        line = s.readline()
-        parts = line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-            raise OSError(5, "not an HTTP response: %r" % line[:40])
-        status, length = int(parts[1]), None
+        # -> (status, content_length or None, body bytes read with the headers)
+        head = b""
         while True:
-            h = s.readline()
-            if h in (b"\r\n", b"\n", b""):
+            i = head.find(b"\r\n\r\n")
+            if i >= 0:
                 break
+            if len(head) > _MAX_HEAD:
+                raise OSError(5, "HTTP headers over %d bytes" % _MAX_HEAD)
+            n = self._read(s)
+            if not n:
+                raise OSError(5, "connection closed before the HTTP headers ended")
+            head += self._buf[:n]
+        rest, lines = head[i + 4:], head[:i].split(b"\r\n")
+        parts = lines[0].split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise OSError(5, "not an HTTP response: %r" % lines[0][:40])
+        length = None
+        for h in lines[1:]:
             k, _, v = h.partition(b":")
             if k.strip().lower() == b"content-length":
                 length = int(v)
-        return status, length
+        return int(parts[1]), length, rest
 
-    def _error_text(self, s, status):
-        try:
-            body = s.read(200) or b""
-        except OSError:
-            body = b""
+    def _error_text(self, s, status, body):
+        if len(body) < 200:
+            try:
+                body += self._buf[:self._read(s)]
+            except OSError:
+                pass
         i = body.find(b"<Code>")  # OBS: <Error><Code>AccessDenied</Code>...
         code = body[i + 6:body.find(b"<", i + 6)].decode() if i >= 0 else ""
         return ("HTTP %d %s" % (status, code)).strip()
@@ -161,8 +180,8 @@ class Files:
                             raise OSError(5, "source ended %d bytes early" % left)
                         s.write(mv[:n])
                         left -= n
-                    status, _ = self._response(s)
-                    desc = "upload success" if 200 <= status < 300 else self._error_text(s, status)
+                    status, _, body = self._response(s)
+                    desc = "upload success" if 200 <= status < 300 else self._error_text(s, status, body)
                 finally:
                     s.close()
             except Exception as e:  # OSError, or the TLS module's ValueError
@@ -191,16 +210,22 @@ class Files:
             s, host, path = self._connect(r["url"])
             try:
                 s.write(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path.encode(), host.encode()))
-                status, length = self._response(s)
+                status, length, body = self._response(s)
                 if not 200 <= status < 300:
-                    desc = self._error_text(s, status)
+                    desc = self._error_text(s, status, body)
                 else:
                     out = open(sink + ".part", "wb") if isinstance(sink, str) else sink
-                    buf, mv = self._buf, memoryview(self._buf)
+                    if length is not None:
+                        body = body[:length]
+                    out.write(body)
+                    got = len(body)
+                    mv = memoryview(self._buf)
                     while length is None or got < length:
-                        n = s.readinto(buf if length is None or length - got >= len(buf) else mv[:length - got])
+                        n = self._read(s)
                         if not n:
                             break
+                        if length is not None:
+                            n = min(n, length - got)
                         out.write(mv[:n])
                         got += n
                     if length is not None and got != length or isinstance(want, int) and got != want:
