@@ -106,11 +106,11 @@ pub fn on_event(st: &mut State, shared: &Shared, device_id: &str, etype: &str, p
             }
             let object_name = format!("{device_id}_{name}");
             let token = shared.new_uuid();
-            let addr = st
-                .services
-                .http_addr
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| shared.config.http.to_string());
+            // a listener on 0.0.0.0 is reached on loopback here
+            let addr = match st.services.http_addr.unwrap_or(shared.config.http) {
+                a if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
+                a => a.to_string(),
+            };
             let url = format!(
                 "http://{addr}/obs/{BUCKET}/{}?token={token}",
                 encode(&object_name)

@@ -419,3 +419,25 @@ async fn logs_sdk_info_and_remote_configuration() {
         (Some("FAILED"), Some(3))
     );
 }
+
+#[tokio::test]
+async fn file_urls_name_loopback_for_a_listener_on_every_address() {
+    let mut cfg = test_config();
+    cfg.http = "0.0.0.0:0".parse().unwrap();
+    let emu = start_with(cfg).await;
+    let mut c = device(&emu).await;
+    let up = topic(DEV, "sys/events/up");
+    let req = events_up(
+        DEV,
+        "$file_manager",
+        "get_download_url",
+        json!({"file_name": "x"}),
+    );
+    c.publish(&up, &req, 0, 0).await.unwrap();
+    let e = next_event(&mut c).await;
+    let want = format!("http://127.0.0.1:{}/obs/", emu.http_addr().port());
+    assert!(
+        e["paras"]["url"].as_str().unwrap().starts_with(&want),
+        "{e}"
+    );
+}
