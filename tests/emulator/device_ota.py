@@ -5,6 +5,12 @@
 import os
 import time
 import _thread
+if os.getenv("E2E_LWIP"):
+    # MICROPYPATH puts the lwIP double first: on QuecPython `usocket` is that
+    # same lwIP socket module too
+    import sys
+    import socket
+    sys.modules["usocket"] = socket
 import huaweicloud
 import huaweicloud_ota
 

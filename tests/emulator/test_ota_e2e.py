@@ -15,6 +15,8 @@ ShowBatchTask until the device's reports settle the subtask. Scenarios:
   expired token   tokens expire on arrival: 401, failure reported, task Fail
   invalid token   an event with a wrong token: 401, failure reported
   bad events      malformed $ota events: a clear error on the error callback
+  lwip            the device again over the double of QuecPython's lwIP
+                  sockets (tests/firmware/lwip): a cut download resumed, Success
 With --demo only the first two, narrated. Prints "N passed, N failed".
 
 usage: test_ota_e2e.py MICROPYTHON EMULATOR [--demo]
@@ -64,12 +66,16 @@ class Run:
         assert len(addrs) == 2, "emulator did not start"
         self.http = "http://" + addrs["http"]
         self.ca_der = self.make_pki()
-        env = dict(os.environ, E2E_DEVICE=DEV, E2E_SECRET=SECRET, OTA_PATH=self.path,
-                   E2E_MQTT_PORT=addrs["mqtt"].rsplit(":", 1)[1], OTA_CA=self.ca_der)
-        self.device = subprocess.Popen([mp, os.path.join(HERE, "device_ota.py")], env=env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.mp = mp
+        self.env = dict(os.environ, E2E_DEVICE=DEV, E2E_SECRET=SECRET, OTA_PATH=self.path,
+                        E2E_MQTT_PORT=addrs["mqtt"].rsplit(":", 1)[1], OTA_CA=self.ca_der)
         self.lines = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.start_device(self.env)
+
+    def start_device(self, env):
+        self.device = subprocess.Popen([self.mp, os.path.join(HERE, "device_ota.py")], env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, args=(self.device,), daemon=True).start()
 
     def make_pki(self):
         """A test CA and a certificate for DNS:localhost (openssl); the CA as DER."""
@@ -124,8 +130,8 @@ class Run:
         self.front = srv
         return srv.server_address[1]
 
-    def _read(self):
-        for line in self.device.stdout:
+    def _read(self, device):
+        for line in device.stdout:
             line = line.rstrip("\n")
             self.lines.append(line)
             if self.demo:
@@ -386,6 +392,24 @@ class Run:
         self.check(len(rep) >= 1 and all(p["result_code"] == 255 for p in rep),
                    "bad events with a version are reported as failed (%d)" % len(rep))
 
+    def lwip(self):
+        self.say("== lwip: v8.0 over the double of QuecPython's lwIP sockets (no readline(), the peer's "
+                 "close read as ENOTCONN), the connection cut after 3000 bytes")
+        self.close_device()
+        mark = len(self.lines)
+        self.start_device(dict(self.env, E2E_LWIP="1", MICROPYPATH=os.path.join(
+            os.path.dirname(HERE), "firmware", "lwip") + ":.frozen"))
+        ready = self.wait_line(lambda l: l == "OTA ready", mark)
+        self.check(ready is not None, "the device started over the lwIP double")
+        self.call("POST", "/emulator/ota/settings", {"drop_after_bytes": 3000, "count": 1})
+        data = os.urandom(12000)
+        _, res, line, _ = self.upgrade("8.0", data, "fw/v8.0.bin", "upgrade_v8_lwip")
+        self.check(line == "OTA done 0 firmware_upgrade 8.0", "device: done 0 (%s)" % line)
+        self.check(res["batchtask"]["status"] == "Success", "ShowBatchTask: Success (%s)" % res["task_details"])
+        self.check(self.installed() == data and self.no_part(), "the resumed package is installed whole")
+        self.check(len(self.emulator_lines(r"ota download \S+ bytes 3000-11999/12000")) == 1,
+                   "the second request asked for bytes=3000-")
+
     def run(self):
         ready = self.wait_line(lambda l: l == "OTA ready", 0)
         assert ready, "device did not start:\n" + "\n".join(self.lines)
@@ -408,13 +432,18 @@ class Run:
         st, v = self.v5("DELETE", "/ota-upgrades/packages/" + pid)
         st2, v2 = self.v5("GET", "/ota-upgrades/packages/" + pid)
         self.check(st == 204 and st2 == 404, "DeleteOtaPackage: 204, then 404")
+        self.lwip()
 
-    def close(self):
+    def close_device(self):
         open(self.path + ".stop", "w").close()
         try:
             self.device.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.device.kill()
+        os.remove(self.path + ".stop")
+
+    def close(self):
+        self.close_device()
         self.emulator.terminate()
         self.emulator.wait(timeout=10)
 
