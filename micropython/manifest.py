@@ -12,6 +12,10 @@ module("huaweicloud.py", base_path="modules", opt=3)
 # the IoTDA address); optional, remove the line to save its bytecode.
 module("huaweicloud_bootstrap.py", base_path="modules", opt=3)
 
+# huaweicloud_http: the HTTP(S) client of huaweicloud_ota and
+# huaweicloud_files; needed when either is listed.
+module("huaweicloud_http.py", base_path="modules", opt=3)
+
 # huaweicloud_ota: optional OTA upgrades over HuaweiCloud ($ota events,
 # streamed download, SHA-256 in the native core). Drop this line to save its
 # flash when a product does not upgrade over the air.

@@ -4,12 +4,11 @@
 # one buffer of `chunk` bytes, then report the result. Frozen
 # (micropython/manifest.py); docs/huaweicloud.md, "Files".
 import huaweicloud as _hc
+import huaweicloud_http as _http
 import os
-import socket
 import time
 
 _SVC = "$file_manager"
-_MAX_HEAD = 4096  # longest HTTP response head read
 
 
 def _name(file_name):
@@ -17,21 +16,6 @@ def _name(file_name):
     if not 0 < len(n) <= 255 or "/" in n or "\\" in n or n in (".", ".."):
         raise ValueError("file_name: 1..255 characters, no path")
     return n
-
-
-def _split_url(url):
-    # -> (tls, host, port, path?query)
-    tls = url.startswith("https://")
-    if not tls and not url.startswith("http://"):
-        raise ValueError("not an http(s) URL: %s" % url[:40])
-    rest = url[8 if tls else 7:]
-    i = rest.find("/")
-    host, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
-    port = 443 if tls else 80
-    if ":" in host:
-        host, p = host.rsplit(":", 1)
-        port = int(p)
-    return tls, host, port, path
 
 
 class Files:
@@ -77,78 +61,20 @@ class Files:
         p["status_description"] = desc[:128]
         self.cloud._event(_SVC, kind + "_result_report", p)
 
-    def _connect(self, url):
-        tls, host, port, path = _split_url(url)
-        s = socket.socket()
+    def _error_text(self, r):
+        # OBS: <Error><Code>AccessDenied</Code>...: the code, from the body's start
+        body = b""
         try:
-            s.settimeout(self.timeout)
-            s.connect(socket.getaddrinfo(host, port)[0][-1])
-            if tls:
-                s = self._wrap(s, host)
-        except BaseException:
-            s.close()
-            raise
-        return s, host, path
-
-    def _wrap(self, s, host):
-        p = self._ssl
-        try:
-            import ssl
-        except ImportError:
-            import tls as ssl  # the unix port's module
-        if hasattr(ssl, "wrap_socket"):
-            return ssl.wrap_socket(s, server_hostname=host, **p)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if p.get("cert_reqs") == 0:
-            ctx.verify_mode = ssl.CERT_NONE
-        else:
-            ctx.verify_mode = ssl.CERT_REQUIRED
-            ctx.load_verify_locations(p.get("cadata"))
-        return ctx.wrap_socket(s, server_hostname=host)
-
-    def _read(self, s):
-        # one readinto() into the buffer (the only read every port's socket
-        # has); lwIP reports the peer's close as ENOTCONN once: end of data
-        try:
-            return s.readinto(self._buf) or 0
-        except OSError as e:
-            if e.args[0] == 107:
-                return 0
-            raise
-
-    def _response(self, s):
-        # -> (status, content_length or None, body bytes read with the headers)
-        head = b""
-        while True:
-            i = head.find(b"\r\n\r\n")
-            if i >= 0:
-                break
-            if len(head) > _MAX_HEAD:
-                raise OSError(5, "HTTP headers over %d bytes" % _MAX_HEAD)
-            n = self._read(s)
-            if not n:
-                raise OSError(5, "connection closed before the HTTP headers ended")
-            head += self._buf[:n]
-        rest, lines = head[i + 4:], head[:i].split(b"\r\n")
-        parts = lines[0].split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-            raise OSError(5, "not an HTTP response: %r" % lines[0][:40])
-        length = None
-        for h in lines[1:]:
-            k, _, v = h.partition(b":")
-            if k.strip().lower() == b"content-length":
-                length = int(v)
-        return int(parts[1]), length, rest
-
-    def _error_text(self, s, status, body):
-        if len(body) < 200:
-            try:
-                body += self._buf[:self._read(s)]
-            except OSError:
-                pass
-        i = body.find(b"<Code>")  # OBS: <Error><Code>AccessDenied</Code>...
+            while len(body) < 200:
+                d = r.read()
+                if not d:
+                    break
+                body += d
+        except OSError:
+            pass
+        i = body.find(b"<Code>")
         code = body[i + 6:body.find(b"<", i + 6)].decode() if i >= 0 else ""
-        return ("HTTP %d %s" % (status, code)).strip()
+        return ("HTTP %d %s" % (r.status, code)).strip()
 
     def upload(self, file_name, source, size=None, hash_code=None):
         """Uploads `source` (a path, or a stream with readinto() and then
@@ -169,22 +95,21 @@ class Files:
             obj = r.get("object_name") or file_name
             status, desc = 0, ""
             try:
-                s, host, path = self._connect(r["url"])
+                s = _http.request("PUT", r["url"], self.timeout, self._ssl, "Content-Length: %d\r\n" % size)
                 try:
-                    s.write(b"PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
-                            % (path.encode(), host.encode(), size))
                     buf, mv, left = self._buf, memoryview(self._buf), size
                     while left:
                         n = source.readinto(buf if left >= len(buf) else mv[:left])
                         if not n:
                             raise OSError(5, "source ended %d bytes early" % left)
-                        s.write(mv[:n])
+                        _http.write(s, mv[:n])
                         left -= n
-                    status, _, body = self._response(s)
-                    desc = "upload success" if 200 <= status < 300 else self._error_text(s, status, body)
+                    h = _http.Response(s, buf)
+                    status = h.status
+                    desc = "upload success" if 200 <= status < 300 else self._error_text(h)
                 finally:
                     s.close()
-            except Exception as e:  # OSError, or the TLS module's ValueError
+            except Exception as e:  # OSError, HTTPError, the TLS module's ValueError
                 desc = "upload failed: %s" % e
             self._report("upload", obj, status, desc)
             if not 200 <= status < 300:
@@ -207,34 +132,27 @@ class Files:
         want = (r.get("file_attributes") or {}).get("size")
         status, desc, got, out = 0, "", 0, None
         try:
-            s, host, path = self._connect(r["url"])
+            s = _http.request("GET", r["url"], self.timeout, self._ssl)
             try:
-                s.write(b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path.encode(), host.encode()))
-                status, length, body = self._response(s)
+                h = _http.Response(s, self._buf)
+                status, length = h.status, h.length
                 if not 200 <= status < 300:
-                    desc = self._error_text(s, status, body)
+                    desc = self._error_text(h)
                 else:
                     out = open(sink + ".part", "wb") if isinstance(sink, str) else sink
-                    if length is not None:
-                        body = body[:length]
-                    out.write(body)
-                    got = len(body)
-                    mv = memoryview(self._buf)
-                    while length is None or got < length:
-                        n = self._read(s)
-                        if not n:
+                    while True:
+                        d = h.read()
+                        if not d:
                             break
-                        if length is not None:
-                            n = min(n, length - got)
-                        out.write(mv[:n])
-                        got += n
+                        out.write(d)
+                        got += len(d)
                     if length is not None and got != length or isinstance(want, int) and got != want:
                         status, desc = 0, "download failed: %d of %s bytes" % (got, length if want is None else want)
                     else:
                         desc = "download success"
             finally:
                 s.close()
-        except Exception as e:  # OSError, or the TLS module's ValueError
+        except Exception as e:  # OSError, HTTPError, the TLS module's ValueError
             status, desc = 0, "download failed: %s" % e
         finally:
             if out is not None and isinstance(sink, str):

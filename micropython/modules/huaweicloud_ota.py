@@ -8,14 +8,11 @@
 # whose digest matched. Docs: docs/huaweicloud.md, "OTA upgrades".
 import os
 try:
-    import usocket as socket
-except ImportError:
-    import socket
-try:
     import _thread
 except ImportError:
     _thread = None
 from time import sleep as _sleep
+import huaweicloud_http as _http
 from _huaweicloud import sha256_init, sha256_update, sha256_hex
 
 # upgrade_progress_report result codes (those of Huawei's device SDKs)
@@ -29,7 +26,6 @@ INTERNAL_ERROR = 255  # bad event, sink error, ...
 _UPGRADES = {"firmware_upgrade": "fw_version", "software_upgrade": "sw_version",
              "firmware_upgrade_v2": "fw_version", "software_upgrade_v2": "sw_version"}
 _HEX = "0123456789abcdef"
-_LINE = 1024  # longest HTTP header line taken
 
 
 class OTAError(Exception):
@@ -96,54 +92,6 @@ def _check(typ, p):
     if p.get("access_token") is not None:
         _clean(p["access_token"], "access_token")
     return v
-
-
-def _split_url(url):
-    tls = url.startswith("https:")
-    rest = url[8 if tls else 7:]
-    i = rest.find("/")
-    hostport, path = (rest, "/") if i < 0 else (rest[:i], rest[i:])
-    host, _, port = hostport.partition(":")
-    if not host or "@" in hostport or "[" in hostport:
-        raise ValueError("url: unsupported host " + hostport)
-    try:
-        port = int(port) if port else (443 if tls else 80)
-    except ValueError:
-        raise ValueError("url: bad port")
-    return tls, host, port, hostport, path
-
-
-def _tls(sock, host, params):
-    # ssl_params as HuaweiCloud and umqtt take them; a CA means verification
-    p = dict(params)
-    for f, k in (("cafile", "cadata"), ("certfile", "cert"), ("keyfile", "key")):
-        if p.get(f) is not None and p.get(k) is None:
-            with open(p[f], "rb") as fh:
-                p[k] = fh.read()
-    ca = p.get("cadata") or p.get("ca_certs")
-    cert = p.get("cert")
-    hostname = p.get("server_hostname") or host
-    try:
-        import ussl  # QuecPython: ussl.wrap_socket(sock, ca_certs=, certfile=, keyfile=, ...)
-    except ImportError:
-        ussl = None
-    if ussl is not None:
-        kw = {"server_hostname": hostname}
-        if ca is not None:
-            kw["ca_certs"] = ca
-            kw["cert_reqs"] = 2  # CERT_REQUIRED
-        if cert is not None:
-            kw["certfile"] = cert
-            kw["keyfile"] = p.get("key")
-        return ussl.wrap_socket(sock, **kw)
-    import tls
-    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = tls.CERT_REQUIRED if ca is not None else p.get("cert_reqs", tls.CERT_NONE)
-    if ca is not None:
-        ctx.load_verify_locations(ca)
-    if cert is not None:
-        ctx.load_cert_chain(cert, p.get("key"))
-    return ctx.wrap_socket(sock, server_hostname=hostname)
 
 
 class OTA:
@@ -258,15 +206,16 @@ class OTA:
     def _download(self, p):
         size = p.get("file_size")
         st = sha256_init()
-        mv = memoryview(bytearray(self._chunk))
+        buf = bytearray(self._chunk)
         done = tries = stuck = 0
         nxt = self._step
         self._sink("begin", p)
         try:
             while True:
-                s = None
+                r = None
                 try:
-                    s, start, length, total = self._request(p, done)
+                    r = self._request(p, done, buf)
+                    start, total = self._head(r, done)
                     if start != done:  # the server ignored Range: start again
                         self._sink("abort")
                         self._sink("begin", p)
@@ -276,21 +225,22 @@ class OTA:
                         size = total
                     elif total != size:
                         raise OTAError(DOWNLOAD_FAILED, "server has %d bytes, file_size is %d" % (total, size))
-                    while length:
-                        n = s.readinto(mv[:min(self._chunk, length)])
-                        if not n:
-                            raise OSError("connection closed after %d of %d bytes" % (done, size))
-                        self._sink("write", mv[:n])
-                        sha256_update(st, mv[:n])
-                        done += n
-                        length -= n
+                    while True:
+                        d = r.read()
+                        if not d:
+                            break
+                        self._sink("write", d)
+                        sha256_update(st, d)
+                        done += len(d)
                         pct = done * 100 // size
                         if self._step and nxt <= pct < 100:
                             self._report(SUCCESS, p["version"], pct, "downloading")
                             nxt = (pct // self._step + 1) * self._step
-                    if done < size:  # a shorter 206: ask for the rest
+                    if done < size:  # closed early, or a shorter 206: ask for the rest
                         raise OSError("response ended at byte %d of %d" % (done, size))
                     break
+                except _http.HTTPError as e:
+                    raise OTAError(DOWNLOAD_FAILED, e.args[0])
                 except OSError as e:
                     # retries count failures in a row: a byte past the furthest
                     # yet resets them (a restart from 0 must get past it)
@@ -300,8 +250,8 @@ class OTA:
                         raise OTAError(DOWNLOAD_FAILED, "download failed (%d tries): %s" % (tries, e))
                     _sleep(self.pause)
                 finally:
-                    if s is not None:
-                        s.close()
+                    if r is not None:
+                        r.sock.close()
             if sha256_hex(st) != p["sign"].lower():
                 raise OTAError(CHECK_FAILED, "SHA-256 of the package does not match sign")
             self._sink("commit")
@@ -312,83 +262,43 @@ class OTA:
                 self._cloud._report_exc("ota sink abort", e)
             raise
 
-    def _request(self, p, offset):
-        """GET from offset: (socket at the body, start, body length, total)."""
-        tls, host, port, hostport, path = _split_url(p["url"])
-        ai = socket.getaddrinfo(host, port)[0]
-        s = socket.socket(ai[0], socket.SOCK_STREAM)
+    def _request(self, p, offset, buf):
+        """GET from offset: the response, at its body."""
+        h = ""
+        if p.get("access_token"):
+            h = "Authorization: Bearer %s\r\n" % p["access_token"]
+        if offset:
+            h += "Range: bytes=%d-\r\n" % offset
+        s = _http.request("GET", p["url"], self._timeout, self._ssl, h)
         try:
-            s.settimeout(self._timeout)
-            s.connect(ai[-1])
-            if tls:
-                try:
-                    s = _tls(s, host, self._ssl)
-                except OSError:
-                    raise
-                except Exception as e:  # a refused certificate: not worth retrying
-                    raise OTAError(DOWNLOAD_FAILED, "TLS with %s refused (certificate or name): %s %s" % (
-                        host, type(e).__name__, e))
-            req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (path, hostport)
-            if p.get("access_token"):
-                req += "Authorization: Bearer %s\r\n" % p["access_token"]
-            if offset:
-                req += "Range: bytes=%d-\r\n" % offset
-            s.write(req.encode() + b"\r\n")
-            return (s,) + self._head(s, offset)
+            return _http.Response(s, buf)
         except BaseException:
             s.close()
             raise
 
-    def _line(self, s):
-        # RAM bounded by _LINE; a line the peer's close cut short is a
-        # dropped link (retried), a longer one a bad server
-        line = s.readline(_LINE)
-        if line and line[-1:] == b"\n":
-            return line
-        if line and len(line) >= _LINE:
-            raise OTAError(DOWNLOAD_FAILED, "HTTP header line too long")
-        raise OSError("connection closed in the HTTP header")
-
-    def _head(self, s, offset):
-        line = self._line(s)
-        parts = line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-            raise OTAError(DOWNLOAD_FAILED, "not an HTTP response: %r" % line[:40])
-        status = int(parts[1])
-        h = {}
-        for _ in range(64):
-            line = self._line(s)
-            if line in (b"\r\n", b"\n"):
-                break
-            k, sep, v = line.partition(b":")
-            if not sep:
-                raise OTAError(DOWNLOAD_FAILED, "malformed HTTP header line %r" % line[:40])
-            h[k.strip().lower()] = v.strip()
-        else:
-            raise OTAError(DOWNLOAD_FAILED, "HTTP header too long")
+    def _head(self, r, offset):
+        # -> (start, total) of a 200 / 206 with a body we can take
+        status = r.status
         if 300 <= status < 400:
-            raise OTAError(DOWNLOAD_FAILED, "HTTP %d redirect to %s: not followed" % (
-                status, h.get(b"location", b"?").decode()))
+            raise OTAError(DOWNLOAD_FAILED, "HTTP %d redirect to %s: not followed" % (status, r.location or "?"))
         if status not in (200, 206):
-            raise OTAError(DOWNLOAD_FAILED, "HTTP %d %s" % (
-                status, parts[2].strip().decode() if len(parts) > 2 else ""))
-        if b"chunked" in h.get(b"transfer-encoding", b""):
+            raise OTAError(DOWNLOAD_FAILED, "HTTP %d %s" % (status, r.reason))
+        if r.chunked:
             raise OTAError(DOWNLOAD_FAILED, "chunked transfer encoding: Content-Length needed")
-        n = h.get(b"content-length")
-        if n is None or not n.isdigit():
+        n = r.length
+        if n is None:
             raise OTAError(DOWNLOAD_FAILED, "no valid Content-Length")
-        n = int(n)
         if status == 200:
-            return 0, n, n
+            return 0, n
         # 206: Content-Range: bytes start-end/total
-        r = h.get(b"content-range", b"")
+        c = r.range or b""
         try:
-            unit, _, span = r.partition(b" ")
+            unit, _, span = c.partition(b" ")
             se, _, total = span.partition(b"/")
             start, _, end = se.partition(b"-")
             start, end, total = int(start), int(end), int(total)
         except ValueError:
-            raise OTAError(DOWNLOAD_FAILED, "bad Content-Range %r" % r)
+            raise OTAError(DOWNLOAD_FAILED, "bad Content-Range %r" % c)
         if unit != b"bytes" or start != offset or end + 1 - start != n or end >= total:
-            raise OTAError(DOWNLOAD_FAILED, "Content-Range %r does not answer bytes=%d-" % (r, offset))
-        return start, n, total
+            raise OTAError(DOWNLOAD_FAILED, "Content-Range %r does not answer bytes=%d-" % (c, offset))
+        return start, total
