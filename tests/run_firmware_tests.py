@@ -49,7 +49,7 @@ from lib.proc import Process  # noqa: E402
 
 FIRMWARE_DIR = os.path.join(HERE, "firmware")
 # run a second time over the lwIP socket double
-LWIP_TESTS = ("test_reconnect", "test_offline_queue", "test_restore_many_subscriptions",
+LWIP_TESTS = ("test_huaweicloud_http", "test_reconnect", "test_offline_queue", "test_restore_many_subscriptions",
               "test_keepalive_idle", "test_unreachable_client")
 AUTH_USER = "tester"
 AUTH_PASS = "s3cret-pass"
