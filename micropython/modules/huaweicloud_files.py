@@ -104,7 +104,7 @@ class Files:
                             raise OSError(5, "source ended %d bytes early" % left)
                         _http.write(s, mv[:n])
                         left -= n
-                    h = _http.Response(s, buf)
+                    h = _http.Response(s, buf, self.timeout)
                     status = h.status
                     desc = "upload success" if 200 <= status < 300 else self._error_text(h)
                 finally:
@@ -134,7 +134,7 @@ class Files:
         try:
             s = _http.request("GET", r["url"], self.timeout, self._ssl)
             try:
-                h = _http.Response(s, self._buf)
+                h = _http.Response(s, self._buf, self.timeout)
                 status, length = h.status, h.length
                 if not 200 <= status < 300:
                     desc = self._error_text(h)

@@ -5,6 +5,7 @@
 # (QuecPython's lwIP sockets have no readline()), into the caller's buffer:
 # RAM bounded by it and by the header limits below.
 import socket
+import time
 
 LINE = 1024  # longest response header line
 HEAD = 8192  # longest response head
@@ -93,11 +94,14 @@ def write(s, data):
 
 
 class Response:
-    """request() -> Response: status, reason, length (Content-Length or
+    """Response(socket, buffer, timeout): status, reason, length (Content-Length or
     None), range (the Content-Range value or None), location, chunked;
     read() gives the body (up to Content-Length) from the caller's buffer."""
 
-    def __init__(self, s, buf):
+    def __init__(self, s, buf, timeout=None):
+        # timeout (s): the whole head must come within it (each read is
+        # bounded by the socket's timeout, a trickling sender is not)
+        t0 = time.ticks_ms()
         self.sock = s
         self._mv = memoryview(buf)
         self.length = self.range = self.location = None
@@ -110,6 +114,8 @@ class Response:
             if i < 0 and len(data) > LINE or i > LINE:
                 raise HTTPError("HTTP header line too long")
             if i < 0:
+                if timeout is not None and time.ticks_diff(time.ticks_ms(), t0) > timeout * 1000:
+                    raise OSError(110, "no HTTP header within %s s" % timeout)
                 n = read(s, self._mv)
                 if not n:
                     raise OSError(104, "connection closed in the HTTP header")

@@ -271,7 +271,7 @@ class OTA:
             h += "Range: bytes=%d-\r\n" % offset
         s = _http.request("GET", p["url"], self._timeout, self._ssl, h)
         try:
-            return _http.Response(s, buf)
+            return _http.Response(s, buf, self._timeout)
         except BaseException:
             s.close()
             raise
