@@ -196,6 +196,11 @@ class BadSink:
 e = download(ok200(DATA), BadSink())
 ck.ok(isinstance(e, OSError) and "download failed" in str(e) and cloud.reports[-1][1] == 1,
       "files: a sink that raises: OSError, failure reported (%r, %s)" % (e, cloud.reports[-1:]))
+chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+e = download(chunked)
+ck.ok(isinstance(e, OSError) and "chunked" in str(e) and not exists(PATH) and not exists(PATH + ".part")
+      and cloud.reports[-1][1] == 1,
+      "files: a chunked body (its framing is not the file): refused, nothing written (%r)" % (e,))
 e = download(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 5000 + b"\r\n\r\n")
 ck.ok(isinstance(e, OSError) and "line too long" in str(e) and not exists(PATH + ".part"),
       "files: a 5000-byte header line refused: %r" % e)
