@@ -70,7 +70,7 @@ class Files:
                 if not d:
                     break
                 body += d
-        except OSError:
+        except Exception:  # OSError, HTTPError (chunked)
             pass
         i = body.find(b"<Code>")
         code = body[i + 6:body.find(b"<", i + 6)].decode() if i >= 0 else ""

@@ -94,9 +94,10 @@ def write(s, data):
 
 
 class Response:
-    """Response(socket, buffer, timeout): status, reason, length (Content-Length or
-    None), range (the Content-Range value or None), location, chunked;
-    read() gives the body (up to Content-Length) from the caller's buffer."""
+    """Response(socket, buffer, timeout): status, reason, length
+    (Content-Length; None: none, -1: chunked, which read() refuses), range
+    (the Content-Range value or None), location; read() gives the body (up
+    to Content-Length) from the caller's buffer."""
 
     def __init__(self, s, buf, timeout=None):
         # timeout (s): the whole head must come within it (each read is
@@ -105,10 +106,10 @@ class Response:
         self.sock = s
         self._mv = memoryview(buf)
         self.length = self.range = self.location = None
-        self.chunked = False
         data = b""
         head = 0
         status = None
+        chunked = False
         while True:
             i = data.find(b"\n")
             if i < 0 and len(data) > LINE or i > LINE:
@@ -146,8 +147,10 @@ class Response:
                 self.range = v
             elif k == b"location":
                 self.location = v.decode()
-            elif k == b"transfer-encoding":
-                self.chunked = b"chunked" in v
+            elif k == b"transfer-encoding" and b"chunked" in v:
+                chunked = True
+        if chunked:
+            self.length = -1  # read() refuses it
         self._rest = data  # body bytes read with the head: they go first
         self._left = self.length
 
@@ -157,6 +160,8 @@ class Response:
         peer's close when there is none. Bytes past Content-Length are
         never read."""
         left = self._left
+        if left == -1:  # its framing would pass for the body
+            raise HTTPError("chunked transfer encoding: Content-Length needed")
         d, self._rest = self._rest, b""
         if not d and left != 0:
             d = self._mv[:read(self.sock, self._mv if left is None else self._mv[:left])]
@@ -169,7 +174,7 @@ class Response:
 def request(method, url, timeout, ssl_params, headers=""):
     """Connects (TLS for https://) and sends the request head (headers:
     more lines, each ending in \\r\\n); the open socket, to write a body
-    to, then Response(socket, buffer). A refused
+    to, then Response(socket, buffer, timeout). A refused
     certificate raises HTTPError, a network failure OSError."""
     tls, host, port, hostport, path = split_url(url)
     ai = socket.getaddrinfo(host, port)[0]

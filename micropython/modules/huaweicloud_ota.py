@@ -283,11 +283,11 @@ class OTA:
             raise OTAError(DOWNLOAD_FAILED, "HTTP %d redirect to %s: not followed" % (status, r.location or "?"))
         if status not in (200, 206):
             raise OTAError(DOWNLOAD_FAILED, "HTTP %d %s" % (status, r.reason))
-        if r.chunked:
-            raise OTAError(DOWNLOAD_FAILED, "chunked transfer encoding: Content-Length needed")
         n = r.length
         if n is None:
             raise OTAError(DOWNLOAD_FAILED, "no valid Content-Length")
+        if n < 0:
+            r.read()  # chunked: HTTPError
         if status == 200:
             return 0, n
         # 206: Content-Range: bytes start-end/total
