@@ -6,9 +6,10 @@
 # RAM bounded by it and by the header limits below.
 import socket
 import time
+from micropython import const
 
-LINE = 1024  # longest response header line
-HEAD = 8192  # longest response head
+_LINE = const(1024)  # longest response header line
+_HEAD = const(8192)  # longest response head
 
 
 class HTTPError(Exception):
@@ -112,7 +113,7 @@ class Response:
         chunked = False
         while True:
             i = data.find(b"\n")
-            if i < 0 and len(data) > LINE or i > LINE:
+            if i < 0 and len(data) > _LINE or i > _LINE:
                 raise HTTPError("HTTP header line too long")
             if i < 0:
                 if timeout is not None and time.ticks_diff(time.ticks_ms(), t0) > timeout * 1000:
@@ -124,8 +125,8 @@ class Response:
                 continue
             line, data = data[:i].rstrip(b"\r"), data[i + 1:]
             head += i + 1
-            if head > HEAD:
-                raise HTTPError("HTTP header over %d bytes" % HEAD)
+            if head > _HEAD:
+                raise HTTPError("HTTP header over 8192 bytes")
             if status is None:
                 parts = line.split(None, 2)
                 if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
