@@ -34,7 +34,7 @@ def on_err(e):
 
 c = MQTTClient(CID, HOST, PORT, keepalive=5, reconn=True)
 c.set_callback(on_msg)
-c.error_register_cb(on_err)
+c.error_register_cb(on_err, True)  # our details too: "offline queue full" tells a refusal
 c.connect(clean_session=False)
 c.subscribe(IN1, 1)
 c.subscribe(IN2, 2)
