@@ -146,6 +146,9 @@ typedef struct _umqtt_client_obj_t {
     uint8_t lost_report;
     uint16_t keepalive;
     uint8_t version, pingmaxnum, will_qos, queue_size, callers;
+    // bumped by disconnect(): a wait_msg() blocked across it returns None,
+    // also when connect() came before it woke
+    uint8_t disconnects;
     bool will_retain, ssl, reconn, clean_session, has_password, session_present;
     // error_register_cb(f, True); disconnect() called (wait_msg returns None)
     bool detailed_reports, disconnected, manage, ipv6;
@@ -730,8 +733,16 @@ static int pump_until(umqtt_client_obj_t *self, done_fn done, void *ctx, uint32_
     }
 }
 
-static bool packet_handled(umqtt_client_obj_t *self, void *ctx) {
-    return self->packets_handled != *(uint32_t *)ctx;
+// wait_msg(): a packet handled since `handled`, or a disconnect() since
+// `disconnects` (then on a new link, if connect() followed at once)
+typedef struct {
+    uint32_t handled;
+    uint8_t disconnects;
+} wait_msg_t;
+
+static bool wait_msg_done(umqtt_client_obj_t *self, void *ctx) {
+    wait_msg_t *w = ctx;
+    return self->packets_handled != w->handled || self->disconnects != w->disconnects;
 }
 
 /******************************************************************************/
@@ -1896,15 +1907,15 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_check_msg_obj, umqtt_check_msg);
 
 static mp_obj_t wait_msg_op(umqtt_client_obj_t *self, void *ctx) {
     (void)ctx;
-    uint32_t handled = self->packets_seen;
+    wait_msg_t w = { self->packets_seen, self->disconnects };
     for (;;) {
-        if (self->disconnected) {
+        if (self->disconnected || self->disconnects != w.disconnects) {
             // QuecPython's listener loops end this way
             return mp_const_none;
         }
         reconnect_inline(self);
         if (status(self) == UMQTT_STA_CONNECTED) {
-            if (pump_until(self, packet_handled, &handled, UINT32_MAX) == PUMP_DONE) {
+            if (pump_until(self, wait_msg_done, &w, UINT32_MAX) == PUMP_DONE) {
                 return mp_const_none;
             }
         } else if (reconnecting(self)) {
@@ -1948,6 +1959,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_ping_obj, umqtt_ping_meth);
 static mp_obj_t shut_down_op(umqtt_client_obj_t *self, void *ctx) {
     bool say_goodbye = ctx != NULL;
     self->disconnected |= say_goodbye;
+    self->disconnects += say_goodbye;
     self->lost_report = 0;
     stop_keeper(self);
     if (say_goodbye && status(self) == UMQTT_STA_CONNECTED) {
