@@ -563,6 +563,8 @@ typedef struct {
     uint8_t reply[UMQTT_REPLY_MAX];
     size_t reply_len;
     uint32_t link_id;
+    uint16_t packet_id;
+    uint8_t qos;
 } delivery_t;
 
 enum { PKT_NONE, PKT_HANDLED, PKT_PUBLISH };
@@ -627,6 +629,8 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
     }
     self->packets_handled++;
     d->link_id = self->link_id;
+    d->packet_id = ev.packet_id;
+    d->qos = ev.qos;
     if (ev.kind == UMQTT_EVENT_PUBLISH && !ev.duplicate) {
         nlr_buf_t nlr;
         if (nlr_push(&nlr) == 0) {
@@ -667,7 +671,18 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
 static void deliver(umqtt_client_obj_t *self, delivery_t *d) {
     if (self->callback != mp_const_none) {
         mp_obj_t args[2] = { d->topic, d->msg };
-        call_unlocked(self, self->callback, 2, 0, args, true);
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            call_unlocked(self, self->callback, 2, 0, args, true);
+            nlr_pop();
+        } else {
+            // KeyboardInterrupt, SystemExit: not taken, not acknowledged;
+            // the server's redelivery is a new message, not a duplicate
+            if (d->qos == 2) {
+                umqtt_inbound_forget(&self->session, d->packet_id);
+            }
+            nlr_jump(nlr.ret_val);
+        }
     }
     if (d->reply_len > 0 && self->link_id == d->link_id) {
         write_all(self, d->reply, d->reply_len);
