@@ -29,6 +29,10 @@
 #define TX_BUF_DEFAULT (256)
 #define CONNECT_TIMEOUT_MS (20000)
 #define ACK_TIMEOUT_MS (5000)
+// A write holds the lock, so every other call waits while it blocks: a
+// packet the peer has not taken within this long (it stopped reading, or
+// takes a byte now and then) means a lost link. Also the socket's timeout.
+#define WRITE_TIMEOUT_MS (5000)
 #define KEEPER_PERIOD_MS (1000)
 // Waits poll the socket in slices: another thread may take the bytes a
 // waiter waits for, and there is no portable way to wake it.
@@ -452,11 +456,17 @@ static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) 
     if (self->sock == MP_OBJ_NULL) {
         return false;
     }
-    int err;
-    mp_stream_rw(self->sock, (void *)buf, len, &err, MP_STREAM_RW_WRITE);
-    if (err != 0) {
-        link_lost(self, err);
-        return false;
+    uint32_t start = now_ms();
+    while (len > 0) {
+        int err = MP_ETIMEDOUT;
+        mp_uint_t n = mp_get_stream(self->sock)->write(self->sock, buf, len, &err);
+        // a blocking write returns short only when the socket's timeout hit
+        if (n == MP_STREAM_ERROR || n == 0 || (n < len && now_ms() - start >= WRITE_TIMEOUT_MS)) {
+            link_lost(self, n == MP_STREAM_ERROR ? err : MP_ETIMEDOUT);
+            return false;
+        }
+        buf += n;
+        len -= n;
     }
     return true;
 }
@@ -919,6 +929,7 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
             if (self->ssl) {
                 link[0] = wrap_tls(self, tcp);
             }
+            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), MP_OBJ_NEW_SMALL_INT(WRITE_TIMEOUT_MS / 1000));
             nlr_pop();
         } else {
             close_quietly(tcp);
