@@ -30,9 +30,12 @@
 #define CONNECT_TIMEOUT_MS (20000)
 #define ACK_TIMEOUT_MS (5000)
 // A write holds the lock, so every other call waits while it blocks: a
-// packet the peer has not taken within this long (it stopped reading, or
-// takes a byte now and then) means a lost link. Also the socket's timeout.
+// packet the peer has not taken within WRITE_TIMEOUT_MS plus one second per
+// WRITE_MIN_RATE bytes (a big payload on a poor cellular uplink still goes)
+// means a lost link: it stopped reading, or takes a byte now and then.
+// WRITE_TIMEOUT_MS is also the socket's timeout once logged in.
 #define WRITE_TIMEOUT_MS (5000)
+#define WRITE_MIN_RATE (2048)
 #define KEEPER_PERIOD_MS (1000)
 // Waits poll the socket in slices: another thread may take the bytes a
 // waiter waits for, and there is no portable way to wake it.
@@ -457,11 +460,12 @@ static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) 
         return false;
     }
     uint32_t start = now_ms();
+    uint32_t limit = WRITE_TIMEOUT_MS + (uint32_t)(len / WRITE_MIN_RATE) * 1000;
     while (len > 0) {
         int err = MP_ETIMEDOUT;
         mp_uint_t n = mp_get_stream(self->sock)->write(self->sock, buf, len, &err);
         // a blocking write returns short only when the socket's timeout hit
-        if (n == MP_STREAM_ERROR || n == 0 || (n < len && now_ms() - start >= WRITE_TIMEOUT_MS)) {
+        if (n == MP_STREAM_ERROR || n == 0 || (n < len && now_ms() - start >= limit)) {
             link_lost(self, n == MP_STREAM_ERROR ? err : MP_ETIMEDOUT);
             return false;
         }

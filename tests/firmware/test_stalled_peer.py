@@ -20,9 +20,9 @@ def handler(c, n):
 
 
 def writer():
-    payload = bytes(32768)
+    payload = bytes(1024)  # under WRITE_MIN_RATE: the plain 5 s limit
     try:
-        while state["sent"] < 4000 and c.publish("t", payload):
+        while state["sent"] < 40000 and c.publish("t", payload):
             state["sent"] += 1
             state["last"] = now_ms()
     except OSError:
@@ -49,7 +49,7 @@ _thread.start_new_thread(writer, ())
 # the writer is stuck once no publish has returned for a second
 stuck = poll_until(lambda: state["writer_done"] or elapsed_ms(state["last"]) > 1000, 30000)
 ck.ok(stuck and not state["writer_done"],
-      "a writer thread blocks on the stalled peer (after {} publishes of 32 KB)".format(state["sent"]))
+      "a writer thread blocks on the stalled peer (after {} publishes of 1 KB)".format(state["sent"]))
 _thread.start_new_thread(timed_publish, ())
 t0 = now_ms()
 sta = c.get_mqttsta()
