@@ -6,67 +6,21 @@
 # LWIP_TESTS): no readline(), the peer's close read as ENOTCONN once.
 import os
 import time
-import _thread
-import usocket  # the server: the port's own sockets, also under the lwIP double
 import huaweicloud_http as http
 import huaweicloud_files
 from mqtt_test_util import Checker, uid
+from http_script_server import ScriptedServer
 
 ck = Checker("huaweicloud_http: edges (and huaweicloud_files over it)")
 PATH = "/tmp/%s.bin" % uid("http-edge")
 DATA = bytes((i * 11 + 1) & 0xFF for i in range(3000))
 
 
-class Server:
-    """Answers each connection with the next scripted reply, then closes. A
-    reply is bytes, or ("trickle", bytes, seconds): one byte per interval."""
-
-    def __init__(self):
-        self.s = usocket.socket()
-        self.s.setsockopt(usocket.SOL_SOCKET, usocket.SO_REUSEADDR, 1)
-        for port in range(43002 + (os.urandom(1)[0] << 6), 65000, 7):
-            try:
-                self.s.bind(usocket.getaddrinfo("127.0.0.1", port)[0][-1])
-                break
-            except OSError:
-                pass
-        self.port = port
-        self.s.listen(4)
-        self.replies = []
-        self.requests = []
-        _thread.start_new_thread(self._serve, ())
-
-    def _serve(self):
-        while True:
-            c, _ = self.s.accept()
-            req = b""
-            while b"\r\n\r\n" not in req:
-                d = c.recv(512)
-                if not d:
-                    break
-                req += d
-            self.requests.append(req)
-            r = self.replies.pop(0) if self.replies else b"HTTP/1.1 500 Nothing scripted\r\nContent-Length: 0\r\n\r\n"
-            try:
-                if isinstance(r, tuple):
-                    for i in range(len(r[1])):
-                        c.write(r[1][i:i + 1])
-                        time.sleep(r[2])
-                else:
-                    c.write(r)
-            except OSError:
-                pass  # the client gave up first
-            c.close()
-
-    def url(self, path="/b/f.bin"):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-
 def ok200(body):
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
 
 
-srv = Server()
+srv = ScriptedServer("/b/f.bin", text=False)
 buf = bytearray(64)  # smaller than most heads: lines span reads
 
 

@@ -7,13 +7,12 @@
 # test_huaweicloud_ota_http.py.
 import gc
 import os
-import socket
 import time
-import _thread
 import huaweicloud
 import huaweicloud_ota as ho
 from _huaweicloud import sha256_init, sha256_update, sha256_hex
 from mqtt_test_util import Checker, uid
+from http_script_server import ScriptedServer
 
 ck = Checker("huaweicloud_ota: edges")
 PATH = "/tmp/%s.bin" % uid("ota-edge")
@@ -51,51 +50,6 @@ class Cloud(huaweicloud.HuaweiCloud):
                 if s["event_type"] == "upgrade_progress_report" and s["paras"]["version"] == version]
 
 
-class Server:
-    """Answers each connection with the next scripted reply, then closes."""
-
-    def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        for port in range(43001 + (os.urandom(1)[0] << 6), 65000, 7):
-            try:
-                self.s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-                break
-            except OSError:
-                pass
-        self.port = port
-        self.s.listen(4)
-        self.replies = []
-        self.requests = []
-        self.gate = _thread.allocate_lock()
-        _thread.start_new_thread(self._serve, ())
-
-    def _serve(self):
-        while True:
-            c, _ = self.s.accept()
-            req = b""
-            while b"\r\n\r\n" not in req:
-                d = c.recv(512)
-                if not d:
-                    break
-                req += d
-            self.requests.append(req.decode())
-            r = self.replies.pop(0) if self.replies else b"HTTP/1.1 500 Nothing scripted\r\nContent-Length: 0\r\n\r\n"
-            try:
-                if isinstance(r, tuple):  # (first part, rest): the rest once `gate` is free
-                    c.write(r[0])
-                    self.gate.acquire()
-                    self.gate.release()
-                    r = r[1]
-                c.write(r)
-            except OSError:
-                pass  # the client gave up first
-            c.close()
-
-    def url(self):
-        return "http://127.0.0.1:%d/pkg/fw.bin" % self.port
-
-
 def ok200(body):
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
 
@@ -105,7 +59,7 @@ def partial(body, start, total):
             % (len(body), start, start + len(body) - 1, total) + body)
 
 
-srv = Server()
+srv = ScriptedServer()
 cloud = Cloud()
 cloud.report_version(fw_version="1.0")
 ota = ho.OTA(cloud, path=PATH, chunk=256, retries=2, timeout=3, step=0, background=False)

@@ -6,13 +6,12 @@
 # recorded instead of published. The emulator end to end:
 # tests/emulator/test_ota_e2e.py.
 import os
-import socket
 import time
-import _thread
 import huaweicloud
 import huaweicloud_ota as ho
 from _huaweicloud import sha256_init, sha256_update, sha256_hex
 from mqtt_test_util import Checker, uid
+from http_script_server import ScriptedServer
 
 ck = Checker("huaweicloud_ota: HTTP download rules")
 PATH = "/tmp/%s.bin" % uid("ota-fw")
@@ -46,50 +45,6 @@ class Cloud(huaweicloud.HuaweiCloud):
                 if s["event_type"] == "upgrade_progress_report" and s["paras"]["version"] == version]
 
 
-class Server:
-    """Answers each connection with the next scripted reply: bytes, or a
-    (bytes, "hang") pair that sends, then waits while the test holds `gate`
-    (free otherwise), then closes: a connection cut mid-response."""
-
-    def __init__(self):
-        self.s = socket.socket()
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        for port in range(43000 + (os.urandom(1)[0] << 6), 65000, 7):
-            try:
-                self.s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-                break
-            except OSError:
-                pass
-        self.port = port
-        self.s.listen(4)
-        self.replies = []
-        self.requests = []
-        self.gate = _thread.allocate_lock()
-        _thread.start_new_thread(self._serve, ())
-
-    def _serve(self):
-        while True:
-            c, _ = self.s.accept()
-            req = b""
-            while b"\r\n\r\n" not in req:
-                d = c.recv(512)
-                if not d:
-                    break
-                req += d
-            self.requests.append(req.decode())
-            r = self.replies.pop(0) if self.replies else b"HTTP/1.1 500 Nothing scripted\r\nContent-Length: 0\r\n\r\n"
-            if isinstance(r, tuple):
-                c.write(r[0])
-                self.gate.acquire()
-                self.gate.release()
-            else:
-                c.write(r)
-            c.close()
-
-    def url(self):
-        return "http://127.0.0.1:%d/pkg/fw.bin?x=1" % self.port
-
-
 def ok200(body, total=None):
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
 
@@ -102,7 +57,7 @@ def partial(body, start, total):
             % (len(body), start, start + len(body) - 1, total) + body)
 
 
-srv = Server()
+srv = ScriptedServer("/pkg/fw.bin?x=1")
 cloud = Cloud()
 cloud.report_version(fw_version="1.0")
 ota = ho.OTA(cloud, path=PATH, chunk=256, retries=2, timeout=3, step=25, background=False)
