@@ -16,14 +16,14 @@ usage: test_huaweicloud_cpython.py EMULATOR
 """
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib.emulator import Emulator  # noqa: E402
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "micropython", "modules")]
 import huaweicloud  # noqa: E402 the frozen module's source
 
@@ -37,9 +37,9 @@ def main():
     with open(cfg, "w") as f:
         f.write('mqtt = "127.0.0.1:0"\nmqtts = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nproject_id = "%s"\n'
                 '[[device]]\ndevice_id = "%s"\nsecret = "%s"\n' % (PROJECT, DEV, SECRET))
-    log = open(os.path.join(work, "emulator.log"), "w+")
-    emulator = subprocess.Popen([emu, "--config", cfg, "--tls-generate", os.path.join(work, "tls")],
-                                stdout=log, stderr=subprocess.STDOUT)
+    emulator = Emulator(emu, ["--config", cfg, "--tls-generate", os.path.join(work, "tls")], work,
+                        listeners=("mqtt", "mqtts", "http"))
+    addrs = emulator.addrs
     passed = failed = 0
 
     def check(cond, what):
@@ -56,14 +56,6 @@ def main():
         return False
 
     try:
-        addrs = {}
-        for _ in range(100):
-            log.seek(0)
-            addrs.update(re.findall(r"(mqtts|mqtt|http) listening on (\S+)", log.read()))
-            if len(addrs) == 3:
-                break
-            time.sleep(0.1)
-        assert len(addrs) == 3, "emulator did not start"
         base = "http://%s/v5/iot/%s/devices/%s" % (addrs["http"], PROJECT, DEV)
 
         def rest(method, path, body=None):
@@ -93,8 +85,7 @@ def main():
         c = huaweicloud.HuaweiCloud(DEV, SECRET, "127.0.0.1", port, ssl_params={"cadata": ca})
         c.error_register_cb(errs.append)
         check(c.setMqtt(keepAlive=60) == 0, "setMqtt() connects over TLS: 0")
-        log.seek(0)
-        text = log.read()
+        text = emulator.log_text()
         check("over TLS" in text and "sign type 1" in text, "emulator: login over TLS with sign type 1")
         c.setCallback(lambda t, m: got.append((t, m)))
         check(c.subscribe(T + "/user/down", 1) == 0, "subscribe() before start(): 0")
@@ -188,14 +179,9 @@ def main():
         print("FAIL driver: %r" % e, flush=True)
         failed += 1
     finally:
-        emulator.terminate()
-        try:
-            emulator.wait(5)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
+        emulator.stop()
         if failed:
-            log.seek(0)
-            print("---- emulator log ----\n" + log.read()[-3000:])
+            print("---- emulator log ----\n" + emulator.log_text()[-3000:])
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -11,7 +11,6 @@ usage: test_huaweicloud_e2e.py MICROPYTHON EMULATOR
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib.emulator import Emulator  # noqa: E402
 DEV = "e2e_device_1"
 SECRET = "e2e-secret"
 PROJECT = "local"
@@ -32,20 +33,11 @@ def main():
     with open(cfg, "w") as f:
         f.write('mqtt = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nproject_id = "%s"\n'
                 '[[device]]\ndevice_id = "%s"\nsecret = "%s"\n' % (PROJECT, DEV, SECRET))
-    emu_log = open(os.path.join(work, "emulator.log"), "w+")
-    emulator = subprocess.Popen([emu, "--config", cfg], stdout=emu_log, stderr=subprocess.STDOUT)
+    emulator = Emulator(emu, ["--config", cfg], work)
+    addrs = emulator.addrs
     passed = failed = 0
     device = None
     try:
-        addrs = {}
-        for _ in range(100):
-            emu_log.seek(0)
-            for kind, addr in re.findall(r"(mqtt|http) listening on (\S+)", emu_log.read()):
-                addrs[kind] = addr
-            if len(addrs) == 2:
-                break
-            time.sleep(0.1)
-        assert len(addrs) == 2, "emulator did not start"
         base = "http://%s/v5/iot/%s/devices/%s" % (addrs["http"], PROJECT, DEV)
 
         def rest(method, path, body=None):
@@ -139,14 +131,9 @@ def main():
     finally:
         if device and device.poll() is None:
             device.kill()
-        emulator.terminate()
-        try:
-            emulator.wait(5)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
+        emulator.stop()
         if failed:
-            emu_log.seek(0)
-            print("---- emulator log ----\n" + emu_log.read()[-3000:])
+            print("---- emulator log ----\n" + emulator.log_text()[-3000:])
             print("---- device output ----\n" + "\n".join(lines if device else []))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

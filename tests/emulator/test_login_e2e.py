@@ -14,10 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib.emulator import Emulator  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SM3_DEV, SM3_SECRET = "login_sm3_dev", "sm3-secret"
 CERT_DEV, OTHER_CERT_DEV = "login_cert_dev", "login_other_cert"
@@ -28,12 +29,12 @@ def main():
     mp, emu = (os.path.abspath(a) for a in sys.argv[1:3])
     work = tempfile.mkdtemp(prefix="iotda-login-")
     tls_dir = os.path.join(work, "tls")
-    emu_log = open(os.path.join(work, "emulator.log"), "w+")
-    emulator = subprocess.Popen(
-        [emu, "--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0", "--mqtts", "127.0.0.1:0",
-         "--tls-generate", tls_dir, "--cert-device", CERT_DEV, "--cert-device", OTHER_CERT_DEV,
-         "--device", "%s=%s" % (SM3_DEV, SM3_SECRET), "--device", "%s=%s" % (BOOT_DEV, BOOT_SECRET)],
-        stdout=emu_log, stderr=subprocess.STDOUT)
+    emulator = Emulator(
+        emu, ["--mqtt", "127.0.0.1:0", "--http", "127.0.0.1:0", "--mqtts", "127.0.0.1:0",
+              "--tls-generate", tls_dir, "--cert-device", CERT_DEV, "--cert-device", OTHER_CERT_DEV,
+              "--device", "%s=%s" % (SM3_DEV, SM3_SECRET), "--device", "%s=%s" % (BOOT_DEV, BOOT_SECRET)],
+        work, listeners=("mqtt", "http", "mqtts"))
+    addrs = emulator.addrs
     passed = failed = 0
     out = ""
 
@@ -43,15 +44,7 @@ def main():
         passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
 
     try:
-        addrs = {}
-        for _ in range(100):
-            emu_log.seek(0)
-            addrs.update(re.findall(r"(mqtts?|http) listening on (\S+)", emu_log.read()))
-            if len(addrs) == 3:
-                break
-            time.sleep(0.1)
-        assert len(addrs) == 3, "emulator did not start"
-        port = lambda k: addrs[k].rsplit(":", 1)[1]  # noqa: E731
+        port = lambda k: str(emulator.port(k))  # noqa: E731
 
         def rest(method, path, body=None):
             req = urllib.request.Request("http://%s%s" % (addrs["http"], path), method=method,
@@ -83,8 +76,7 @@ def main():
             if line.startswith("LOGIN "):
                 key, _, rest_ = line[6:].partition(" ")
                 got.setdefault(key, rest_)
-        emu_log.seek(0)
-        log = emu_log.read()
+        log = emulator.log_text()
 
         def uplinks(dev):
             return [u["topic"] for u in rest("GET", "/emulator/devices/%s/uplinks" % dev)["uplinks"]]
@@ -147,14 +139,9 @@ def main():
         print("FAIL driver: %r" % e, flush=True)
         failed += 1
     finally:
-        emulator.terminate()
-        try:
-            emulator.wait(5)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
+        emulator.stop()
         if failed:
-            emu_log.seek(0)
-            print("---- emulator log ----\n" + emu_log.read()[-4000:])
+            print("---- emulator log ----\n" + emulator.log_text()[-4000:])
             print("---- device output ----\n" + out[-4000:])
         shutil.rmtree(work, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

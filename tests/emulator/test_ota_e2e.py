@@ -35,6 +35,8 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib.emulator import Emulator  # noqa: E402
 DEV = "ota_device_1"
 SECRET = "ota-secret"
 PROJECT = "local"
@@ -51,19 +53,8 @@ class Run:
             f.write('mqtt = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nproject_id = "%s"\n'
                     '[[device]]\ndevice_id = "%s"\nsecret = "%s"\nproduct_id = "ota_product"\n'
                     % (PROJECT, DEV, SECRET))
-        self.emu_log_path = os.path.join(self.work, "emulator.log")
-        self.emu_log = open(self.emu_log_path, "w+")
-        self.emulator = subprocess.Popen([emu, "--config", cfg], stdout=self.emu_log,
-                                         stderr=subprocess.STDOUT)
-        addrs = {}
-        for _ in range(100):
-            self.emu_log.seek(0)
-            for kind, addr in re.findall(r"(mqtt|http) listening on (\S+)", self.emu_log.read()):
-                addrs[kind] = addr
-            if len(addrs) == 2:
-                break
-            time.sleep(0.1)
-        assert len(addrs) == 2, "emulator did not start"
+        self.emulator = Emulator(emu, ["--config", cfg], self.work)
+        addrs = self.emulator.addrs
         self.http = "http://" + addrs["http"]
         self.ca_der = self.make_pki()
         self.mp = mp
@@ -240,8 +231,7 @@ class Run:
         return not os.path.exists(self.path + ".part")
 
     def emulator_lines(self, pattern):
-        self.emu_log.seek(0)
-        return re.findall(pattern, self.emu_log.read())
+        return re.findall(pattern, self.emulator.log_text())
 
     def upgrade(self, version, data, key, name):
         """Package + task; (task result, device 'done' line)."""
@@ -444,8 +434,7 @@ class Run:
 
     def close(self):
         self.close_device()
-        self.emulator.terminate()
-        self.emulator.wait(timeout=10)
+        self.emulator.stop()
 
 
 def main():
@@ -462,8 +451,7 @@ def main():
     if r.failed or not demo:
         if r.failed:
             print("--- device output\n" + "\n".join(r.lines[-60:]))
-            with open(r.emu_log_path) as f:
-                print("--- emulator log (end)\n" + "".join(f.readlines()[-60:]))
+            print("--- emulator log (end)\n" + "\n".join(r.emulator.log_text().splitlines()[-60:]))
     print("%d passed, %d failed" % (r.passed, r.failed))
     sys.exit(1 if r.failed else 0)
 

@@ -14,7 +14,6 @@ usage: test_services_e2e.py MICROPYTHON EMULATOR
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from lib.emulator import Emulator  # noqa: E402
 DEV = "e2e_gw"
 SECRET = "gw-secret"
 PROJECT = "local"
@@ -73,23 +74,13 @@ def main():
     down = bytes((i * 13) % 256 for i in range(3001))
     with open(os.path.join(work, "up.txt"), "wb") as f:
         f.write(up)
-    emu_log = open(os.path.join(work, "emulator.log"), "w+")
     tls_dir = os.path.join(work, "tls")  # the emulator's test CA, for the HTTPS part
-    emulator = subprocess.Popen([emu, "--config", cfg, "--tls-generate", tls_dir, "--mqtts", "127.0.0.1:0"],
-                                stdout=emu_log, stderr=subprocess.STDOUT)
+    emulator = Emulator(emu, ["--config", cfg, "--tls-generate", tls_dir, "--mqtts", "127.0.0.1:0"], work)
+    addrs = emulator.addrs
     passed = failed = 0
     device = None
     lines = []
     try:
-        addrs = {}
-        for _ in range(100):
-            emu_log.seek(0)
-            for kind, addr in re.findall(r"(mqtt|http) listening on (\S+)", emu_log.read()):
-                addrs[kind] = addr
-            if len(addrs) == 2:
-                break
-            time.sleep(0.1)
-        assert len(addrs) == 2, "emulator did not start"
         http = "http://" + addrs["http"]
         v5 = "%s/v5/iot/%s" % (http, PROJECT)
 
@@ -298,14 +289,9 @@ def main():
     finally:
         if device and device.poll() is None:
             device.kill()
-        emulator.terminate()
-        try:
-            emulator.wait(5)
-        except subprocess.TimeoutExpired:
-            emulator.kill()
+        emulator.stop()
         if failed:
-            emu_log.seek(0)
-            print("---- emulator log ----\n" + emu_log.read()[-4000:])
+            print("---- emulator log ----\n" + emulator.log_text()[-4000:])
             print("---- device output ----\n" + "\n".join(lines))
         shutil.rmtree(work, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -9,4 +9,6 @@
                   reader that splits a byte stream into packets
   lib.proc        Process / run(): the firmware on a script, output read line
                   by line, killed (whole process group) after a timeout
+  lib.emulator    Emulator: the IoTDA emulator on free ports, its listeners'
+                  addresses read from its log, stopped
 """
