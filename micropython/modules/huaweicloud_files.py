@@ -130,7 +130,8 @@ class Files:
         r = self._url("download", file_name, None)
         obj = r.get("object_name") or file_name
         want = (r.get("file_attributes") or {}).get("size")
-        status, desc, got, out = 0, "", 0, None
+        part = _http.FileSink(sink) if isinstance(sink, str) else None
+        status, desc, got = 0, "", 0
         try:
             s = _http.request("GET", r["url"], self.timeout, self._ssl)
             try:
@@ -139,7 +140,10 @@ class Files:
                 if not 200 <= status < 300:
                     desc = self._error_text(h)
                 else:
-                    out = open(sink + ".part", "wb") if isinstance(sink, str) else sink
+                    out = sink
+                    if part is not None:
+                        part.begin(None)
+                        out = part
                     while True:
                         d = h.read()
                         if not d:
@@ -154,19 +158,9 @@ class Files:
                 s.close()
         except Exception as e:  # OSError, HTTPError, the TLS module's ValueError
             status, desc = 0, "download failed: %s" % e
-        finally:
-            if out is not None and isinstance(sink, str):
-                out.close()
         ok = 200 <= status < 300
-        if isinstance(sink, str) and out is not None:
-            if ok:
-                try:
-                    os.remove(sink)
-                except OSError:
-                    pass
-                os.rename(sink + ".part", sink)
-            else:
-                os.remove(sink + ".part")
+        if part is not None:
+            part.commit() if ok else part.abort()
         self._report("download", obj, status, desc)
         if not ok:
             raise OSError(5, desc)

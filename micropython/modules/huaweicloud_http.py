@@ -4,6 +4,7 @@
 # bodies. Reads with readinto() only, the one read every port's socket has
 # (QuecPython's lwIP sockets have no readline()), into the caller's buffer:
 # RAM bounded by it and by the header limits below.
+import os
 import socket
 import time
 from micropython import const
@@ -196,3 +197,38 @@ def request(method, url, timeout, ssl_params, headers=""):
         s.close()
         raise
     return s
+
+
+class FileSink:
+    """A download to a file: path + ".part" while it arrives; commit() renames
+    it to path, abort() removes it, so path only ever holds a whole (for OTA:
+    verified) file. huaweicloud_ota's default sink, huaweicloud_files' too."""
+
+    def __init__(self, path):
+        self.path = path
+        self._f = None
+
+    def begin(self, info):
+        self.abort()
+        self._f = open(self.path + ".part", "wb")
+
+    def write(self, data):
+        self._f.write(data)
+
+    def commit(self):
+        self._f.close()
+        self._f = None
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+        os.rename(self.path + ".part", self.path)
+
+    def abort(self):
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+        try:
+            os.remove(self.path + ".part")
+        except OSError:
+            pass

@@ -6,7 +6,6 @@
 # event's `sign`) checked on the way in the native core, the progress
 # reported with upgrade_progress_report; the sink commits only a package
 # whose digest matched. Docs: docs/huaweicloud.md, "OTA upgrades".
-import os
 try:
     import _thread
 except ImportError:
@@ -32,38 +31,7 @@ class OTAError(Exception):
     """args: (result_code, description)"""
 
 
-class FileSink:
-    """The package goes to path + ".part"; commit() renames it to path, abort()
-    removes it: path only ever holds a verified package."""
-
-    def __init__(self, path):
-        self.path = path
-        self._f = None
-
-    def begin(self, info):
-        self.abort()
-        self._f = open(self.path + ".part", "wb")
-
-    def write(self, data):
-        self._f.write(data)
-
-    def commit(self):
-        self._f.close()
-        self._f = None
-        try:
-            os.remove(self.path)
-        except OSError:
-            pass
-        os.rename(self.path + ".part", self.path)
-
-    def abort(self):
-        if self._f is not None:
-            self._f.close()
-            self._f = None
-        try:
-            os.remove(self.path + ".part")
-        except OSError:
-            pass
+FileSink = _http.FileSink  # path + ".part", renamed once verified
 
 
 def _clean(v, what):
