@@ -21,14 +21,14 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
-use sha2::{Digest, Sha256};
 
 use crate::tls::TlsError;
 
 /// Lowercase hex SHA-256 of a DER certificate (what IoTDA's console calls
 /// the certificate's fingerprint).
 pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

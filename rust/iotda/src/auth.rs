@@ -9,9 +9,6 @@
 //! [`credentials`] derives the hour stamp once and uses it for both the
 //! ClientId and the HMAC key, so the two can never straddle an hour boundary.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
 use crate::time::DateTime;
 use crate::validate;
 use crate::write::concat;
@@ -133,16 +130,7 @@ pub fn credentials_for_hour(
 /// Password = lowercase hex of HMAC-SHA256(key = `timestamp`, message =
 /// `secret`): sign types 0 and 1.
 pub fn password(timestamp: &[u8; HOUR_STAMP_LEN], secret: &[u8], out: &mut [u8; PASSWORD_LEN]) {
-    // HMAC zero-pads a key shorter than the block (64 bytes for SHA-256), so
-    // keying with the stamp followed by zeros is exactly HMAC keyed with the
-    // stamp, and the fixed-size constructor cannot fail (no unwrap needed).
-    let mut key = [0u8; 64];
-    for (k, t) in key.iter_mut().zip(timestamp) {
-        *k = *t;
-    }
-    let mut mac = <Hmac<Sha256> as KeyInit>::new(&key.into());
-    mac.update(secret);
-    let digest = mac.finalize().into_bytes();
+    let digest = crate::sha256::hmac_sha256(timestamp, secret);
     hex_lower(&digest, out);
 }
 

@@ -7,6 +7,7 @@
 //!   (HMAC-SHA256, and HMAC-SM3 with SM3 for sign type 2).
 //! - [`topic`]: every system topic, built into caller buffers and classified
 //!   zero-copy.
+//! - [`hash`]: SHA-256 and SM3 over one small frame, HMAC.
 //! - [`sha256`]: incremental SHA-256 in a caller-owned state (OTA packages).
 //! - [`validate`]: device ids, request ids and custom topic names that could
 //!   produce an invalid or foreign topic are rejected.
@@ -30,6 +31,7 @@ extern crate std;
 
 pub mod auth;
 mod error;
+pub mod hash;
 pub mod sha256;
 pub mod sm3;
 pub mod time;

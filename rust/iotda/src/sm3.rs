@@ -1,11 +1,13 @@
 //! SM3 (GB/T 32905-2016) and HMAC-SM3 (RFC 2104 over SM3), for sign type 2.
 //!
-//! A small, rolled implementation of our own: RustCrypto's `sm3` crate
-//! unrolls the 64 rounds (about 6 KB of ARM code); this one is a loop over a
-//! 16-word message window, a few hundred bytes, and one HMAC per login needs
-//! no speed. Checked against the standard's examples and OpenSSL (tests).
+//! A small, rolled compression function of our own (RustCrypto's `sm3`
+//! crate unrolls the 64 rounds: about 6 KB of ARM code) in the frame
+//! [`crate::hash`] shares with SHA-256; one HMAC per login needs no speed.
+//! Checked against the standard's examples and OpenSSL (tests).
 
-const IV: [u32; 8] = [
+use crate::hash::{self, Algorithm, BLOCK, DIGEST_LEN};
+
+pub(crate) const IV: [u32; 8] = [
     0x7380_166f,
     0x4914_b2b9,
     0x1724_42d7,
@@ -15,32 +17,6 @@ const IV: [u32; 8] = [
     0xe38d_ee4d,
     0xb0fb_0e4e,
 ];
-
-/// Length of an SM3 digest.
-pub const DIGEST_LEN: usize = 32;
-const BLOCK: usize = 64;
-
-/// A streaming SM3 computation.
-#[derive(Clone)]
-pub struct Sm3 {
-    state: [u32; 8],
-    block: [u8; BLOCK],
-    /// Bytes in `block`.
-    filled: usize,
-    /// Message length in bytes (mod 2^64).
-    total: u64,
-}
-
-impl Default for Sm3 {
-    fn default() -> Self {
-        Sm3 {
-            state: IV,
-            block: [0; BLOCK],
-            filled: 0,
-            total: 0,
-        }
-    }
-}
 
 fn p0(x: u32) -> u32 {
     x ^ x.rotate_left(9) ^ x.rotate_left(17)
@@ -53,11 +29,8 @@ fn p1(x: u32) -> u32 {
 // Every index is masked with `& 15` into a 16-word array, so none can be out
 // of bounds (and the compiler drops the checks).
 #[allow(clippy::indexing_slicing)]
-fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
-    let mut w = [0u32; 16];
-    for (word, b) in w.iter_mut().zip(block.chunks_exact(4)) {
-        *word = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    }
+pub(crate) fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
+    let mut w = hash::words(block);
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
     for j in 0..64usize {
         // W[j+4] joins the window (the expansion of GB/T 32905 5.3.2),
@@ -103,72 +76,14 @@ fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
     }
 }
 
-impl Sm3 {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn update(&mut self, mut data: &[u8]) {
-        self.total = self.total.wrapping_add(data.len() as u64);
-        while !data.is_empty() {
-            let room = self.block.get_mut(self.filled..).unwrap_or_default();
-            let n = room.len().min(data.len());
-            let (head, tail) = data.split_at(n);
-            for (dst, src) in room.iter_mut().zip(head) {
-                *dst = *src;
-            }
-            self.filled = self.filled.saturating_add(n);
-            data = tail;
-            if self.filled == BLOCK {
-                compress(&mut self.state, &self.block);
-                self.filled = 0;
-            }
-        }
-    }
-
-    pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
-        let bits = self.total.wrapping_mul(8);
-        self.update(&[0x80]);
-        while self.filled != BLOCK - 8 {
-            self.update(&[0]);
-        }
-        self.update(&bits.to_be_bytes());
-        let mut out = [0u8; DIGEST_LEN];
-        for (o, s) in out.chunks_exact_mut(4).zip(self.state) {
-            o.copy_from_slice(&s.to_be_bytes());
-        }
-        out
-    }
-}
-
 /// SM3 of `data`.
 pub fn sm3(data: &[u8]) -> [u8; DIGEST_LEN] {
-    let mut h = Sm3::new();
-    h.update(data);
-    h.finalize()
+    hash::digest(Algorithm::Sm3, data)
 }
 
-/// HMAC-SM3(key, msg) for a key of at most one block (64 bytes; longer
-/// keys are hashed first, as RFC 2104 says).
+/// HMAC-SM3(key, msg) (a key over one block is hashed first, RFC 2104).
 pub fn hmac_sm3(key: &[u8], msg: &[u8]) -> [u8; DIGEST_LEN] {
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        for (d, s) in k.iter_mut().zip(sm3(key)) {
-            *d = s;
-        }
-    } else {
-        for (d, s) in k.iter_mut().zip(key) {
-            *d = *s;
-        }
-    }
-    let pad = |x: u8| k.map(|b| b ^ x);
-    let mut inner = Sm3::new();
-    inner.update(&pad(0x36));
-    inner.update(msg);
-    let mut outer = Sm3::new();
-    outer.update(&pad(0x5c));
-    outer.update(&inner.finalize());
-    outer.finalize()
+    hash::hmac(Algorithm::Sm3, key, msg)
 }
 
 #[cfg(test)]
@@ -218,7 +133,7 @@ mod tests {
             let data = std::vec![b'a'; n];
             assert_eq!(hex(&sm3(&data)), want, "{n} bytes");
             // fed in uneven pieces: the same digest
-            let mut h = Sm3::new();
+            let mut h = hash::Hasher::new(Algorithm::Sm3);
             for piece in data.chunks(7) {
                 h.update(piece);
             }
