@@ -7,7 +7,8 @@
 #   bash ports/quectel/build.sh [family...]     (default: ec600u ec600n)
 #
 # Per family, in build/quectel/<family>/:
-#   libqpy_rust.a      Rust archive (.ARM.exidx* and bitcode stripped)
+#   libqpy_rust.a      Rust archive (.ARM.exidx* and bitcode stripped, without
+#                      compiler_builtins: newlib/libgcc provide those symbols)
 #   obj/<mod>.o        c_glue/<mod>/mod*.c compiled with the vendor flags
 #   genhdr/            qstrdefs.generated.h for these sources (MicroPython's
 #                      own makeqstrdata.py), empty root_pointers.h
@@ -63,6 +64,14 @@ for fam in "${families[@]}"; do
     log "== $fam: Rust $rust_target ($rust_flags), C $cflags"
     # shellcheck disable=SC2086
     rust_arm_build "$rust_target" "$dir/libqpy_rust.a" $rust_flags
+    # Rust's own copies of memcpy/memmove/memset and the AEABI division and
+    # float helpers (compiler_builtins, weak symbols) duplicate what the
+    # vendor toolchain's newlib and libgcc give every firmware: drop them,
+    # so the firmware links one copy; linkcheck.py proves each symbol the
+    # Rust code needs is then provided by libc/libgcc.
+    cb="$(ar t "$dir/libqpy_rust.a" | grep '^compiler_builtins' || true)"
+    # shellcheck disable=SC2086
+    [[ -z "$cb" ]] || ar d "$dir/libqpy_rust.a" $cb
     "$PYTHON" "$here/linkcheck.py" --family "$fam" --src "$src" --out "$dir" \
         --rust-lib "$dir/libqpy_rust.a" --rust-target "$rust_target" \
         --rust-flags "$rust_flags" --cflags "$cflags"
