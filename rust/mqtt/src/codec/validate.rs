@@ -11,9 +11,7 @@ pub fn utf8_string(bytes: &[u8]) -> Result<&str, FieldError> {
         return Err(FieldError::StringTooLong);
     }
     let text = core::str::from_utf8(bytes).map_err(|_| FieldError::InvalidUtf8)?;
-    if text.contains('\0') {
-        return Err(FieldError::NullCharacter);
-    }
+    string(text)?;
     Ok(text)
 }
 
@@ -22,7 +20,8 @@ pub fn string(text: &str) -> Result<(), FieldError> {
     if text.len() > MAX_FIELD_LEN {
         return Err(FieldError::StringTooLong);
     }
-    if text.as_bytes().contains(&0) {
+    // a plain loop: core's memchr costs flash and these strings are short
+    if text.bytes().any(|b| b == 0) {
         return Err(FieldError::NullCharacter);
     }
     Ok(())
@@ -63,17 +62,19 @@ pub fn topic_filter(filter: &str) -> Result<(), FieldError> {
     if filter.is_empty() {
         return Err(FieldError::InvalidTopicFilter);
     }
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        let is_last = levels.peek().is_none();
-        let wildcard_ok = match level {
-            "+" => true,
-            "#" => is_last,
-            other => !other.contains(['+', '#']),
-        };
-        if !wildcard_ok {
-            return Err(FieldError::InvalidTopicFilter);
+    // One pass over the bytes (the wildcards and `/` are single ASCII bytes,
+    // never part of a multi-byte UTF-8 sequence).
+    let mut prev = b'/';
+    let mut bytes = filter.bytes().peekable();
+    while let Some(byte) = bytes.next() {
+        if byte == b'+' || byte == b'#' {
+            let next = bytes.peek().copied();
+            let whole_level = prev == b'/' && matches!(next, None | Some(b'/'));
+            if !whole_level || (byte == b'#' && next.is_some()) {
+                return Err(FieldError::InvalidTopicFilter);
+            }
         }
+        prev = byte;
     }
     Ok(())
 }
@@ -99,6 +100,25 @@ mod tests {
         assert_eq!(topic_name("a/+"), Err(FieldError::WildcardInTopic));
         assert_eq!(topic_name("a/#"), Err(FieldError::WildcardInTopic));
         assert_eq!(topic_name("a\0b"), Err(FieldError::NullCharacter));
+    }
+
+    /// The rule as the spec words it, level by level (the reference for
+    /// the one-pass scan).
+    fn filter_by_levels(filter: &str) -> bool {
+        let levels: std::vec::Vec<&str> = filter.split('/').collect();
+        !filter.is_empty()
+            && levels.iter().enumerate().all(|(i, level)| match *level {
+                "+" => true,
+                "#" => i + 1 == levels.len(),
+                other => !other.contains(['+', '#']),
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn filter_scan_matches_the_level_rule(filter in "[a/+#]{0,10}") {
+            proptest::prop_assert_eq!(topic_filter(&filter).is_ok(), filter_by_levels(&filter), "{}", filter);
+        }
     }
 
     #[test]
