@@ -109,7 +109,7 @@ mod tests {
         !filter.is_empty()
             && levels.iter().enumerate().all(|(i, level)| match *level {
                 "+" => true,
-                "#" => i + 1 == levels.len(),
+                "#" => i == levels.len().saturating_sub(1),
                 other => !other.contains(['+', '#']),
             })
     }
