@@ -116,7 +116,7 @@ pub fn on_event(st: &mut State, shared: &Shared, device_id: &str, etype: &str, p
                 encode(&object_name)
             );
             let now = now_ms();
-            st.services.grants.retain(|_, g| g.expires_ms >= now); // expired URLs are gone for good
+            st.services.grants.retain(|_, g| now < g.expires_ms); // expired URLs are gone for good
             st.services.grants.insert(
                 token,
                 UrlGrant {
@@ -217,7 +217,8 @@ fn grant(st: &State, q: Option<&str>, p: &ObjectPath, upload: bool) -> Result<Ur
     if p.bucket != BUCKET || g.object_name != p.object || g.upload != upload {
         return Err(mismatch);
     }
-    if now_ms() > g.expires_ms {
+    // valid before `expires_ms`, expired from it on (as the OTA tokens)
+    if now_ms() >= g.expires_ms {
         return Err((StatusCode::FORBIDDEN, "AccessDenied", "Request has expired"));
     }
     Ok(g.clone())

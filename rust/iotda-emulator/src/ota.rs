@@ -243,6 +243,30 @@ pub struct Store {
     pub faults: Faults,
 }
 
+impl Store {
+    /// Hand out `token` for `package_id` from `now_ms` for the configured
+    /// lifetime; tokens that expired are forgotten here (a long-running
+    /// emulator would otherwise keep every token it ever gave).
+    pub fn add_token(&mut self, token: String, package_id: String, now_ms: i64) {
+        self.tokens.retain(|_, t| !t.expired(now_ms));
+        let expires_ms = now_ms.saturating_add(self.faults.token_ttl_secs.saturating_mul(1000));
+        self.tokens.insert(
+            token,
+            Token {
+                package_id,
+                expires_ms,
+            },
+        );
+    }
+}
+
+impl Token {
+    /// Valid before `expires_ms`, expired from it on.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        now_ms >= self.expires_ms
+    }
+}
+
 /// A `$ota` upgrade event for one device (what `deliver` sends).
 #[derive(Debug, Clone)]
 pub struct Push {
@@ -297,13 +321,8 @@ pub fn upgrade_event(
     if let Some(c) = &pkg.custom_info {
         paras["custom_info"] = json!(c);
     }
-    store.tokens.insert(
-        token,
-        Token {
-            package_id: pkg.package_id.clone(),
-            expires_ms: now_ms().saturating_add(store.faults.token_ttl_secs.saturating_mul(1000)),
-        },
-    );
+    let package_id = pkg.package_id.clone();
+    store.add_token(token, package_id, now_ms());
     Some(Push {
         device_id: device_id.to_string(),
         body: json!({
@@ -507,6 +526,22 @@ pub fn parse_range(header: Option<&str>, len: u64) -> Result<Option<(u64, u64)>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expired_tokens_are_forgotten() {
+        let mut store = Store::default();
+        store.faults.token_ttl_secs = 10;
+        store.add_token("a".into(), "p".into(), 1_000);
+        store.add_token("b".into(), "p".into(), 5_000);
+        assert_eq!(store.tokens.len(), 2, "both still valid");
+        assert!(!store.tokens["a"].expired(10_999));
+        assert!(store.tokens["a"].expired(11_000), "expired at its end");
+        // "a" expired at 11,000: handing out "c" then forgets it
+        store.add_token("c".into(), "p".into(), 11_000);
+        let mut left: Vec<_> = store.tokens.keys().cloned().collect();
+        left.sort();
+        assert_eq!(left, ["b", "c"]);
+    }
 
     #[test]
     fn ranges() {

@@ -407,7 +407,7 @@ pub async fn download(
         if t.package_id != p.package_id {
             return unauthorized("access token not valid for this package");
         }
-        if now_ms() >= t.expires_ms {
+        if t.expired(now_ms()) {
             return unauthorized("access token expired");
         }
         let Some(pkg) = store.packages.get(&p.package_id) else {
