@@ -10,7 +10,10 @@
 #   short hash of the flags (each flag set keeps its own incremental state);
 # * RUSTFLAGS: -Zunstable-options -Cpanic=immediate-abort when the installed
 #   nightly accepts it (panic/formatting machinery compiled out), else plain
-#   panic=abort from the release profile; plus the extra flags;
+#   panic=abort from the release profile; plus LLVM's machine outliner and
+#   no inlining beyond what opt-level z forces (-446 B of the Rust core on
+#   EC600U, same code in the qemu tests as in the Quectel builds); plus the
+#   extra flags;
 # * <out.a>: the archive without .ARM.exidx* (unwind index; the SABRELITE
 #   linker script does not place it, and nothing unwinds with panic=abort)
 #   and without the embedded LLVM bitcode (.llvmbc/.llvmcmd) that
@@ -42,7 +45,7 @@ rust_arm_build() { # target out.a [extra rustflags...]
         rust_arm_log "rustup component add rust-src --toolchain $tc"
         rustup component add rust-src --toolchain "$tc" >&2
     fi
-    flags="$(rust_arm_panic_flags "$target") $*"
+    flags="$(rust_arm_panic_flags "$target") -C llvm-args=-enable-machine-outliner=always -C llvm-args=-inline-threshold=0 $*"
     flags="$(echo "$flags" | tr -s ' ' | sed 's/^ //; s/ $//')"   # normalise blanks (keep the quotes)
     tag="$(echo "$target $flags ${RUST_ARM_OPT_LEVEL:-z}" | sha256sum | cut -c1-8)"
     tdir="$root/target/arm/$target-$tag"
