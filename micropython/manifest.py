@@ -18,7 +18,9 @@ module("huaweicloud_http.py", base_path="modules", opt=3)
 
 # huaweicloud_ota: optional OTA upgrades over HuaweiCloud ($ota events,
 # streamed download, SHA-256 in the native core). Drop this line to save its
-# flash when a product does not upgrade over the air.
+# flash when a product does not upgrade over the air, and build with
+# MICROPY_PY_HUAWEICLOUD_OTA=0 (CFLAGS) to drop its native part too (~1 KB:
+# _huaweicloud.sha256_* and the Rust they call).
 module("huaweicloud_ota.py", base_path="modules", opt=3)
 
 # Optional services over the client (each imports huaweicloud): gateway

@@ -14,6 +14,13 @@
 
 #include "qpy_rust.h"
 
+// The streaming SHA-256 below serves only the optional huaweicloud_ota
+// module: a port that does not freeze it sets this to 0 (about 1 KB less
+// flash: the C here and the Rust it calls).
+#ifndef MICROPY_PY_HUAWEICLOUD_OTA
+#define MICROPY_PY_HUAWEICLOUD_OTA (1)
+#endif
+
 #define UNIX_2000_MS (946684800000LL)
 
 // Offset of the UTC clock from the device clock, in milliseconds: learnt from
@@ -344,6 +351,7 @@ static mp_obj_t huaweicloud_subscriptions(mp_obj_t device_id) {
 static MP_DEFINE_CONST_FUN_OBJ_1(huaweicloud_subscriptions_obj, huaweicloud_subscriptions);
 
 
+#if MICROPY_PY_HUAWEICLOUD_OTA
 // SHA-256 of an OTA package while it streams in (huaweicloud_ota.py): the
 // state is a bytearray the script owns, hashed in place by Rust.
 static uint8_t *sha256_state(mp_obj_t state) {
@@ -390,6 +398,7 @@ static mp_obj_t huaweicloud_sha256_hex(mp_obj_t state) {
     return new_core_str(out, sizeof(out));
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(huaweicloud_sha256_hex_obj, huaweicloud_sha256_hex);
+#endif
 
 
 static const mp_rom_map_elem_t huaweicloud_module_globals_table[] = {
@@ -405,9 +414,11 @@ static const mp_rom_map_elem_t huaweicloud_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_time_sync), MP_ROM_PTR(&huaweicloud_time_sync_obj) },
     { MP_ROM_QSTR(MP_QSTR_check_id), MP_ROM_PTR(&huaweicloud_check_id_obj) },
     { MP_ROM_QSTR(MP_QSTR_subscriptions), MP_ROM_PTR(&huaweicloud_subscriptions_obj) },
+#if MICROPY_PY_HUAWEICLOUD_OTA
     { MP_ROM_QSTR(MP_QSTR_sha256_init), MP_ROM_PTR(&huaweicloud_sha256_init_obj) },
     { MP_ROM_QSTR(MP_QSTR_sha256_update), MP_ROM_PTR(&huaweicloud_sha256_update_obj) },
     { MP_ROM_QSTR(MP_QSTR_sha256_hex), MP_ROM_PTR(&huaweicloud_sha256_hex_obj) },
+#endif
     { MP_ROM_QSTR(MP_QSTR_KEEPALIVE_MIN), MP_ROM_INT(IOTDA_KEEPALIVE_MIN) },
     { MP_ROM_QSTR(MP_QSTR_KEEPALIVE_MAX), MP_ROM_INT(IOTDA_KEEPALIVE_MAX) },
     { MP_ROM_QSTR(MP_QSTR_ID_REQUEST), MP_ROM_INT(IOTDA_ID_REQUEST) },

@@ -38,6 +38,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GLUE = os.environ.get("QPY_USER_C_MODULES") or os.path.join(ROOT, "c_glue")
 CC = "arm-none-eabi-gcc"
 NM = "arm-none-eabi-nm"
+# Native parts of optional features: (glue module, config macro, the frozen
+# module that needs it). Off in the table's base, measured on top as an
+# optional row.
+OPTIONAL_NATIVE = [("huaweicloud", "MICROPY_PY_HUAWEICLOUD_OTA", "huaweicloud_ota")]
 FLASH_GOAL = 42555         # C + Rust + frozen bytecode, EC600U flags (issues 10, 12)
 RAM_GOAL = 512              # "a few hundred bytes" of .data/.bss of their own
 WARN_FLAGS = ["-Wall", "-Wpointer-arith", "-Wdouble-promotion", "-Wfloat-conversion", "-Werror"]
@@ -80,16 +84,21 @@ def glue_modules():
     return mods
 
 
-def make_genhdr(args, cflags, mods, core):
-    gen = os.path.join(args.out, "genhdr")
-    os.makedirs(gen, exist_ok=True)
-    open(os.path.join(gen, "root_pointers.h"), "w").close()
-    names = set()
+def glue_qstr_names(cflags, mods):
+    """{module: the MP_QSTR_ names its glue uses with these flags}."""
     per_module = {}
     for mod, path, _ in mods:
         pre = run([CC, "-E", "-DNO_QSTR", *cflags, path])
         per_module[mod] = set(re.findall(r"\bMP_QSTR_(\w+)", pre))
-        names.update(per_module[mod])
+    return per_module
+
+
+def make_genhdr(args, cflags, mods, core):
+    gen = os.path.join(args.out, "genhdr")
+    os.makedirs(gen, exist_ok=True)
+    open(os.path.join(gen, "root_pointers.h"), "w").close()
+    per_module = glue_qstr_names(cflags, mods)
+    names = set().union(*per_module.values())
     # the core names too: frozen modules (below) refer to them as MP_QSTR_*
     collected = "".join("Q(%s)\n" % n for n in sorted(names | core))
     core = open(os.path.join(args.src, "py", "qstrdefs.h")).read()
@@ -189,9 +198,15 @@ def main():
     vendor = args.cflags.split()
     cflags = vendor + ["-std=gnu99", "-Os", "-DNDEBUG", "-ffunction-sections", "-fdata-sections", "-fno-common",
                        "-I" + os.path.join(HERE, "mpconfig"), "-I" + args.src, "-I" + args.out, "-I" + GLUE]
+    # The table's base is the two modules without their optional native
+    # parts (each a config macro, default 1 in the glue); the QSTR header is
+    # made with them on so both builds compile against it.
+    full_cflags = cflags + ["-D%s=1" % macro for _, macro, _ in OPTIONAL_NATIVE]
+    cflags = cflags + ["-D%s=0" % macro for _, macro, _ in OPTIONAL_NATIVE]
     mods = glue_modules()
     core = core_qstrs(args)
-    per_module = make_genhdr(args, cflags, mods, core)
+    per_module_full = make_genhdr(args, full_cflags, mods, core)
+    per_module = glue_qstr_names(cflags, mods)
 
     objdir = os.path.join(args.out, "obj")
     lc = os.path.join(args.out, "linkcheck")
@@ -238,9 +253,21 @@ def main():
         raise CheckFailed("defined by the glue and by the Rust archive: %s" % ", ".join(both))
 
     # undefined symbols after pulling what the glue needs from the archive
-    partial = os.path.join(lc, "partial.o")
-    run([CC, *ldflags, "-r", "-Wl,-u,qpy_linkcheck_entry", "-o", partial, *objs, args.rust_lib])
-    undef = sorted({s for t, s in nm_symbols(partial, "--undefined-only")})
+    # (also with each optional native part on: the stubs must cover both)
+    variants = {"": objs}
+    for mod, macro, _ in OPTIONAL_NATIVE:
+        path = next(p for m, p, _ in mods if m == mod)
+        obj = os.path.join(objdir, "%s_%s.o" % (mod, macro))
+        flags_on = [f for f in cflags if f != "-D%s=0" % macro] + ["-D%s=1" % macro]
+        run([CC, *flags_on, *WARN_FLAGS, "-c", path, "-o", obj])
+        base_obj = dict(glue_objs)[mod]
+        variants[macro] = [obj if o == base_obj else o for o in objs]
+    undef = set()
+    for name, objs_ in variants.items():
+        partial = os.path.join(lc, "partial%s.o" % (name and "_" + name))
+        run([CC, *ldflags, "-r", "-Wl,-u,qpy_linkcheck_entry", "-o", partial, *objs_, args.rust_lib])
+        undef |= {s for t, s in nm_symbols(partial, "--undefined-only")}
+    undef = sorted(undef)
     provided = {s for lib in (libc, libgcc)
                 for t, s in nm_symbols(lib, "--defined-only", "--extern-only")}
     headers = header_text(args.src)
@@ -267,14 +294,35 @@ def main():
                     "    .type %s, %%function\n    .thumb_func\n%s:\n    bx lr\n" % (s, s, s, s))
     stubs_o = os.path.join(lc, "runtime_stubs.o")
     run([CC, *vendor, "-c", stubs_s, "-o", stubs_o])
-    image = os.path.join(lc, "image.elf")
-    map_path = os.path.join(lc, "image.map")
-    run([CC, *ldflags, "-Wl,--gc-sections", "-Wl,-e,qpy_linkcheck_entry", "-Wl,--fatal-warnings",
-         "-Wl,--no-warn-rwx-segments", "-Wl,-Map=" + map_path, "-o", image, *objs, stubs_o,
-         args.rust_lib, "-Wl,--start-group", libc, libgcc, libnosys, "-Wl,--end-group"])
+    def link(name, objs_):
+        image_ = os.path.join(lc, name + ".elf")
+        map_ = os.path.join(lc, name + ".map")
+        run([CC, *ldflags, "-Wl,--gc-sections", "-Wl,-e,qpy_linkcheck_entry", "-Wl,--fatal-warnings",
+             "-Wl,--no-warn-rwx-segments", "-Wl,-Map=" + map_, "-o", image_, *objs_, stubs_o,
+             args.rust_lib, "-Wl,--start-group", libc, libgcc, libnosys, "-Wl,--end-group"])
+        return image_, parse_map(map_)
 
-    # sizes per input object
-    sizes = parse_map(map_path)
+    def ours(sizes_, objs_):
+        """Flash of the glue objects and the Rust archive in one link."""
+        n = 0
+        for path, d in sizes_.items():
+            m = re.match(r"(.*)\((.*)\)$", path)
+            if path in objs_ or (m and os.path.abspath(m.group(1)) == os.path.abspath(args.rust_lib)):
+                n += d["text"] + d["rodata"] + d["data"]
+        return n
+
+    image, sizes = link("image", objs)
+
+    # each optional native part: the glue module rebuilt with it on, linked
+    # again; the difference (C + Rust + its QSTRs) is its row
+    native_rows = {}
+    for mod, macro, frozen in OPTIONAL_NATIVE:
+        objs_on = variants[macro]
+        _, sizes_on = link("image_" + macro, objs_on)
+        qstrs = sum(len(q) + 7 for q in per_module_full[mod] - per_module[mod] - core)
+        flash = ours(sizes_on, objs_on) - ours(sizes, objs) + qstrs
+        native_rows[frozen] = ("%s native part (%s=1: C + Rust + QSTRs)" % (frozen, macro),
+                               dict(text=0, rodata=flash, data=0, bss=0))
     rows = []
     for mod, o in glue_objs:
         rows.append(("%s glue (C)" % mod, sizes.get(o, dict(text=0, rodata=0, data=0, bss=0)), True))
@@ -311,6 +359,9 @@ def main():
             rows.append((label, d, True))
         else:
             optional.append((label, d, True))
+            native = native_rows.get(label.split()[0])
+            if native:
+                optional.append((native[0], native[1], True))
 
     def add(rows_):
         t = dict(text=0, rodata=0, data=0, bss=0)
