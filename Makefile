@@ -76,6 +76,7 @@ test: rust-check firmware
 	$(MAKE) --no-print-directory reliability-test
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory qemu-test
+	$(MAKE) --no-print-directory quectel
 
 ## bench: full benchmark (valgrind for instruction counts); writes bench/RESULTS.md, bench/results.json
 bench: firmware
