@@ -336,6 +336,7 @@ fn decode_status(error: DecodeError) -> umqtt_status_code {
         | DecodeError::LengthMismatch
         | DecodeError::WillFlags => UMQTT_ERR_MALFORMED,
         DecodeError::Field(field) => field_status(field),
+        DecodeError::UnexpectedPacket(_) => UMQTT_ERR_UNEXPECTED_PACKET,
     }
 }
 

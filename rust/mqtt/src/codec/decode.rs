@@ -105,6 +105,29 @@ fn check_flags(packet_type: PacketType, flags: u8) -> Result<(), DecodeError> {
 /// Returns the packet and the bytes it occupied, or `Partial(n)`: feed at least
 /// `n` more bytes (exactly `n` once the fixed header is complete) and call again.
 pub fn decode(buf: &[u8]) -> Result<Status<(Packet<'_>, usize)>, DecodeError> {
+    decode_with(buf, decode_body)
+}
+
+/// [`decode`] for a client: the packets a server sends; a type only clients
+/// send (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT) is
+/// [`DecodeError::UnexpectedPacket`] once its whole packet is in `buf`,
+/// without parsing its body, so a client's build carries no parser for them.
+pub fn decode_from_server(buf: &[u8]) -> Result<Status<(Packet<'_>, usize)>, DecodeError> {
+    decode_with(buf, |header, body| match header.packet_type {
+        t @ (PacketType::Connect
+        | PacketType::Subscribe
+        | PacketType::Unsubscribe
+        | PacketType::PingReq
+        | PacketType::Disconnect) => Err(DecodeError::UnexpectedPacket(t)),
+        _ => decode_body(header, body),
+    })
+}
+
+#[inline(always)]
+fn decode_with<'a>(
+    buf: &'a [u8],
+    body: impl FnOnce(&FixedHeader, &'a [u8]) -> Result<Packet<'a>, DecodeError>,
+) -> Result<Status<(Packet<'a>, usize)>, DecodeError> {
     let header = match decode_fixed_header(buf)? {
         Status::Partial(needed) => return Ok(Status::Partial(needed)),
         Status::Complete(header) => header,
@@ -113,13 +136,14 @@ pub fn decode(buf: &[u8]) -> Result<Status<(Packet<'_>, usize)>, DecodeError> {
     let Some(packet_bytes) = buf.get(..total) else {
         return Ok(Status::Partial(total.saturating_sub(buf.len())));
     };
-    let body = packet_bytes
+    let body_bytes = packet_bytes
         .get(header.header_len..)
         .ok_or(DecodeError::LengthMismatch)?;
-    let packet = decode_body(&header, body)?;
+    let packet = body(&header, body_bytes)?;
     Ok(Status::Complete((packet, total)))
 }
 
+#[inline(always)]
 fn decode_body<'a>(header: &FixedHeader, body: &'a [u8]) -> Result<Packet<'a>, DecodeError> {
     let mut reader = Reader::new(body);
     let packet = match header.packet_type {
@@ -323,6 +347,32 @@ fn suback<'a>(reader: &mut Reader<'a>) -> Result<SubAck<'a>, DecodeError> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_server_refuses_client_packets_without_parsing_them() {
+        // CONNECT (well formed), SUBSCRIBE with a body that would not parse,
+        // PINGREQ, DISCONNECT, UNSUBSCRIBE: each refused by type
+        let connect = [0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 0];
+        assert!(matches!(decode(&connect), Ok(Status::Complete(_))));
+        let cases: [(&[u8], PacketType); 5] = [
+            (&connect, PacketType::Connect),
+            (&[0x82, 0x02, 0xff, 0xff], PacketType::Subscribe),
+            (&[0xc0, 0x00], PacketType::PingReq),
+            (&[0xe0, 0x00], PacketType::Disconnect),
+            (&[0xa2, 0x02, 0, 1], PacketType::Unsubscribe),
+        ];
+        for (buf, t) in cases {
+            assert_eq!(
+                decode_from_server(buf).err(),
+                Some(DecodeError::UnexpectedPacket(t))
+            );
+        }
+        // only once the whole packet is there (it is skipped whole)
+        assert_eq!(decode_from_server(&connect[..5]), Ok(Status::Partial(9)));
+        // what a server sends decodes as with decode()
+        let puback = [0x40, 0x02, 0, 7];
+        assert_eq!(decode_from_server(&puback), decode(&puback));
+    }
 
     fn complete(buf: &[u8]) -> Packet<'_> {
         match decode(buf).unwrap() {

@@ -46,6 +46,9 @@ pub enum DecodeError {
     WillFlags,
     /// A field's value is invalid.
     Field(FieldError),
+    /// A packet type the decoding side never receives (a client-only type
+    /// given to [`super::decode_from_server`]); its body was not parsed.
+    UnexpectedPacket(super::PacketType),
 }
 
 impl From<FieldError> for DecodeError {

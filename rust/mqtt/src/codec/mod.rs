@@ -8,7 +8,7 @@ pub mod packet;
 pub mod validate;
 pub mod varint;
 
-pub use decode::{decode, decode_fixed_header, FixedHeader, Status};
+pub use decode::{decode, decode_fixed_header, decode_from_server, FixedHeader, Status};
 pub use encode::{encode_publish_header, publish_header_len};
 pub use error::{DecodeError, EncodeError, FieldError};
 pub use packet::{

@@ -39,7 +39,10 @@ pub enum SessionError {
 
 impl From<DecodeError> for SessionError {
     fn from(error: DecodeError) -> Self {
-        SessionError::Decode(error)
+        match error {
+            DecodeError::UnexpectedPacket(t) => SessionError::UnexpectedPacket(t),
+            other => SessionError::Decode(other),
+        }
     }
 }
 

@@ -19,10 +19,10 @@ pub use link::{Link, LinkStatus, LoginFailure, ReconnectPoll};
 pub use subs::{SubEntry, SubState, MAX_SUBSCRIPTIONS, SUBS_MAX_BYTES};
 
 use crate::codec::{
-    decode, encode_publish_header, publish_header_len, ConnAck, Connect, ConnectReturnCode,
-    EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status,
-    SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe,
-    UnsubscribeTopics,
+    decode_from_server, encode_publish_header, publish_header_len, ConnAck, Connect,
+    ConnectReturnCode, EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish,
+    QoS, QosPid, Status, SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics,
+    Unsubscribe, UnsubscribeTopics,
 };
 use heapless::Vec;
 use inflight::OutgoingTable;
@@ -382,7 +382,7 @@ impl Session {
     ) -> Result<Status<Received<'a>>, SessionError> {
         // Only a whole packet proves the server alive: a stalled half packet
         // parsed again and again must not (new bytes count via `bytes_received`).
-        let (packet, consumed) = match decode(buf)? {
+        let (packet, consumed) = match decode_from_server(buf)? {
             Status::Partial(needed) => return Ok(Status::Partial(needed)),
             Status::Complete(decoded) => decoded,
         };
