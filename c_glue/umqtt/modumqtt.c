@@ -1528,6 +1528,21 @@ static mp_obj_t umqtt_client_del(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_client_del_obj, umqtt_client_del);
 
+#ifdef UMQTT_TEST_HOOKS
+// Test firmwares only (c_glue/umqtt/micropython.mk): where the secrets live,
+// (tx address, tx capacity, password address, password length), so that a
+// test can read those bytes (uctypes.bytes_at) and see them wiped.
+static mp_obj_t umqtt_test_secret_buffers(mp_obj_t self_in) {
+    umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    mp_obj_t items[4] = {
+        mp_obj_new_int_from_uint((uintptr_t)self->tx), mp_obj_new_int_from_uint(self->tx_cap),
+        mp_obj_new_int_from_uint((uintptr_t)self->password), mp_obj_new_int_from_uint(self->password_len),
+    };
+    return mp_obj_new_tuple(4, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(umqtt_test_secret_buffers_obj, umqtt_test_secret_buffers);
+#endif
+
 static void umqtt_client_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -2104,6 +2119,9 @@ static mp_obj_t field(umqtt_client_obj_t *self, qstr attr) {
 
 static const mp_rom_map_elem_t umqtt_client_locals_dict_table[] = {
     { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&umqtt_client_del_obj) },
+    #ifdef UMQTT_TEST_HOOKS
+    { MP_ROM_QSTR(MP_QSTR__test_secret_buffers), MP_ROM_PTR(&umqtt_test_secret_buffers_obj) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR_set_callback), MP_ROM_PTR(&umqtt_set_callback_obj) },
     { MP_ROM_QSTR(MP_QSTR_error_register_cb), MP_ROM_PTR(&umqtt_error_register_cb_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_credentials_cb), MP_ROM_PTR(&umqtt_set_credentials_cb_obj) },
