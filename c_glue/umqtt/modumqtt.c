@@ -32,8 +32,9 @@
 // A write holds the lock, so every other call waits while it blocks: a
 // packet the peer has not taken within WRITE_TIMEOUT_MS plus one second per
 // WRITE_MIN_RATE bytes (a big payload on a poor cellular uplink still goes)
-// means a lost link: it stopped reading, or takes a byte now and then.
-// WRITE_TIMEOUT_MS is also the socket's timeout once logged in.
+// means a lost link: it stopped reading, or takes a byte now and then; so
+// does a write that moves no byte for WRITE_TIMEOUT_MS, also the socket's
+// timeout once logged in.
 #define WRITE_TIMEOUT_MS (5000)
 #define WRITE_MIN_RATE (2048)
 #define KEEPER_PERIOD_MS (1000)
@@ -455,22 +456,54 @@ static void link_lost(umqtt_client_obj_t *self, int err) {
     }
 }
 
+static bool writable(umqtt_client_obj_t *self) {
+    int err;
+    mp_uint_t ret = mp_get_stream(self->sock)->ioctl(self->sock, MP_STREAM_POLL, MP_STREAM_POLL_WR, &err);
+    // an error or hang-up is "writable": the write reports it
+    return ret == MP_STREAM_ERROR || (ret & (MP_STREAM_POLL_WR | MP_STREAM_POLL_ERR | MP_STREAM_POLL_HUP)) != 0;
+}
+
+// The limits are kept here, not by the socket's timeout: a port may restart
+// a blocked write after a signal (the unix port's GC signals every thread)
+// with a fresh timeout. A write is made only when the socket has room, so it
+// returns having taken some bytes; the wait for room keeps the lock (the
+// packet is not finished) and releases the GIL.
 static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) {
     if (self->sock == MP_OBJ_NULL) {
         return false;
     }
-    uint32_t start = now_ms();
+    uint32_t start = now_ms(), moved = start;
     uint32_t limit = WRITE_TIMEOUT_MS + (uint32_t)(len / WRITE_MIN_RATE) * 1000;
-    while (len > 0) {
-        int err = MP_ETIMEDOUT;
-        mp_uint_t n = mp_get_stream(self->sock)->write(self->sock, buf, len, &err);
-        // a blocking write returns short only when the socket's timeout hit
-        if (n == MP_STREAM_ERROR || n == 0 || (n < len && now_ms() - start >= limit)) {
-            link_lost(self, n == MP_STREAM_ERROR ? err : MP_ETIMEDOUT);
-            return false;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) != 0) {
+        // raised mid-packet (KeyboardInterrupt in the port's retry): the
+        // rest never goes, so the link cannot carry another packet
+        link_lost(self, MP_EINTR);
+        nlr_jump(nlr.ret_val);
+    }
+    int err = MP_EAGAIN;
+    while (len > 0 && now_ms() - start < limit && now_ms() - moved < WRITE_TIMEOUT_MS) {
+        mp_uint_t n = MP_STREAM_ERROR;
+        err = MP_EAGAIN;
+        if (writable(self)) {
+            n = mp_get_stream(self->sock)->write(self->sock, buf, len, &err);
+        }
+        if (n == MP_STREAM_ERROR && mp_is_nonblocking_error(err)) {
+            mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(10);
+            mp_call_function_1(mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms), arg);
+            continue;
+        }
+        if (n == MP_STREAM_ERROR || n == 0) {
+            break;
         }
         buf += n;
         len -= n;
+        moved = now_ms();
+    }
+    nlr_pop();
+    if (len > 0) {
+        link_lost(self, mp_is_nonblocking_error(err) ? MP_ETIMEDOUT : err);
+        return false;
     }
     return true;
 }
