@@ -4,6 +4,23 @@
 # firmware (micropython/manifest.py); runs unchanged on CPython with a
 # umqtt and a _huaweicloud stand-in (tests/cpython/). Docs:
 # docs/huaweicloud.md. The secret is never printed.
+#
+# Flash: every name of this module's own (globals, attributes, method and
+# argument names; not locals) is a QSTR in the firmware, its length + 8 B;
+# so the private ones are short. What they are:
+#   _sk secret (None: certificate device)  _sg sign type
+#   _cn connected                          _gn receive thread's generation
+#   _rc reconn (setMqtt's)                 _op setMqtt's arguments, for start()
+#   _sq get_shadow() counter
+#   callbacks: _cr raw (setCallback) _ce error _cm message _cc command
+#   _cs property set _cg property get _cw shadow _cv event _ct time sync
+#   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
+#   _m the client, OSError(107) when not connected   _js JSON object or report
+#   _rw raw callback   _oc command   _os property set   _og property get
+# Names the optional modules (huaweicloud_ota, _gateway, ...) and tests use
+# keep their long names: _id _server _port _ssl _ssl_params _credentials
+# _mqtt _running _versions _services _sub_commands _check _report
+# _report_exc _call _event _pub _dispatch _on_events, and _text.
 import json
 # conninfo, topic, parse_topic, check_id, subscriptions, event_time, the
 # clock, the kind constants: used below by name and re-exported
@@ -13,13 +30,6 @@ try:
     import _thread
 except ImportError:
     _thread = None
-from time import sleep as _sleep
-
-_NO_HANDLER = "no handler"
-_MALFORMED = "malformed request"
-_HANDLER_ERROR = "handler error"
-_CA_KEYS = ("cadata", "ca_certs", "cafile")
-_CERT_KEYS = (("cert", "certfile"), ("key", "keyfile"))
 
 
 def server_for(region, instance=None):
@@ -30,18 +40,18 @@ def server_for(region, instance=None):
     return instance + "." + h if instance else h
 
 
-def _text(v, what):
-    if isinstance(v, bytes):
-        return v.decode()
-    if not isinstance(v, str):
-        raise TypeError(what + " must be str or bytes")
-    return v
+def _text(value, name):
+    if isinstance(value, bytes):
+        return value.decode()
+    if not isinstance(value, str):
+        raise TypeError(name + " must be str or bytes")
+    return value
 
 
-def _qos(q):
-    if q not in (0, 1):
+def _qos(qos):
+    if qos not in (0, 1):
         raise ValueError("qos 0 or 1")
-    return q
+    return qos
 
 
 def _services(services):
@@ -55,12 +65,13 @@ def _services(services):
     return list(services)
 
 
-def _exc_text(e):
-    return "%s: %s" % (type(e).__name__, e)
-
-
-def _fatal(e):
-    return isinstance(e, (KeyboardInterrupt, SystemExit))
+def _obj(msg):
+    # a downlink's JSON object, or None
+    try:
+        obj = json.loads(msg)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 class HuaweiCloud:
@@ -83,28 +94,29 @@ class HuaweiCloud:
             ssl_params = {}
         elif not isinstance(ssl_params, dict):
             raise TypeError("ssl_params must be a dict")
-        if ssl and not any(k in ssl_params for k in _CA_KEYS) and ssl_params.get("cert_reqs") != 0:
+        if ssl and not any(k in ssl_params for k in ("cadata", "ca_certs", "cafile")) and ssl_params.get("cert_reqs") != 0:
             raise ValueError("TLS needs ssl_params['cadata'] (or cert_reqs=0)")
         # no secret: a certificate (X.509) device, the TLS client certificate is its credential
-        if secret is None and not (ssl and all(any(k in ssl_params for k in ks) for ks in _CERT_KEYS)):
+        if secret is None and not (ssl and all(any(k in ssl_params for k in ks)
+                                               for ks in (("cert", "certfile"), ("key", "keyfile")))):
             raise ValueError("give secret, or TLS with ssl_params cert and key")
-        self._secret = secret
+        self._sk = secret
         self._port = port
         self._ssl = bool(ssl)
         self._ssl_params = ssl_params
-        self._sign = int(bool(check_timestamp)) if sign_type is None else sign_type
+        self._sg = int(bool(check_timestamp)) if sign_type is None else sign_type
         self._credentials()  # ValueError now for a sign type other than 0, 1, 2
         self._mqtt = None
-        self._connected = False
+        self._cn = False
         self._running = False
-        self._gen = 0
-        self._seq = 0
-        self._reconn = True
-        self._opts = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
+        self._gn = 0
+        self._sq = 0
+        self._rc = True
+        self._op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
         self._versions = None
-        self._raw_cb = self._error_cb = self._message_cb = self._command_cb = None
-        self._property_set_cb = self._property_get_cb = self._shadow_cb = None
-        self._event_cb = self._time_sync_cb = None
+        self._cr = self._ce = self._cm = self._cc = None
+        self._cs = self._cg = self._cw = None
+        self._cv = self._ct = None
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
         self._sub_commands = {}  # sub-device id -> command callback (huaweicloud_gateway)
 
@@ -114,24 +126,26 @@ class HuaweiCloud:
     # -- connection (aLiYun flow) ------------------------------------------
 
     def _credentials(self):
-        if self._secret is None:  # certificate device: no password (Huawei's CERTIFICATES auth)
-            return conninfo(self._id, "", sign_type=self._sign)[0], self._id, None
-        return conninfo(self._id, self._secret, sign_type=self._sign)
+        if self._sk is None:  # certificate device: no password (Huawei's CERTIFICATES auth)
+            return conninfo(self._id, "", sign_type=self._sg)[0], self._id, None
+        return conninfo(self._id, self._sk, sign_type=self._sg)
 
-    def _connect(self, clean_session, keepalive, reconn):
+    def _co(self, clean_session, keepalive, reconn):
         import umqtt
-        ka = min(max(keepalive, KEEPALIVE_MIN), KEEPALIVE_MAX)
-        m = umqtt.MQTTClient(self._id, self._server, port=self._port, keepalive=ka, ssl=self._ssl,
-                             ssl_params=self._ssl_params, reconn=reconn)
-        m.set_callback(self._on_publish)
+        # umqtt's positional order (QuecPython's): client_id, server, port, user, password,
+        # keepalive, ssl, ssl_params, reconn
+        m = umqtt.MQTTClient(self._id, self._server, self._port, None, None,
+                             min(max(keepalive, KEEPALIVE_MIN), KEEPALIVE_MAX), self._ssl,
+                             self._ssl_params, reconn)
+        m.set_callback(self._dispatch)
         m.set_credentials_cb(self._credentials)
-        m.error_register_cb(self._error_cb)
+        m.error_register_cb(self._ce)
         self._mqtt = m
-        self._reconn = reconn
+        self._rc = reconn
         m.connect(clean_session)
         for f in subscriptions(self._id):
             m.subscribe(f, 1)
-        self._connected = True
+        self._cn = True
 
     def setMqtt(self, clean_session=True, keepAlive=120, reconn=True):
         """Connect (fresh credentials), subscribe the system topics: 0, or -1
@@ -139,28 +153,28 @@ class HuaweiCloud:
         if self._running:
             raise ValueError("already started")
         if self._mqtt is not None:
-            self._close_quietly()
-        self._opts = (clean_session, keepAlive, reconn)
+            self._cq()
+        self._op = (clean_session, keepAlive, reconn)
         try:
-            self._connect(clean_session, keepAlive, reconn)
+            self._co(clean_session, keepAlive, reconn)
             return 0
         except Exception as e:
             self._report_exc("setMqtt", e)
-            self._close_quietly()
+            self._cq()
             return -1
 
-    def _close_quietly(self):
+    def _cq(self):
         try:
             self._mqtt.close()
         except Exception:
             pass
-        self._connected = False
+        self._cn = False
 
     def setCallback(self, f):
-        self._raw_cb = self._check(f)
+        self._cr = self._check(f)
 
     def error_register_cb(self, f):
-        self._error_cb = self._check(f)
+        self._ce = self._check(f)
         if self._mqtt is not None:
             self._mqtt.error_register_cb(f)
 
@@ -169,54 +183,51 @@ class HuaweiCloud:
         setMqtt() was not called)."""
         if self._running:
             raise ValueError("already started")
-        if not self._connected:
-            self._connect(*self._opts)
+        if not self._cn:
+            self._co(*self._op)
         if background and _thread:
-            self._gen += 1
+            self._gn += 1
             self._running = True
-            _thread.start_new_thread(self._loop, (self._gen,))
+            _thread.start_new_thread(self._lp, (self._gn,))
 
-    def _loop(self, gen):
-        # blocks in wait_msg(): umqtt releases the GIL while it waits
-        while self._running and self._gen == gen:
+    def _lp(self, seq):
+        # seq: the generation (_gn) this thread serves; it ends when that changes.
+        # Blocks in wait_msg(): umqtt releases the GIL while it waits
+        from time import sleep
+        while self._running and self._gn == seq:
             try:
                 self._mqtt.wait_msg()
             except Exception as e:
-                if not self._running or self._gen != gen:
-                    break
-                self._report_exc("receive", e)
-                sta = self._mqtt.get_mqttsta()
-                if sta == -1 or (sta == 2 and not self._reconn):
-                    self._running = False
-                    self._report("receive thread stopped: connection closed")
-                    break
-                _sleep(1)
+                if self._running and self._gn == seq:
+                    self._report_exc("receive", e)
+                    sta = self._mqtt.get_mqttsta()
+                    if sta == -1 or (sta == 2 and not self._rc):
+                        self._running = False
+                        self._report("receive thread stopped: connection closed")
+                    else:
+                        sleep(1)
 
     def subscribe(self, topic, qos=0):
         """0, or -1 (not connected, refused, ...)."""
-        _qos(qos)
-        return self._try("subscribe", lambda m: m.subscribe(topic, qos))
+        return self._tr("subscribe", topic, _qos(qos))
 
     def publish(self, topic, msg, qos=0):
         """0, or -1 (not connected, ...). IoTDA has no retain: no such argument."""
-        _qos(qos)
-        return self._try("publish", lambda m: m.publish(topic, msg, False, qos))
+        return self._tr("publish", topic, msg, False, _qos(qos))
 
-    def _try(self, what, op):
-        if self._mqtt is None or not self._connected:
-            self._report("%s: not connected" % what)
+    def _tr(self, name, *args):
+        # name: the umqtt method, also the error report's prefix
+        if self._mqtt is None or not self._cn:
+            self._report("%s: not connected" % name)
             return -1
         try:
-            r = op(self._mqtt)
-            return -1 if r is False else 0
+            return -1 if getattr(self._mqtt, name)(*args) is False else 0
         except Exception as e:
-            if _fatal(e):
-                raise
-            self._report_exc(what, e)
+            self._report_exc(name, e)
             return -1
 
     def _m(self):
-        if self._mqtt is None or not self._connected:
+        if self._mqtt is None or not self._cn:
             raise OSError(107)
         return self._mqtt
 
@@ -232,13 +243,13 @@ class HuaweiCloud:
     def disconnect(self):
         self._running = False
         if self._mqtt is not None:
-            self._connected = False
+            self._cn = False
             self._mqtt.disconnect()
 
     def close(self):
         self._running = False
         if self._mqtt is not None:
-            self._close_quietly()
+            self._cq()
 
     def getHuaweiCloudSta(self):
         """0 connected, 1 connecting, 2 server closed, -1 closed / not set up."""
@@ -253,25 +264,25 @@ class HuaweiCloud:
         return f
 
     def set_message_callback(self, f):
-        self._message_cb = self._check(f)
+        self._cm = self._check(f)
 
     def set_command_callback(self, f):
-        self._command_cb = self._check(f)
+        self._cc = self._check(f)
 
     def set_property_set_callback(self, f):
-        self._property_set_cb = self._check(f)
+        self._cs = self._check(f)
 
     def set_property_get_callback(self, f):
-        self._property_get_cb = self._check(f)
+        self._cg = self._check(f)
 
     def set_shadow_callback(self, f):
-        self._shadow_cb = self._check(f)
+        self._cw = self._check(f)
 
     def set_event_callback(self, f):
-        self._event_cb = self._check(f)
+        self._cv = self._check(f)
 
     def set_time_sync_callback(self, f):
-        self._time_sync_cb = self._check(f)
+        self._ct = self._check(f)
 
     def set_service_handler(self, service_id, f):
         """Route platform events of one service (e.g. "$ota") to f(event_type,
@@ -284,35 +295,30 @@ class HuaweiCloud:
             self._services[_text(service_id, "service_id")] = f
 
     def _report(self, msg):
-        f = self._error_cb
-        if f is None:
-            return
-        try:
-            f("huaweicloud: " + msg)
-        except Exception as e:
-            if _fatal(e):
-                raise
-            print("huaweicloud: callback raised:", _exc_text(e))
+        f = self._ce
+        if f is not None:
+            try:
+                f("huaweicloud: " + msg)
+            except Exception as e:
+                print("huaweicloud: callback raised: %s: %s" % (type(e).__name__, e))
 
-    def _report_exc(self, what, e):
-        if _fatal(e):
-            raise e
-        self._report("%s: %s" % (what, _exc_text(e)))
+    def _report_exc(self, name, e):
+        self._report("%s: %s: %s" % (name, type(e).__name__, e))
 
-    def _call(self, what, f, *args):
+    def _call(self, name, f, *args):
         try:
             return True, f(*args)
         except Exception as e:
-            self._report_exc(what, e)
+            self._report_exc(name, e)
             return False, None
 
     # -- uplinks -------------------------------------------------------------
 
-    def _pub(self, kind, payload, qos=1, rid=None):
-        t = topic(kind, self._id, rid)
-        if not isinstance(payload, (bytes, bytearray)):
-            payload = json.dumps(payload)
-        return self._m().publish(t, payload, False, qos)
+    def _pub(self, kind, data, qos=1, request_id=None):
+        t = topic(kind, self._id, request_id)
+        if not isinstance(data, (bytes, bytearray)):
+            data = json.dumps(data)
+        return self._m().publish(t, data, False, qos)
 
     def report_properties(self, services, qos=1):
         return self._pub(PROPERTIES_REPORT, {"services": _services(services)}, _qos(qos))
@@ -354,18 +360,18 @@ class HuaweiCloud:
         return self._pub(COMMAND_RESPONSE, d, 1, _text(request_id, "request_id"))
 
     def get_shadow(self, service_id=None):
-        self._seq += 1
-        rid = "shadow-%08x-%d" % (device_ms() & 0xFFFFFFFF, self._seq)
+        self._sq += 1
+        rid = "shadow-%08x-%d" % (device_ms() & 0xFFFFFFFF, self._sq)
         d = {"object_device_id": self._id}
         if service_id is not None:
             d["service_id"] = _text(service_id, "service_id")
         self._pub(SHADOW_GET, d, 1, rid)
         return rid
 
-    def _event(self, service_id, event_type, paras, when=None, qos=1):
+    def _event(self, service_id, event_type, paras, time=None, qos=1):
         svc = {"service_id": _text(service_id, "service_id"), "event_type": _text(event_type, "event_type")}
-        if when is not None:
-            svc["event_time"] = when if isinstance(when, str) else event_time(when)
+        if time is not None:
+            svc["event_time"] = time if isinstance(time, str) else event_time(time)
         svc["paras"] = {} if paras is None else paras
         return self._pub(EVENTS_UP, {"object_device_id": self._id, "services": [svc]}, qos)
 
@@ -401,116 +407,102 @@ class HuaweiCloud:
 
     # -- downlinks -----------------------------------------------------------
 
-    def _on_publish(self, t, msg):
+    def _rw(self, topic, msg):
+        if self._cr is not None:
+            self._call("callback", self._cr, topic, msg)
+
+    def _js(self, name, msg):
+        obj = _obj(msg)
+        if obj is None:
+            self._report("malformed %s (not a JSON object)" % name)
+        return obj
+
+    def _dispatch(self, topic, msg):
+        # umqtt's callback for every downlink; what goes wrong goes to the error callback
         try:
-            self._dispatch(t, msg)
+            p = parse_topic(topic, self._id)
+            kind, rid = p if p else (0, None)
+            if kind == MESSAGES_DOWN and self._cm is not None:
+                obj = _obj(msg)
+                self._call("message callback", self._cm, msg if obj is None else obj)
+            elif kind == COMMAND:
+                self._oc(rid, msg)
+            elif kind == PROPERTIES_SET:
+                self._os(rid, msg)
+            elif kind == PROPERTIES_GET:
+                self._og(rid, msg)
+            elif kind == SHADOW_GET_RESPONSE and self._cw is not None:
+                r = self._js("shadow response", msg)
+                if r is not None:
+                    self._call("shadow callback", self._cw, rid, r)
+            elif kind == EVENTS_DOWN:
+                self._on_events(topic, msg)
+            else:
+                self._rw(topic, msg)
         except Exception as e:
             self._report_exc("downlink", e)
 
-    def _raw(self, t, msg):
-        if self._raw_cb is not None:
-            self._call("callback", self._raw_cb, t, msg)
+    def _oc(self, request_id, msg):
+        reason = "malformed request"
+        req = self._js("command", msg)
+        if req is not None:
+            reason = "no handler"
+            # a command for a gateway's sub-device goes to that sub-device's handler
+            cb = self._sub_commands.get(req.get("object_device_id"), self._cc)
+            if cb is not None:
+                reason = "handler error"
+                name = "command callback"
+                ok, r = self._call(name, cb, request_id, req)
+                if not ok:
+                    pass
+                elif r is None:
+                    return  # answered later with respond_command()
+                elif isinstance(r, bool) or not isinstance(r, (dict, int)):
+                    self._report(name + ": bad return")
+                else:
+                    if isinstance(r, int):
+                        r = {"result_code": r}
+                    r.setdefault("result_code", 0)
+                    return self._pub(COMMAND_RESPONSE, r, 1, request_id)
+        self.respond_command(request_id, 1, reason)
 
-    def _json(self, what, msg):
-        try:
-            obj = json.loads(msg)
-        except ValueError:
-            obj = None
-        if not isinstance(obj, dict):
-            self._report("malformed %s (not a JSON object)" % what)
-            return None
-        return obj
+    def _os(self, request_id, msg):
+        code, desc = 1, "malformed request"
+        req = self._js("property set request", msg)
+        if req is not None:
+            desc = "no handler"
+            if self._cs is not None:
+                desc = "handler error"
+                name = "property set callback"
+                ok, r = self._call(name, self._cs, request_id, req)
+                if not ok:
+                    pass
+                elif r is None or r == 0:
+                    code, desc = 0, "success"
+                elif isinstance(r, int) and not isinstance(r, bool):
+                    code, desc = r, "failure"
+                elif isinstance(r, dict):
+                    r.setdefault("result_code", 0)
+                    return self._pub(PROPERTIES_SET_RESPONSE, r, 1, request_id)
+                else:
+                    self._report(name + ": bad return")
+        self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, request_id)
 
-    def _dispatch(self, t, msg):
-        p = parse_topic(t, self._id)
-        kind, rid = p if p else (0, None)
-        if kind == MESSAGES_DOWN:
-            if self._message_cb is None:
-                return self._raw(t, msg)
-            try:
-                obj = json.loads(msg)
-            except ValueError:
-                obj = None
-            self._call("message callback", self._message_cb, obj if isinstance(obj, dict) else msg)
-        elif kind == COMMAND:
-            self._on_command(rid, msg)
-        elif kind == PROPERTIES_SET:
-            self._on_property_set(rid, msg)
-        elif kind == PROPERTIES_GET:
-            self._on_property_get(rid, msg)
-        elif kind == SHADOW_GET_RESPONSE:
-            if self._shadow_cb is None:
-                return self._raw(t, msg)
-            r = self._json("shadow response", msg)
-            if r is not None:
-                self._call("shadow callback", self._shadow_cb, rid, r)
-        elif kind == EVENTS_DOWN:
-            self._on_events(t, msg)
-        else:
-            self._raw(t, msg)
-
-    def _command_failed(self, rid, reason):
-        self.respond_command(rid, 1, reason)
-
-    def _on_command(self, rid, msg):
-        req = self._json("command", msg)
-        if req is None:
-            return self._command_failed(rid, _MALFORMED)
-        # a command for a gateway's sub-device goes to that sub-device's handler
-        cb = self._sub_commands.get(req.get("object_device_id"), self._command_cb)
-        if cb is None:
-            return self._command_failed(rid, _NO_HANDLER)
-        ok, r = self._call("command callback", cb, rid, req)
-        if not ok:
-            return self._command_failed(rid, _HANDLER_ERROR)
-        if r is None:
-            return  # answered later with respond_command()
-        if isinstance(r, bool) or not isinstance(r, (dict, int)):
-            self._report("command callback: bad return")
-            return self._command_failed(rid, _HANDLER_ERROR)
-        if isinstance(r, int):
-            r = {"result_code": r}
-        if "result_code" not in r:
-            r["result_code"] = 0
-        self._pub(COMMAND_RESPONSE, r, 1, rid)
-
-    def _set_reply(self, rid, code, desc):
-        self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, rid)
-
-    def _on_property_set(self, rid, msg):
-        req = self._json("property set request", msg)
-        if req is None:
-            return self._set_reply(rid, 1, _MALFORMED)
-        if self._property_set_cb is None:
-            return self._set_reply(rid, 1, _NO_HANDLER)
-        ok, r = self._call("property set callback", self._property_set_cb, rid, req)
-        if not ok:
-            return self._set_reply(rid, 1, _HANDLER_ERROR)
-        if r is None or r == 0:
-            return self._set_reply(rid, 0, "success")
-        if isinstance(r, int) and not isinstance(r, bool):
-            return self._set_reply(rid, r, "failure")
-        if isinstance(r, dict):
-            if "result_code" not in r:
-                r["result_code"] = 0
-            return self._pub(PROPERTIES_SET_RESPONSE, r, 1, rid)
-        self._report("property set callback: bad return")
-        self._set_reply(rid, 1, _HANDLER_ERROR)
-
-    def _on_property_get(self, rid, msg):
+    def _og(self, request_id, msg):
         services = []
-        req = self._json("property get request", msg)
-        if req is not None and self._property_get_cb is not None:
-            ok, r = self._call("property get callback", self._property_get_cb, rid, req)
+        req = self._js("property get request", msg)
+        if req is not None and self._cg is not None:
+            name = "property get callback"
+            ok, r = self._call(name, self._cg, request_id, req)
             if ok and r is not None:
                 if isinstance(r, dict) and "services" in r:
                     r = r["services"]
-                ok, s = self._call("property get callback result", _services, r)
+                ok, s = self._call(name + " result", _services, r)
                 services = s if ok else []
-        self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
+        self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, request_id)
 
-    def _on_events(self, t, msg):
-        obj = self._json("event", msg)
+    def _on_events(self, topic, msg):
+        obj = self._js("event", msg)
         if obj is None:
             return
         services = obj.get("services")
@@ -518,8 +510,10 @@ class HuaweiCloud:
             return self._report('malformed event (no "services" list)')
         unhandled = False
         for s in services:
-            sid = s.get("service_id") if isinstance(s, dict) else None
-            typ = s.get("event_type") if isinstance(s, dict) else None
+            if not isinstance(s, dict):
+                s = {}
+            sid = s.get("service_id")
+            typ = s.get("event_type")
             if sid is None or typ is None:
                 self._report("malformed event (no service_id / event_type)")
                 continue
@@ -528,23 +522,22 @@ class HuaweiCloud:
             if h is not None:
                 self._call("%s handler" % sid, h, typ, paras)
             elif sid == "$time_sync" and typ == "time_sync_response":
-                self._on_time_sync(paras)
-            elif self._event_cb is not None:
-                self._call("event callback", self._event_cb, sid, typ, paras)
+                # numbers as ints or as strings (Huawei's Python SDK sends strings)
+                try:
+                    ds = int(paras["device_send_time"])
+                    sr = int(paras["server_recv_time"])
+                    ss = int(paras["server_send_time"])
+                except (KeyError, TypeError, ValueError):
+                    self._report("malformed time_sync_response")
+                    continue
+                utc = time_sync(ds, sr, ss)
+                if self._ct is not None:
+                    self._call("time sync callback", self._ct, utc)
+            elif self._cv is not None:
+                self._call("event callback", self._cv, sid, typ, paras)
             elif sid == "$ota" and typ == "version_query" and self._versions:
                 self._event("$ota", "version_report", self._versions)
             else:
                 unhandled = True
         if unhandled:
-            self._raw(t, msg)
-
-    def _on_time_sync(self, paras):
-        # numbers as ints or as strings (Huawei's Python SDK sends strings)
-        try:
-            ds, sr, ss = (int(paras[k]) for k in ("device_send_time", "server_recv_time", "server_send_time"))
-        except (KeyError, TypeError, ValueError):
-            return self._report("malformed time_sync_response")
-        utc = time_sync(ds, sr, ss)
-        if self._time_sync_cb is not None:
-            self._call("time sync callback", self._time_sync_cb, utc)
-
+            self._rw(topic, msg)
