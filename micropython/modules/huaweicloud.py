@@ -12,11 +12,12 @@
 #   _cn connected                          _gn receive thread's generation
 #   _rc reconn (setMqtt's)                 _op setMqtt's arguments, for start()
 #   _sq get_shadow() counter
-#   callbacks: _cr raw (setCallback) _ce error _cm message _cc command
-#   _cs property set _cg property get _cw shadow _cv event _ct time sync
+#   _cb callbacks [raw (setCallback), error, message, command, property set,
+#       property get, shadow, event, time sync]
 #   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
 #   _m the client, OSError(107) when not connected   _js JSON object or report
-#   _rw raw callback   _oc command   _os property set   _og property get
+#   _rw to the raw (setCallback) callback   _oc command   _os property set
+#   _og property get
 # Names the optional modules (huaweicloud_ota, _gateway, ...) and tests use
 # keep their long names: _id _server _port _ssl _ssl_params _credentials
 # _mqtt _running _versions _services _sub_commands _check _report
@@ -74,6 +75,12 @@ def _obj(msg):
     return obj if isinstance(obj, dict) else None
 
 
+def _setter(i):
+    def set_callback(self, f):
+        self._cb[i] = self._check(f)
+    return set_callback
+
+
 class HuaweiCloud:
     def __init__(self, device_id, secret, server=None, port=None, ssl=None, ssl_params=None,
                  check_timestamp=True, region=None, instance=None, sign_type=None):
@@ -114,9 +121,7 @@ class HuaweiCloud:
         self._rc = True
         self._op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
         self._versions = None
-        self._cr = self._ce = self._cm = self._cc = None
-        self._cs = self._cg = self._cw = None
-        self._cv = self._ct = None
+        self._cb = [None] * 9
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
         self._sub_commands = {}  # sub-device id -> command callback (huaweicloud_gateway)
 
@@ -139,7 +144,7 @@ class HuaweiCloud:
                              self._ssl_params, reconn)
         m.set_callback(self._dispatch)
         m.set_credentials_cb(self._credentials)
-        m.error_register_cb(self._ce)
+        m.error_register_cb(self._cb[1])
         self._mqtt = m
         self._rc = reconn
         m.connect(clean_session)
@@ -170,11 +175,9 @@ class HuaweiCloud:
             pass
         self._cn = False
 
-    def setCallback(self, f):
-        self._cr = self._check(f)
-
+    setCallback = _setter(0)
     def error_register_cb(self, f):
-        self._ce = self._check(f)
+        self._cb[1] = self._check(f)
         if self._mqtt is not None:
             self._mqtt.error_register_cb(f)
 
@@ -263,27 +266,13 @@ class HuaweiCloud:
             raise TypeError("callback must be callable or None")
         return f
 
-    def set_message_callback(self, f):
-        self._cm = self._check(f)
-
-    def set_command_callback(self, f):
-        self._cc = self._check(f)
-
-    def set_property_set_callback(self, f):
-        self._cs = self._check(f)
-
-    def set_property_get_callback(self, f):
-        self._cg = self._check(f)
-
-    def set_shadow_callback(self, f):
-        self._cw = self._check(f)
-
-    def set_event_callback(self, f):
-        self._cv = self._check(f)
-
-    def set_time_sync_callback(self, f):
-        self._ct = self._check(f)
-
+    set_message_callback = _setter(2)
+    set_command_callback = _setter(3)
+    set_property_set_callback = _setter(4)
+    set_property_get_callback = _setter(5)
+    set_shadow_callback = _setter(6)
+    set_event_callback = _setter(7)
+    set_time_sync_callback = _setter(8)
     def set_service_handler(self, service_id, f):
         """Route platform events of one service (e.g. "$ota") to f(event_type,
         paras) before the event callback; None removes it. Used by the optional
@@ -295,7 +284,7 @@ class HuaweiCloud:
             self._services[_text(service_id, "service_id")] = f
 
     def _report(self, msg):
-        f = self._ce
+        f = self._cb[1]
         if f is not None:
             try:
                 f("huaweicloud: " + msg)
@@ -408,8 +397,8 @@ class HuaweiCloud:
     # -- downlinks -----------------------------------------------------------
 
     def _rw(self, topic, msg):
-        if self._cr is not None:
-            self._call("callback", self._cr, topic, msg)
+        if self._cb[0] is not None:
+            self._call("callback", self._cb[0], topic, msg)
 
     def _js(self, name, msg):
         obj = _obj(msg)
@@ -422,19 +411,19 @@ class HuaweiCloud:
         try:
             p = parse_topic(topic, self._id)
             kind, rid = p if p else (0, None)
-            if kind == MESSAGES_DOWN and self._cm is not None:
+            if kind == MESSAGES_DOWN and self._cb[2] is not None:
                 obj = _obj(msg)
-                self._call("message callback", self._cm, msg if obj is None else obj)
+                self._call("message callback", self._cb[2], msg if obj is None else obj)
             elif kind == COMMAND:
                 self._oc(rid, msg)
             elif kind == PROPERTIES_SET:
                 self._os(rid, msg)
             elif kind == PROPERTIES_GET:
                 self._og(rid, msg)
-            elif kind == SHADOW_GET_RESPONSE and self._cw is not None:
+            elif kind == SHADOW_GET_RESPONSE and self._cb[6] is not None:
                 r = self._js("shadow response", msg)
                 if r is not None:
-                    self._call("shadow callback", self._cw, rid, r)
+                    self._call("shadow callback", self._cb[6], rid, r)
             elif kind == EVENTS_DOWN:
                 self._on_events(topic, msg)
             else:
@@ -448,7 +437,7 @@ class HuaweiCloud:
         if req is not None:
             reason = "no handler"
             # a command for a gateway's sub-device goes to that sub-device's handler
-            cb = self._sub_commands.get(req.get("object_device_id"), self._cc)
+            cb = self._sub_commands.get(req.get("object_device_id"), self._cb[3])
             if cb is not None:
                 reason = "handler error"
                 name = "command callback"
@@ -471,10 +460,10 @@ class HuaweiCloud:
         req = self._js("property set request", msg)
         if req is not None:
             desc = "no handler"
-            if self._cs is not None:
+            if self._cb[4] is not None:
                 desc = "handler error"
                 name = "property set callback"
-                ok, r = self._call(name, self._cs, request_id, req)
+                ok, r = self._call(name, self._cb[4], request_id, req)
                 if not ok:
                     pass
                 elif r is None or r == 0:
@@ -491,9 +480,9 @@ class HuaweiCloud:
     def _og(self, request_id, msg):
         services = []
         req = self._js("property get request", msg)
-        if req is not None and self._cg is not None:
+        if req is not None and self._cb[5] is not None:
             name = "property get callback"
-            ok, r = self._call(name, self._cg, request_id, req)
+            ok, r = self._call(name, self._cb[5], request_id, req)
             if ok and r is not None:
                 if isinstance(r, dict) and "services" in r:
                     r = r["services"]
@@ -531,10 +520,10 @@ class HuaweiCloud:
                     self._report("malformed time_sync_response")
                     continue
                 utc = time_sync(ds, sr, ss)
-                if self._ct is not None:
-                    self._call("time sync callback", self._ct, utc)
-            elif self._cv is not None:
-                self._call("event callback", self._cv, sid, typ, paras)
+                if self._cb[8] is not None:
+                    self._call("time sync callback", self._cb[8], utc)
+            elif self._cb[7] is not None:
+                self._call("event callback", self._cb[7], sid, typ, paras)
             elif sid == "$ota" and typ == "version_query" and self._versions:
                 self._event("$ota", "version_report", self._versions)
             else:
