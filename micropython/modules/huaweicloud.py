@@ -16,8 +16,7 @@
 #       property get, shadow, event, time sync]
 #   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
 #   _m the client, OSError(107) when not connected   _js JSON object or report
-#   _rw to the raw (setCallback) callback   _oc command   _os property set
-#   _og property get
+#   _rw to the raw (setCallback) callback
 # Names the optional modules (huaweicloud_ota, _gateway, ...) and tests use
 # keep their long names: _id _server _port _ssl _ssl_params _credentials
 # _mqtt _running _versions _services _sub_commands _check _report
@@ -415,11 +414,61 @@ class HuaweiCloud:
                 obj = _obj(msg)
                 self._call("message callback", self._cb[2], msg if obj is None else obj)
             elif kind == COMMAND:
-                self._oc(rid, msg)
+                reason = "malformed request"
+                req = self._js("command", msg)
+                if req is not None:
+                    reason = "no handler"
+                    # a command for a gateway's sub-device goes to that sub-device's handler
+                    cb = self._sub_commands.get(req.get("object_device_id"), self._cb[3])
+                    if cb is not None:
+                        reason = "handler error"
+                        name = "command callback"
+                        ok, r = self._call(name, cb, rid, req)
+                        if not ok:
+                            pass
+                        elif r is None:
+                            return  # answered later with respond_command()
+                        elif isinstance(r, bool) or not isinstance(r, (dict, int)):
+                            self._report(name + ": bad return")
+                        else:
+                            if isinstance(r, int):
+                                r = {"result_code": r}
+                            r.setdefault("result_code", 0)
+                            return self._pub(COMMAND_RESPONSE, r, 1, rid)
+                self.respond_command(rid, 1, reason)
             elif kind == PROPERTIES_SET:
-                self._os(rid, msg)
+                code, desc = 1, "malformed request"
+                req = self._js("property set request", msg)
+                if req is not None:
+                    desc = "no handler"
+                    if self._cb[4] is not None:
+                        desc = "handler error"
+                        name = "property set callback"
+                        ok, r = self._call(name, self._cb[4], rid, req)
+                        if not ok:
+                            pass
+                        elif r is None or r == 0:
+                            code, desc = 0, "success"
+                        elif isinstance(r, int) and not isinstance(r, bool):
+                            code, desc = r, "failure"
+                        elif isinstance(r, dict):
+                            r.setdefault("result_code", 0)
+                            return self._pub(PROPERTIES_SET_RESPONSE, r, 1, rid)
+                        else:
+                            self._report(name + ": bad return")
+                self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, rid)
             elif kind == PROPERTIES_GET:
-                self._og(rid, msg)
+                services = []
+                req = self._js("property get request", msg)
+                if req is not None and self._cb[5] is not None:
+                    name = "property get callback"
+                    ok, r = self._call(name, self._cb[5], rid, req)
+                    if ok and r is not None:
+                        if isinstance(r, dict) and "services" in r:
+                            r = r["services"]
+                        ok, s = self._call(name + " result", _services, r)
+                        services = s if ok else []
+                self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
             elif kind == SHADOW_GET_RESPONSE and self._cb[6] is not None:
                 r = self._js("shadow response", msg)
                 if r is not None:
@@ -430,65 +479,6 @@ class HuaweiCloud:
                 self._rw(topic, msg)
         except Exception as e:
             self._report_exc("downlink", e)
-
-    def _oc(self, request_id, msg):
-        reason = "malformed request"
-        req = self._js("command", msg)
-        if req is not None:
-            reason = "no handler"
-            # a command for a gateway's sub-device goes to that sub-device's handler
-            cb = self._sub_commands.get(req.get("object_device_id"), self._cb[3])
-            if cb is not None:
-                reason = "handler error"
-                name = "command callback"
-                ok, r = self._call(name, cb, request_id, req)
-                if not ok:
-                    pass
-                elif r is None:
-                    return  # answered later with respond_command()
-                elif isinstance(r, bool) or not isinstance(r, (dict, int)):
-                    self._report(name + ": bad return")
-                else:
-                    if isinstance(r, int):
-                        r = {"result_code": r}
-                    r.setdefault("result_code", 0)
-                    return self._pub(COMMAND_RESPONSE, r, 1, request_id)
-        self.respond_command(request_id, 1, reason)
-
-    def _os(self, request_id, msg):
-        code, desc = 1, "malformed request"
-        req = self._js("property set request", msg)
-        if req is not None:
-            desc = "no handler"
-            if self._cb[4] is not None:
-                desc = "handler error"
-                name = "property set callback"
-                ok, r = self._call(name, self._cb[4], request_id, req)
-                if not ok:
-                    pass
-                elif r is None or r == 0:
-                    code, desc = 0, "success"
-                elif isinstance(r, int) and not isinstance(r, bool):
-                    code, desc = r, "failure"
-                elif isinstance(r, dict):
-                    r.setdefault("result_code", 0)
-                    return self._pub(PROPERTIES_SET_RESPONSE, r, 1, request_id)
-                else:
-                    self._report(name + ": bad return")
-        self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, request_id)
-
-    def _og(self, request_id, msg):
-        services = []
-        req = self._js("property get request", msg)
-        if req is not None and self._cb[5] is not None:
-            name = "property get callback"
-            ok, r = self._call(name, self._cb[5], request_id, req)
-            if ok and r is not None:
-                if isinstance(r, dict) and "services" in r:
-                    r = r["services"]
-                ok, s = self._call(name + " result", _services, r)
-                services = s if ok else []
-        self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, request_id)
 
     def _on_events(self, topic, msg):
         obj = self._js("event", msg)
