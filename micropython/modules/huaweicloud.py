@@ -100,11 +100,11 @@ class HuaweiCloud:
             ssl_params = {}
         elif not isinstance(ssl_params, dict):
             raise TypeError("ssl_params must be a dict")
-        if ssl and not any(k in ssl_params for k in ("cadata", "ca_certs", "cafile")) and ssl_params.get("cert_reqs") != 0:
+        p = ssl_params
+        if ssl and not ("cadata" in p or "ca_certs" in p or "cafile" in p) and p.get("cert_reqs") != 0:
             raise ValueError("TLS needs ssl_params['cadata'] (or cert_reqs=0)")
         # no secret: a certificate (X.509) device, the TLS client certificate is its credential
-        if secret is None and not (ssl and all(any(k in ssl_params for k in ks)
-                                               for ks in (("cert", "certfile"), ("key", "keyfile")))):
+        if secret is None and not (ssl and ("cert" in p or "certfile" in p) and ("key" in p or "keyfile" in p)):
             raise ValueError("give secret, or TLS with ssl_params cert and key")
         self._sk = secret
         self._port = port
