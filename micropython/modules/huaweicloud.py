@@ -1,8 +1,8 @@
 # huaweicloud: Huawei Cloud IoTDA device client in the flow of QuecPython's
 # aLiYun / TXyun, over umqtt and the native core _huaweicloud (C over the
 # Rust iotda crate: credentials, topics, ids, times). Frozen into the
-# firmware (micropython/manifest.py); runs unchanged on CPython with a
-# umqtt and a _huaweicloud stand-in (tests/cpython/). Docs:
+# firmware (micropython/manifest.py); runs unchanged on CPython with
+# umqtt, _huaweicloud and micropython stand-ins (tests/cpython/). Docs:
 # docs/huaweicloud.md. The secret is never printed.
 #
 # Flash: every name of this module's own (globals, attributes, method and
@@ -11,9 +11,7 @@
 #   _sk secret (None: certificate device)  _sg sign type
 #   _cn connected                          _gn receive thread's generation
 #   _rc reconn (setMqtt's)                 _op setMqtt's arguments, for start()
-#   _sq get_shadow() counter
-#   _cb callbacks [raw (setCallback), error, message, command, property set,
-#       property get, shadow, event, time sync]
+#   _sq get_shadow() counter               _cb callbacks, by the _RAW.. indexes
 #   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
 #   _m the client, OSError(107) when not connected   _js JSON object or report
 #   _rw to the raw (setCallback) callback
@@ -25,6 +23,8 @@ import json
 # conninfo, topic, parse_topic, check_id, subscriptions, event_time, the
 # clock, the kind constants: used below by name and re-exported
 from _huaweicloud import *  # noqa: F401,F403
+
+from micropython import const
 
 try:
     import _thread
@@ -74,7 +74,20 @@ def _obj(msg):
     return obj if isinstance(obj, dict) else None
 
 
+# callbacks, indexes in HuaweiCloud._cb
+_RAW = const(0)  # setCallback: topics none of the others take
+_ERROR = const(1)
+_MESSAGE = const(2)
+_COMMAND = const(3)
+_PROP_SET = const(4)
+_PROP_GET = const(5)
+_SHADOW = const(6)
+_EVENT = const(7)
+_TIME_SYNC = const(8)
+
+
 def _setter(i):
+    # set_*_callback(f): one function per callback index
     def set_callback(self, f):
         self._cb[i] = self._check(f)
     return set_callback
@@ -120,7 +133,7 @@ class HuaweiCloud:
         self._rc = True
         self._op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
         self._versions = None
-        self._cb = [None] * 9
+        self._cb = [None] * 9  # by the _RAW.._TIME_SYNC indexes
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
         self._sub_commands = {}  # sub-device id -> command callback (huaweicloud_gateway)
 
@@ -143,7 +156,7 @@ class HuaweiCloud:
                              self._ssl_params, reconn)
         m.set_callback(self._dispatch)
         m.set_credentials_cb(self._credentials)
-        m.error_register_cb(self._cb[1])
+        m.error_register_cb(self._cb[_ERROR])
         self._mqtt = m
         self._rc = reconn
         m.connect(clean_session)
@@ -174,9 +187,9 @@ class HuaweiCloud:
             pass
         self._cn = False
 
-    setCallback = _setter(0)
+    setCallback = _setter(_RAW)
     def error_register_cb(self, f):
-        self._cb[1] = self._check(f)
+        self._cb[_ERROR] = self._check(f)
         if self._mqtt is not None:
             self._mqtt.error_register_cb(f)
 
@@ -265,13 +278,13 @@ class HuaweiCloud:
             raise TypeError("callback must be callable or None")
         return f
 
-    set_message_callback = _setter(2)
-    set_command_callback = _setter(3)
-    set_property_set_callback = _setter(4)
-    set_property_get_callback = _setter(5)
-    set_shadow_callback = _setter(6)
-    set_event_callback = _setter(7)
-    set_time_sync_callback = _setter(8)
+    set_message_callback = _setter(_MESSAGE)
+    set_command_callback = _setter(_COMMAND)
+    set_property_set_callback = _setter(_PROP_SET)
+    set_property_get_callback = _setter(_PROP_GET)
+    set_shadow_callback = _setter(_SHADOW)
+    set_event_callback = _setter(_EVENT)
+    set_time_sync_callback = _setter(_TIME_SYNC)
     def set_service_handler(self, service_id, f):
         """Route platform events of one service (e.g. "$ota") to f(event_type,
         paras) before the event callback; None removes it. Used by the optional
@@ -283,7 +296,7 @@ class HuaweiCloud:
             self._services[_text(service_id, "service_id")] = f
 
     def _report(self, msg):
-        f = self._cb[1]
+        f = self._cb[_ERROR]
         if f is not None:
             try:
                 f("huaweicloud: " + msg)
@@ -396,8 +409,8 @@ class HuaweiCloud:
     # -- downlinks -----------------------------------------------------------
 
     def _rw(self, topic, msg):
-        if self._cb[0] is not None:
-            self._call("callback", self._cb[0], topic, msg)
+        if self._cb[_RAW] is not None:
+            self._call("callback", self._cb[_RAW], topic, msg)
 
     def _js(self, name, msg):
         obj = _obj(msg)
@@ -410,16 +423,16 @@ class HuaweiCloud:
         try:
             p = parse_topic(topic, self._id)
             kind, rid = p if p else (0, None)
-            if kind == MESSAGES_DOWN and self._cb[2] is not None:
+            if kind == MESSAGES_DOWN and self._cb[_MESSAGE] is not None:
                 obj = _obj(msg)
-                self._call("message callback", self._cb[2], msg if obj is None else obj)
+                self._call("message callback", self._cb[_MESSAGE], msg if obj is None else obj)
             elif kind == COMMAND:
                 reason = "malformed request"
                 req = self._js("command", msg)
                 if req is not None:
                     reason = "no handler"
                     # a command for a gateway's sub-device goes to that sub-device's handler
-                    cb = self._sub_commands.get(req.get("object_device_id"), self._cb[3])
+                    cb = self._sub_commands.get(req.get("object_device_id"), self._cb[_COMMAND])
                     if cb is not None:
                         reason = "handler error"
                         name = "command callback"
@@ -441,10 +454,10 @@ class HuaweiCloud:
                 req = self._js("property set request", msg)
                 if req is not None:
                     desc = "no handler"
-                    if self._cb[4] is not None:
+                    if self._cb[_PROP_SET] is not None:
                         desc = "handler error"
                         name = "property set callback"
-                        ok, r = self._call(name, self._cb[4], rid, req)
+                        ok, r = self._call(name, self._cb[_PROP_SET], rid, req)
                         if not ok:
                             pass
                         elif r is None or r == 0:
@@ -460,19 +473,19 @@ class HuaweiCloud:
             elif kind == PROPERTIES_GET:
                 services = []
                 req = self._js("property get request", msg)
-                if req is not None and self._cb[5] is not None:
+                if req is not None and self._cb[_PROP_GET] is not None:
                     name = "property get callback"
-                    ok, r = self._call(name, self._cb[5], rid, req)
+                    ok, r = self._call(name, self._cb[_PROP_GET], rid, req)
                     if ok and r is not None:
                         if isinstance(r, dict) and "services" in r:
                             r = r["services"]
                         ok, s = self._call(name + " result", _services, r)
                         services = s if ok else []
                 self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
-            elif kind == SHADOW_GET_RESPONSE and self._cb[6] is not None:
+            elif kind == SHADOW_GET_RESPONSE and self._cb[_SHADOW] is not None:
                 r = self._js("shadow response", msg)
                 if r is not None:
-                    self._call("shadow callback", self._cb[6], rid, r)
+                    self._call("shadow callback", self._cb[_SHADOW], rid, r)
             elif kind == EVENTS_DOWN:
                 self._on_events(topic, msg)
             else:
@@ -510,10 +523,10 @@ class HuaweiCloud:
                     self._report("malformed time_sync_response")
                     continue
                 utc = time_sync(ds, sr, ss)
-                if self._cb[8] is not None:
-                    self._call("time sync callback", self._cb[8], utc)
-            elif self._cb[7] is not None:
-                self._call("event callback", self._cb[7], sid, typ, paras)
+                if self._cb[_TIME_SYNC] is not None:
+                    self._call("time sync callback", self._cb[_TIME_SYNC], utc)
+            elif self._cb[_EVENT] is not None:
+                self._call("event callback", self._cb[_EVENT], sid, typ, paras)
             elif sid == "$ota" and typ == "version_query" and self._versions:
                 self._event("$ota", "version_report", self._versions)
             else:
