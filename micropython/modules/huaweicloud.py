@@ -232,7 +232,7 @@ class HuaweiCloud:
 
     def _tr(self, name, *args):
         # name: the umqtt method, also the error report's prefix
-        if self._mqtt is None or not self._cn:
+        if not self._cn:  # True only once _mqtt is set
             self._report("%s: not connected" % name)
             return -1
         try:
@@ -242,7 +242,7 @@ class HuaweiCloud:
             return -1
 
     def _m(self):
-        if self._mqtt is None or not self._cn:
+        if not self._cn:  # True only once _mqtt is set
             raise OSError(107)
         return self._mqtt
 
@@ -451,12 +451,13 @@ class HuaweiCloud:
                 self.respond_command(rid, 1, reason)
             elif kind == PROPERTIES_SET:
                 code, desc = 1, "malformed request"
-                req = self._js("property set request", msg)
+                what = "property set "
+                req = self._js(what + "request", msg)
                 if req is not None:
                     desc = "no handler"
                     if self._cb[_PROP_SET] is not None:
                         desc = "handler error"
-                        name = "property set callback"
+                        name = what + "callback"
                         ok, r = self._call(name, self._cb[_PROP_SET], rid, req)
                         if not ok:
                             pass
@@ -472,9 +473,10 @@ class HuaweiCloud:
                 self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, rid)
             elif kind == PROPERTIES_GET:
                 services = []
-                req = self._js("property get request", msg)
+                what = "property get "
+                req = self._js(what + "request", msg)
                 if req is not None and self._cb[_PROP_GET] is not None:
-                    name = "property get callback"
+                    name = what + "callback"
                     ok, r = self._call(name, self._cb[_PROP_GET], rid, req)
                     if ok and r is not None:
                         if isinstance(r, dict) and "services" in r:
