@@ -319,15 +319,13 @@ static void sleep_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
 /******************************************************************************/
 // Arguments.
 
+// obj: str or bytes (check_text, check_payload), None or MP_OBJ_NULL; read
+// directly, not through the buffer protocol (twice per publish).
 static umqtt_slice slice_of(mp_obj_t obj) {
     umqtt_slice s = { NULL, 0 };
-    if (obj == mp_const_none || obj == MP_OBJ_NULL) {
-        return s;
+    if (obj != mp_const_none && obj != MP_OBJ_NULL) {
+        s.ptr = (const uint8_t *)mp_obj_str_get_data(obj, &s.len);
     }
-    mp_buffer_info_t bufinfo;
-    mp_get_buffer_raise(obj, &bufinfo, MP_BUFFER_READ);
-    s.ptr = bufinfo.buf;
-    s.len = bufinfo.len;
     return s;
 }
 
