@@ -461,16 +461,18 @@ static bool writable(umqtt_client_obj_t *self) {
     return ret == MP_STREAM_ERROR || (ret & (MP_STREAM_POLL_WR | MP_STREAM_POLL_ERR | MP_STREAM_POLL_HUP)) != 0;
 }
 
+// Writes a whole packet; its limits count from start, a clock read just
+// before with nothing in between that blocks or releases the GIL.
 // The limits are kept here, not by the socket's timeout: a port may restart
 // a blocked write after a signal (the unix port's GC signals every thread)
 // with a fresh timeout. A write is made only when the socket has room, so it
 // returns having taken some bytes; the wait for room keeps the lock (the
 // packet is not finished) and releases the GIL.
-static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) {
+static bool write_all_since(umqtt_client_obj_t *self, const uint8_t *buf, size_t len, uint32_t start) {
     if (self->sock == MP_OBJ_NULL) {
         return false;
     }
-    uint32_t start = now_ms(), moved = start;
+    uint32_t moved = start;
     uint32_t limit = WRITE_TIMEOUT_MS + (uint32_t)(len / WRITE_MIN_RATE) * 1000;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) != 0) {
@@ -504,6 +506,10 @@ static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) 
         return false;
     }
     return true;
+}
+
+static bool write_all(umqtt_client_obj_t *self, const uint8_t *buf, size_t len) {
+    return write_all_since(self, buf, len, now_ms());
 }
 
 static bool readable(umqtt_client_obj_t *self) {
@@ -1741,11 +1747,13 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
     umqtt_slice topic = slice_of(a->topic);
     umqtt_slice payload = slice_of(a->msg);
     umqtt_publish_info info;
-    int32_t st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now_ms(),
+    uint32_t now = now_ms();
+    int32_t st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now,
         self->tx, self->tx_cap, &info);
     if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
         tx_reserve(self, info.len);
-        st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now_ms(),
+        now = now_ms();
+        st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now,
             self->tx, self->tx_cap, &info);
     }
     switch (st) {
@@ -1772,7 +1780,9 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
     if (info.queued) {
         return mp_const_true;
     }
-    bool sent = write_all(self, self->tx, info.len)
+    // the clock the core was given starts the packet's write limit: one
+    // clock read per publish
+    bool sent = write_all_since(self, self->tx, info.len, now)
         && (info.payload_included || write_all(self, payload.ptr, payload.len));
     if (a->qos == 0 || !sent) {
         if (!sent && !(a->qos > 0 && reconnecting(self))) {
