@@ -270,13 +270,25 @@ static void unlock(umqtt_client_obj_t *self) {
     }
 }
 
+// A received PUBLISH: what the callback is given, and the reply that
+// acknowledges it once the callback returned.
+typedef struct {
+    mp_obj_t topic, msg;
+    uint8_t reply[UMQTT_REPLY_MAX];
+    size_t reply_len;
+    uint32_t link_id;
+    uint16_t packet_id;
+    uint8_t qos;
+} delivery_t;
+
 // Calls fun with the client unlocked (blocking calls, user callbacks) and
-// locks it again, also when fun raises. A callback's exception is printed.
+// locks it again, also when fun raises. msg: the message whose callback fun
+// is, else NULL; a callback's exception is printed.
 static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_args, size_t n_kw,
-    const mp_obj_t *args, bool is_callback) {
-    // a user callback does not read the link: meanwhile the keeper keeps it alive
-    // volatile: read after an exception unwinds (setjmp-based nlr)
-    volatile uint8_t reading = is_callback ? 1 : 0;
+    const mp_obj_t *args, const delivery_t *msg) {
+    // a user callback does not read the link: meanwhile the keeper keeps it
+    // alive (msg is not changed after nlr_push: still valid after a raise)
+    bool reading = msg != NULL;
     self->callers -= reading;
     unlock_raw(self);
     mp_obj_t result = mp_const_none;
@@ -286,10 +298,15 @@ static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_a
         nlr_pop();
     } else {
         mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-        if (!is_callback || is_instance_of(exc, &mp_type_KeyboardInterrupt)
+        if (msg == NULL || is_instance_of(exc, &mp_type_KeyboardInterrupt)
             || is_instance_of(exc, &mp_type_SystemExit)) {
             lock_raw(self);
             self->callers += reading;
+            // KeyboardInterrupt, SystemExit: the message is not taken, not
+            // acknowledged; the server's redelivery is a new message, not a duplicate
+            if (msg != NULL && msg->qos == 2) {
+                umqtt_inbound_forget(&self->session, msg->packet_id);
+            }
             nlr_jump(nlr.ret_val);
         }
         callback_failed(nlr.ret_val);
@@ -313,7 +330,7 @@ static mp_obj_t import_first(qstr name, qstr fallback) {
 static void sleep_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
     mp_obj_t time = import_first(MP_QSTR_time, MP_QSTR_utime);
     mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms);
-    call_unlocked(self, mp_load_attr(time, MP_QSTR_sleep_ms), 1, 0, &arg, false);
+    call_unlocked(self, mp_load_attr(time, MP_QSTR_sleep_ms), 1, 0, &arg, NULL);
 }
 
 /******************************************************************************/
@@ -562,7 +579,7 @@ static void wait_readable(umqtt_client_obj_t *self, uint32_t ms) {
     uint32_t slice = self->callers > 1 ? WAIT_SLICE_SHARED_MS : WAIT_SLICE_MS;
     mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms < slice ? ms : slice);
     // the bound ipoll keeps its poller (and socket) alive while we wait
-    call_unlocked(self, self->ipoll, 1, 0, &arg, false);
+    call_unlocked(self, self->ipoll, 1, 0, &arg, NULL);
 }
 
 static void tx_reserve(umqtt_client_obj_t *self, size_t size) {
@@ -608,15 +625,6 @@ static void rx_shrink(umqtt_client_obj_t *self) {
 
 /******************************************************************************/
 // Packets in.
-
-typedef struct {
-    mp_obj_t topic, msg;
-    uint8_t reply[UMQTT_REPLY_MAX];
-    size_t reply_len;
-    uint32_t link_id;
-    uint16_t packet_id;
-    uint8_t qos;
-} delivery_t;
 
 enum { PKT_NONE, PKT_HANDLED, PKT_PUBLISH };
 
@@ -722,18 +730,7 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
 static void deliver(umqtt_client_obj_t *self, delivery_t *d) {
     if (self->callback != mp_const_none) {
         mp_obj_t args[2] = { d->topic, d->msg };
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
-            call_unlocked(self, self->callback, 2, 0, args, true);
-            nlr_pop();
-        } else {
-            // KeyboardInterrupt, SystemExit: not taken, not acknowledged;
-            // the server's redelivery is a new message, not a duplicate
-            if (d->qos == 2) {
-                umqtt_inbound_forget(&self->session, d->packet_id);
-            }
-            nlr_jump(nlr.ret_val);
-        }
+        call_unlocked(self, self->callback, 2, 0, args, d);
     }
     if (d->reply_len > 0 && self->link_id == d->link_id) {
         write_all(self, d->reply, d->reply_len);
@@ -889,7 +886,7 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
                 n_kw++;
             }
         }
-        return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1, n_kw, args, false);
+        return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1, n_kw, args, NULL);
     }
     mp_obj_t tls = mp_import_name(MP_QSTR_tls, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
     mp_obj_t ctx = mp_call_function_1(mp_load_attr(tls, MP_QSTR_SSLContext), mp_load_attr(tls, MP_QSTR_PROTOCOL_TLS_CLIENT));
@@ -909,7 +906,7 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
         mp_call_function_2(mp_load_attr(ctx, MP_QSTR_load_cert_chain), o.cert, o.key);
     }
     mp_obj_t args[3] = { tcp, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), o.hostname };
-    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, false);
+    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, NULL);
 }
 
 // getaddrinfo, unlocked. Its failure in QuecPython's words (ValueError).
@@ -917,7 +914,7 @@ static mp_obj_t resolve(umqtt_client_obj_t *self, mp_obj_t socket_mod) {
     mp_obj_t args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, args, false);
+        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, args, NULL);
         nlr_pop();
         return infos;
     }
@@ -958,7 +955,7 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
         if (nlr_push(&nlr) == 0) {
             mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_MS / 1000);
             mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), timeout);
-            call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4], false);
+            call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4], NULL);
             // one packet per write leaves at once (IPPROTO_TCP 6, TCP_NODELAY 1 on Linux and lwIP)
             mp_obj_t opt[3] = { MP_OBJ_NEW_SMALL_INT(6), MP_OBJ_NEW_SMALL_INT(1), MP_OBJ_NEW_SMALL_INT(1) };
             mp_obj_t setsockopt = mp_load_attr(tcp, MP_QSTR_setsockopt);
@@ -1011,7 +1008,7 @@ static void take_credentials(umqtt_client_obj_t *self) {
     // fresh credentials for every login (Huawei's hour-stamped passwords)
     // a non-NULL empty argument array: a bound method would memcpy from it
     mp_obj_t no_args[1] = { MP_OBJ_NULL };
-    mp_obj_t got = call_unlocked(self, self->credentials_callback, 0, 0, no_args, false);
+    mp_obj_t got = call_unlocked(self, self->credentials_callback, 0, 0, no_args, NULL);
     size_t n;
     mp_obj_t *creds;
     mp_obj_get_array(got, &n, &creds);
