@@ -241,12 +241,16 @@ static void unlock(umqtt_client_obj_t *self) {
     if (self->keeper == NULL) {
         report_lost_link(self);
     }
-    uint8_t codes[REPORTS_MAX];
-    size_t n = self->n_reports;
-    memcpy(codes, self->reports, n);
-    self->n_reports = 0;
     mp_obj_t exc = self->report_exc;
     self->report_exc = MP_OBJ_NULL;
+    size_t n = self->n_reports;
+    if (n == 0) {
+        unlock_raw(self); // the common case: nothing to tell
+        return;
+    }
+    uint8_t codes[REPORTS_MAX];
+    memcpy(codes, self->reports, n);
+    self->n_reports = 0;
     mp_obj_t cb = self->error_callback;
     int lost_errno = self->lost_errno;
     unlock_raw(self);
