@@ -11,9 +11,13 @@ count = P.get("count", 0)          # fixed count (callgrind), else timed
 duration = P.get("duration_ms", 1000) * 1000
 heap_n = P.get("heap_n", 0)
 
-if impl == "floor":
-    s = raw_connect(cid.encode())
-    pkt = encode_publish(topic, payload, qos, 1)
+
+# The loops below read local and closure variables only: a global's lookup
+# goes through the module's dict, whose lookup cache (MicroPython's
+# MICROPY_OPT_MAP_LOOKUP_CACHE, slot = qstr number mod 64) two globals can
+# share, and qstr numbers shift with every name added to the firmware: the
+# instruction counts would then move with the firmware's names.
+def floor_one(s, pkt, qos):
     w = s.write
     if qos == 0:
         def one():
@@ -28,32 +32,44 @@ if impl == "floor":
             n = rd(b4)
             while n < 4:
                 n += rd(mv[n:])
-    c = s
-else:
-    c = make_client(impl, cid)
-    p = c.publish
+    return one
+
+
+def client_one(p, topic, payload, qos):
     if qos == 0:
         def one():
             p(topic, payload)
     else:
         def one():
             p(topic, payload, False, 1)
+    return one
+
+
+def repeat(one, n):
+    for _ in range(n):
+        one()
+
+
+if impl == "floor":
+    s = raw_connect(cid.encode())
+    one = floor_one(s, encode_publish(topic, payload, qos, 1), qos)
+    c = s
+else:
+    c = make_client(impl, cid)
+    one = client_one(c.publish, topic, payload, qos)
 
 # warm up
-for _ in range(2 if qos else 50):
-    one()
+repeat(one, 2 if qos else 50)
 
 if count:
-    for _ in range(count):
-        one()
+    repeat(one, count)
     result(impl=impl, qos=qos, count=count)
 else:
     batch = 1 if qos else 64
     n = 0
     t0 = ticks_us()
     while True:
-        for _ in range(batch):
-            one()
+        repeat(one, batch)
         n += batch
         dt = ticks_diff(ticks_us(), t0)
         if dt >= duration:

@@ -10,22 +10,33 @@ heap_n = P.get("heap_n", 0)
 cnt = [0]
 
 
-def cb(t, m):
-    cnt[0] += 1
+# The loops and the callback read local and closure variables only (see
+# pub.py: a global's lookup cost depends on the firmware's qstr numbers).
+def counter(cnt):
+    def cb(t, m):
+        cnt[0] += 1
+    return cb
+
+
+def receive_until(wm, cnt, target):
+    while cnt[0] < target:
+        wm()
+
+
+def repeat(wm, n):
+    for _ in range(n):
+        wm()
 
 
 c = make_client(impl, P.get("client_id", "flood-" + impl))
-c.set_callback(cb)
+c.set_callback(counter(cnt))
 c.subscribe(topic)
 ready()
 wm = c.wait_msg
-while cnt[0] < (2 if count else 200):  # first messages, warm up
-    wm()
+receive_until(wm, cnt, 2 if count else 200)  # first messages, warm up
 
 if count:
-    target = cnt[0] + count
-    while cnt[0] < target:
-        wm()
+    receive_until(wm, cnt, cnt[0] + count)
     result(impl=impl, count=count)
 else:
     res = {"impl": impl}
@@ -39,9 +50,7 @@ else:
         gc.collect()
         gc.disable()
         a = gc.mem_alloc()
-        target = cnt[0] + heap_n
-        while cnt[0] < target:
-            wm()
+        receive_until(wm, cnt, cnt[0] + heap_n)
         b = gc.mem_alloc()
         # the loop itself, with no call
         target = cnt[0]
@@ -55,8 +64,7 @@ else:
     n0 = cnt[0]
     t0 = ticks_us()
     while True:
-        for _ in range(32):
-            wm()
+        repeat(wm, 32)
         dt = ticks_diff(ticks_us(), t0)
         if dt >= duration:
             break
