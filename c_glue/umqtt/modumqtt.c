@@ -502,8 +502,11 @@ static bool write_all_since(umqtt_client_obj_t *self, const uint8_t *buf, size_t
         link_lost(self, MP_EINTR);
         nlr_jump(nlr.ret_val);
     }
-    int err = MP_EAGAIN;
-    while (len > 0 && now_ms() - start < limit && now_ms() - moved < WRITE_TIMEOUT_MS) {
+    int err;
+    // The limits are checked after each attempt, not before the first (no
+    // time has passed since start), and not once the packet is out: a packet
+    // the socket takes at once costs no clock read here.
+    do {
         mp_uint_t n = MP_STREAM_ERROR;
         err = MP_EAGAIN;
         if (writable(self)) {
@@ -512,15 +515,17 @@ static bool write_all_since(umqtt_client_obj_t *self, const uint8_t *buf, size_t
         if (n == MP_STREAM_ERROR && mp_is_nonblocking_error(err)) {
             mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(10);
             mp_call_function_1(mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms), arg);
-            continue;
-        }
-        if (n == MP_STREAM_ERROR || n == 0) {
+        } else if (n == MP_STREAM_ERROR || n == 0) {
             break;
+        } else {
+            buf += n;
+            len -= n;
+            if (len == 0) {
+                break;
+            }
+            moved = now_ms();
         }
-        buf += n;
-        len -= n;
-        moved = now_ms();
-    }
+    } while (now_ms() - start < limit && now_ms() - moved < WRITE_TIMEOUT_MS);
     nlr_pop();
     if (len > 0) {
         link_lost(self, mp_is_nonblocking_error(err) ? MP_ETIMEDOUT : err);
