@@ -1621,30 +1621,45 @@ static mp_obj_t umqtt_set_credentials_cb(mp_obj_t self_in, mp_obj_t f) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(umqtt_set_credentials_cb_obj, umqtt_set_credentials_cb);
 
-static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_topic, ARG_msg, ARG_retain, ARG_qos };
+// publish() and set_last_will(): (topic, msg, retain=False, qos=0), parsed
+// into args[MSG_TOPIC..MSG_QOS] as mp_arg_parse_all would, unchecked.
+enum { MSG_TOPIC, MSG_MSG, MSG_RETAIN, MSG_QOS };
+static MP_NOINLINE void parse_message_args(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args,
+    mp_arg_val_t *args) {
     static const mp_arg_t allowed_args[] = {
         { MP_QSTR_topic, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_msg, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
         { MP_QSTR_retain, MP_ARG_BOOL, {.u_bool = false} },
         { MP_QSTR_qos, MP_ARG_INT, {.u_int = 0} },
     };
+    if (kw_args->used == 0 && n_args >= 3 && n_args <= 5) {
+        // the common positional call, without the argument parser (hot path)
+        args[MSG_TOPIC].u_obj = pos_args[1];
+        args[MSG_MSG].u_obj = pos_args[2];
+        args[MSG_RETAIN].u_bool = n_args > 3 && mp_obj_is_true(pos_args[3]);
+        args[MSG_QOS].u_int = n_args > 4 ? mp_obj_get_int(pos_args[4]) : 0;
+    } else {
+        mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+    }
+}
+
+static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
-    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
-    mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-    mp_int_t qos = args[ARG_qos].u_int;
+    mp_arg_val_t args[4];
+    parse_message_args(n_args, pos_args, kw_args, args);
+    mp_int_t qos = args[MSG_QOS].u_int;
     // QuecPython asserts these two
-    if (qos < 0 || qos > 2 || !mp_obj_is_true(args[ARG_topic].u_obj)) {
+    if (qos < 0 || qos > 2 || !mp_obj_is_true(args[MSG_TOPIC].u_obj)) {
         mp_raise_msg(&mp_type_AssertionError, MP_ERROR_TEXT("set_last_will: topic and qos 0..2"));
     }
-    int32_t st = umqtt_check_topic_name(slice_of(check_text(args[ARG_topic].u_obj, false)));
+    int32_t st = umqtt_check_topic_name(slice_of(check_text(args[MSG_TOPIC].u_obj, false)));
     if (st != UMQTT_OK) {
         raise_status(st);
     }
     self->will_qos = qos;
-    self->will_topic = args[ARG_topic].u_obj;
-    self->will_msg = check_payload(args[ARG_msg].u_obj);
-    self->will_retain = args[ARG_retain].u_bool;
+    self->will_topic = args[MSG_TOPIC].u_obj;
+    self->will_msg = check_payload(args[MSG_MSG].u_obj);
+    self->will_retain = args[MSG_RETAIN].u_bool;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_set_last_will_obj, 1, umqtt_set_last_will);
@@ -1821,34 +1836,13 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
 // instead of raising). Beware: publish(topic, msg, 1) sets retain, not qos,
 // exactly as in QuecPython.
 static mp_obj_t umqtt_publish_meth(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
-    enum { ARG_topic, ARG_msg, ARG_retain, ARG_qos };
-    static const mp_arg_t allowed_args[] = {
-        { MP_QSTR_topic, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
-        { MP_QSTR_msg, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
-        { MP_QSTR_retain, MP_ARG_BOOL, {.u_bool = false} },
-        { MP_QSTR_qos, MP_ARG_INT, {.u_int = 0} },
-    };
     umqtt_client_obj_t *self = MP_OBJ_TO_PTR(pos_args[0]);
-    publish_args_t a = { 0 };
-    mp_obj_t topic, msg;
-    mp_int_t qos = 0;
-    if (kw_args->used == 0 && n_args >= 3 && n_args <= 5) {
-        // the common positional call, without the argument parser (hot path)
-        topic = pos_args[1];
-        msg = pos_args[2];
-        a.retain = n_args > 3 && mp_obj_is_true(pos_args[3]);
-        qos = n_args > 4 ? mp_obj_get_int(pos_args[4]) : 0;
-    } else {
-        mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
-        mp_arg_parse_all(n_args - 1, pos_args + 1, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
-        topic = args[ARG_topic].u_obj;
-        msg = args[ARG_msg].u_obj;
-        a.retain = args[ARG_retain].u_bool;
-        qos = args[ARG_qos].u_int;
-    }
-    a.topic = check_text(topic, false);
-    a.qos = check_qos(qos);
-    a.msg = check_payload(msg);
+    mp_arg_val_t args[4];
+    parse_message_args(n_args, pos_args, kw_args, args);
+    publish_args_t a = { .retain = args[MSG_RETAIN].u_bool };
+    a.topic = check_text(args[MSG_TOPIC].u_obj, false);
+    a.qos = check_qos(args[MSG_QOS].u_int);
+    a.msg = check_payload(args[MSG_MSG].u_obj);
     return run_locked(self, publish_op, &a);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_publish_obj, 1, umqtt_publish_meth);
