@@ -1228,10 +1228,6 @@ static void reconnect_inline(umqtt_client_obj_t *self) {
 // The background thread: keepalive and reconnects while the script blocks,
 // sleeps or does other work (as QuecPython's). It delivers no messages.
 
-#if MICROPY_PY_THREAD
-static const mp_obj_type_t umqtt_keeper_type;
-#endif
-
 static void stop_keeper(umqtt_client_obj_t *self) {
     if (self->keeper != NULL) {
         self->keeper->state = KEEPER_STOPPED;
@@ -1371,7 +1367,8 @@ static MP_DEFINE_CONST_FUN_OBJ_1(keeper_thread_obj, keeper_thread);
 // does not call, and closes the link of a client that became unreachable.
 static void start_keeper(umqtt_client_obj_t *self) {
     #if MICROPY_PY_THREAD
-    umqtt_keeper_t *k = mp_obj_malloc(umqtt_keeper_t, &umqtt_keeper_type);
+    // only the thread sees it: a plain object, no type (and name) of its own
+    umqtt_keeper_t *k = mp_obj_malloc(umqtt_keeper_t, &mp_type_object);
     k->client = ~(uintptr_t)self;
     k->sock = self->sock == self->given_stream ? MP_OBJ_NULL : self->sock;
     k->ipoll = self->ipoll;
@@ -2239,14 +2236,6 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     attr, umqtt_client_attr,
     locals_dict, &umqtt_client_locals_dict
     );
-
-#if MICROPY_PY_THREAD
-static MP_DEFINE_CONST_OBJ_TYPE(
-    umqtt_keeper_type,
-    MP_QSTR_keeper,
-    MP_TYPE_FLAG_NONE
-    );
-#endif
 
 static const mp_rom_map_elem_t umqtt_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_umqtt) },
