@@ -591,11 +591,15 @@ static void wait_readable(umqtt_client_obj_t *self, uint32_t ms) {
     call_unlocked(self, self->ipoll, 1, 0, &arg, NULL);
 }
 
-static void tx_reserve(umqtt_client_obj_t *self, size_t size) {
-    if (size > self->tx_cap) {
-        self->tx = m_renew(uint8_t, self->tx, self->tx_cap, size);
-        self->tx_cap = size;
+// Whether the buffer grew: a retry after UMQTT_ERR_BUFFER_TOO_SMALL is
+// worth it only then.
+static bool tx_reserve(umqtt_client_obj_t *self, size_t size) {
+    if (size <= self->tx_cap) {
+        return false;
     }
+    self->tx = m_renew(uint8_t, self->tx, self->tx_cap, size);
+    self->tx_cap = size;
+    return true;
 }
 
 // Makes room for a packet of `size` bytes starting at rx_start.
@@ -1047,10 +1051,10 @@ static void send_connect(umqtt_client_obj_t *self) {
         opts.client_id.ptr = (const uint8_t *)"";
     }
     size_t len;
-    int32_t st = umqtt_connect(&self->session, &opts, now_ms(), self->tx, self->tx_cap, &len);
-    if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
-        tx_reserve(self, len);
-        st = umqtt_connect(&self->session, &opts, now_ms(), self->tx, self->tx_cap, &len);
+    int32_t st;
+    // again once the buffer grew to the size the core asked for
+    while ((st = umqtt_connect(&self->session, &opts, now_ms(), self->tx, self->tx_cap, &len))
+           == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, len)) {
     }
     if (st != UMQTT_OK) {
         raise_status(st);
@@ -1113,8 +1117,7 @@ static void restore_session(umqtt_client_obj_t *self) {
         uint8_t slot = 0;
         int32_t action = umqtt_restore_next(&self->session, self->subs, self->subs_cap, now_ms(),
             self->tx, self->tx_cap, &len, &slot);
-        if (action == UMQTT_ERR_BUFFER_TOO_SMALL) {
-            tx_reserve(self, len);
+        if (action == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, len)) {
             continue;
         }
         if (action < 0) {
@@ -1128,10 +1131,9 @@ static void restore_session(umqtt_client_obj_t *self) {
         if (action == UMQTT_RESTORE_RETRANSMIT) {
             umqtt_slice topic = slice_of(self->inflight[slot][0]);
             payload = slice_of(self->inflight[slot][1]);
-            int32_t st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
-            if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
-                tx_reserve(self, info.len);
-                st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
+            int32_t st;
+            while ((st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap,
+                &info)) == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, info.len)) {
             }
             if (st != UMQTT_OK) {
                 raise_status(st);
@@ -1892,8 +1894,8 @@ static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
                 self->tx, self->tx_cap, &len, &a->packet_id)
             : umqtt_unsubscribe(&self->session, self->subs, self->subs_cap, filter, now_ms(),
                 self->tx, self->tx_cap, &len, &a->packet_id);
-        if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
-            tx_reserve(self, len);
+        if (st == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, len)) {
+            // again, with the buffer the core asked for
         } else if (st == UMQTT_ERR_PENDING_FULL && now_ms() - start < ACK_TIMEOUT_MS) {
             // as many requests wait as the core tracks: let answers come in
             pump_until(self, never, NULL, WAIT_SLICE_SHARED_MS);
