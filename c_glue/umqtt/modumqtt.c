@@ -258,13 +258,13 @@ static void unlock(umqtt_client_obj_t *self) {
         nlr_buf_t nlr;
         if (nlr_push(&nlr) == 0) {
             mp_obj_t arg;
-            if (codes[i] == REP_EXCEPTION) {
-                arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), exc);
-            } else if (codes[i] == REP_LINK_LOST) {
-                mp_obj_t lost = mp_obj_new_exception_arg1(&mp_type_OSError, MP_OBJ_NEW_SMALL_INT(lost_errno));
-                arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), lost);
+            if (codes[i] == REP_EXCEPTION || codes[i] == REP_LINK_LOST) {
+                // str() of the exception
+                arg = codes[i] == REP_EXCEPTION ? exc
+                    : mp_obj_new_exception_arg1(&mp_type_OSError, MP_OBJ_NEW_SMALL_INT(lost_errno));
+                arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), arg);
             } else {
-                arg = mp_obj_new_str(report_texts[codes[i]], strlen(report_texts[codes[i]]));
+                arg = mp_obj_new_str_from_cstr(report_texts[codes[i]]);
             }
             mp_call_function_1(cb, arg);
             nlr_pop();
