@@ -1676,8 +1676,8 @@ static NORETURN void raise_connect_failure(mp_obj_t exc) {
         nlr_jump(MP_OBJ_TO_PTR(exc)); // KeyboardInterrupt, SystemExit
     }
     const mp_obj_type_t *type = &mp_type_ValueError;
-    const char *head = "MQTT Connect error='";
-    const char *tail = "' FAIL";
+    const char *fail = "' FAIL";
+    const char *tail = fail;
     mp_obj_t what = exc;
     mp_obj_t value = mp_obj_exception_get_value(exc);
     if (is_instance_of(exc, &mp_type_MQTTException)) {
@@ -1687,20 +1687,18 @@ static NORETURN void raise_connect_failure(mp_obj_t exc) {
         mp_int_t err = MP_OBJ_SMALL_INT_VALUE(value);
         what = value;
         if (err == MP_ECONNRESET || err == MP_ECONNREFUSED) {
-            head = "MQTT Connect Error='";
             tail = "' Server Actively RST Disconnected.Need Check addr&port";
         } else if (err == MP_ENOTCONN || err == MP_EINTR) {
-            head = "MQTT Connect Error='";
             tail = "' Server Actively FIN Disconnected.Need Check Connection parameters";
         } else if (err == MP_ETIMEDOUT) {
-            head = "MQTT Connect Error='";
             tail = "' Timeout.Need Check Network";
         }
     }
     vstr_t vstr;
     mp_print_t print;
     vstr_init_print(&vstr, 64, &print);
-    mp_print_str(&print, head);
+    // QuecPython's capital E goes with the three worded errnos
+    mp_printf(&print, "MQTT Connect %crror='", tail == fail ? 'e' : 'E');
     mp_obj_print_helper(&print, what, PRINT_STR);
     mp_print_str(&print, tail);
     nlr_raise(mp_obj_new_exception_arg1(type, mp_obj_new_str_from_vstr(&vstr)));
