@@ -377,6 +377,14 @@ static mp_int_t check_qos(mp_int_t qos) {
     return qos;
 }
 
+// "<name> must be lo..hi": one message for the constructor's ranges.
+static mp_int_t check_range(mp_int_t value, qstr name, mp_int_t lo, mp_int_t hi) {
+    if (value < lo || value > hi) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be %d..%d"), name, (int)lo, (int)hi);
+    }
+    return value;
+}
+
 static mp_obj_t check_callable(mp_obj_t f) {
     if (f != mp_const_none && !mp_obj_is_callable(f)) {
         mp_raise_TypeError(MP_ERROR_TEXT("callback must be callable"));
@@ -1458,14 +1466,8 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     if (version != 3 && version != 4) {
         mp_raise_ValueError(MP_ERROR_TEXT("version must be 3 (MQTT 3.1) or 4 (MQTT 3.1.1)"));
     }
-    mp_int_t port = args[ARG_port].u_int;
-    if (port < 0 || port > 65535) {
-        mp_raise_ValueError(MP_ERROR_TEXT("port must be 0..65535"));
-    }
-    mp_int_t pingmaxnum = args[ARG_pingmaxnum].u_int;
-    if (pingmaxnum < 0 || pingmaxnum > 255) {
-        mp_raise_ValueError(MP_ERROR_TEXT("pingmaxnum must be 0..255"));
-    }
+    mp_int_t port = check_range(args[ARG_port].u_int, MP_QSTR_port, 0, 65535);
+    mp_int_t pingmaxnum = check_range(args[ARG_pingmaxnum].u_int, MP_QSTR_pingmaxnum, 0, 255);
     mp_obj_t ssl_params = args[ARG_ssl_params].u_obj;
     if (ssl_params == mp_const_none) {
         ssl_params = mp_obj_new_dict(0);
@@ -1494,10 +1496,7 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("ssl_params: unknown key '%s'"), mp_obj_str_get_str(key));
         }
     }
-    mp_int_t queue_size = args[ARG_queue_size].u_int;
-    if (queue_size < 0 || queue_size > UMQTT_MAX_INFLIGHT) {
-        mp_raise_ValueError(MP_ERROR_TEXT("queue_size must be 0..16"));
-    }
+    mp_int_t queue_size = check_range(args[ARG_queue_size].u_int, MP_QSTR_queue_size, 0, UMQTT_MAX_INFLIGHT);
     mp_int_t ipvtype = args[ARG_ipvtype].u_int;
     if (ipvtype != 0 && ipvtype != 1) {
         mp_raise_ValueError(MP_ERROR_TEXT("ipvtype must be 0 (IPv4) or 1 (IPv6)"));
