@@ -895,7 +895,7 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
         // QuecPython: ussl.wrap_socket(sock, keyfile=, certfile=, cert_reqs=, ca_certs=, server_hostname=)
         mp_obj_t args[1 + 2 * 5] = { tcp };
         size_t n_kw = 0;
-        const qstr names[5] = { MP_QSTR_ca_certs, MP_QSTR_certfile, MP_QSTR_keyfile, MP_QSTR_cert_reqs, MP_QSTR_server_hostname };
+        static const qstr_short_t names[5] = { MP_QSTR_ca_certs, MP_QSTR_certfile, MP_QSTR_keyfile, MP_QSTR_cert_reqs, MP_QSTR_server_hostname };
         mp_obj_t values[5] = { o.ca, o.cert, o.key, o.cert_reqs, o.hostname };
         if (o.ca != MP_OBJ_NULL && o.cert_reqs == MP_OBJ_NULL) {
             values[3] = MP_OBJ_NEW_SMALL_INT(2); // CERT_REQUIRED
@@ -1475,7 +1475,7 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
         mp_raise_TypeError(MP_ERROR_TEXT("ssl_params must be a dict"));
     }
     // every key a QuecPython or MicroPython user passes; a typo is an error
-    static const qstr tls_keys[] = {
+    static const qstr_short_t tls_keys[] = {
         MP_QSTR_ca_certs, MP_QSTR_cafile, MP_QSTR_cadata, MP_QSTR_cert, MP_QSTR_certfile,
         MP_QSTR_key, MP_QSTR_keyfile, MP_QSTR_server_hostname, MP_QSTR_cert_reqs,
     };
