@@ -27,9 +27,10 @@
 // $time_sync or set with set_time_offset(). Used by every default time.
 static int64_t clock_offset_ms;
 
-static const char *text_data(mp_obj_t obj, const char *what, size_t *len) {
+// what: the argument's name, a QSTR (most are keyword names already).
+static const char *text_data(mp_obj_t obj, qstr what, size_t *len) {
     if (!mp_obj_is_str_or_bytes(obj)) {
-        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%s must be str or bytes"), what);
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%q must be str or bytes"), what);
     }
     return mp_obj_str_get_data(obj, len);
 }
@@ -78,6 +79,7 @@ static int64_t get_seconds(mp_obj_t obj) {
     return get_i64(obj, "time");
 }
 
+// Not inlined: four callers, each would get its own 64-bit division.
 static int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -129,10 +131,10 @@ static mp_obj_t event_time_str(int64_t unix_s) {
 // Topic of `kind` for device_id; param may be MP_OBJ_NULL / None.
 static mp_obj_t build_topic(mp_obj_t device_id, uint8_t kind, mp_obj_t param) {
     size_t id_len, param_len = 0;
-    const char *id = text_data(device_id, "device_id", &id_len);
+    const char *id = text_data(device_id, MP_QSTR_device_id, &id_len);
     const char *p = NULL;
     if (param != MP_OBJ_NULL && param != mp_const_none) {
-        p = text_data(param, "request_id", &param_len);
+        p = text_data(param, MP_QSTR_request_id, &param_len);
     }
     uint8_t buf[IOTDA_MAX_TOPIC_LEN];
     size_t len;
@@ -145,8 +147,8 @@ static mp_obj_t build_topic(mp_obj_t device_id, uint8_t kind, mp_obj_t param) {
 
 static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix_s, mp_int_t sign_type) {
     size_t id_len, secret_len;
-    const char *id = text_data(device_id, "device_id", &id_len);
-    const char *sec = text_data(secret, "secret", &secret_len);
+    const char *id = text_data(device_id, MP_QSTR_device_id, &id_len);
+    const char *sec = text_data(secret, MP_QSTR_secret, &secret_len);
     uint8_t client_id[IOTDA_MAX_CLIENT_ID_LEN];
     uint8_t password[IOTDA_PASSWORD_LEN];
     size_t client_id_len;
@@ -192,7 +194,7 @@ static mp_obj_t topic_with_query(mp_obj_t device_id, uint8_t kind, mp_obj_t quer
     mp_obj_t base = build_topic(device_id, kind, MP_OBJ_NULL); // kinds that need a request id raise
     size_t base_len, q_len;
     const char *b = mp_obj_str_get_data(base, &base_len);
-    const char *q = text_data(query, "query", &q_len);
+    const char *q = text_data(query, MP_QSTR_query, &q_len);
     int32_t st = iotda_check_id(IOTDA_ID_REQUEST, (const uint8_t *)q, q_len);
     if (st != IOTDA_OK) {
         raise_status(st);
@@ -234,7 +236,7 @@ static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_ma
     mp_obj_t with = build_topic(args[ARG_device_id].u_obj, kind, rid);
     // a kind without a parameter ignores it in Rust; say so instead
     size_t id_len, len;
-    const char *id = text_data(args[ARG_device_id].u_obj, "device_id", &id_len);
+    const char *id = text_data(args[ARG_device_id].u_obj, MP_QSTR_device_id, &id_len);
     uint8_t buf[IOTDA_MAX_TOPIC_LEN];
     if (iotda_topic((const uint8_t *)id, id_len, kind, NULL, 0, buf, sizeof(buf), &len) == IOTDA_OK) {
         mp_raise_ValueError(MP_ERROR_TEXT("this topic kind takes no request_id"));
@@ -246,8 +248,8 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(huaweicloud_topic_obj, 2, huaweicloud_topic);
 // (kind, param) of topic for device_id, or MP_OBJ_NULL when not ours.
 static mp_obj_t classify(mp_obj_t device_id, mp_obj_t topic, uint8_t *kind_out) {
     size_t id_len, topic_len;
-    const char *id = text_data(device_id, "device_id", &id_len);
-    const char *t = text_data(topic, "topic", &topic_len);
+    const char *id = text_data(device_id, MP_QSTR_device_id, &id_len);
+    const char *t = text_data(topic, MP_QSTR_topic, &topic_len);
     uint8_t kind;
     size_t off, len;
     int32_t st = iotda_classify((const uint8_t *)id, id_len, (const uint8_t *)t, topic_len, &kind, &off, &len);
@@ -322,7 +324,7 @@ static MP_DEFINE_CONST_FUN_OBJ_3(huaweicloud_time_sync_obj, huaweicloud_time_syn
 // check_id(value, which=ID_DEVICE) -> value as str; ValueError when invalid.
 static mp_obj_t huaweicloud_check_id(size_t n_args, const mp_obj_t *args) {
     size_t len;
-    const char *s = text_data(args[0], "id", &len);
+    const char *s = text_data(args[0], MP_QSTR_id, &len);
     mp_int_t which = n_args > 1 ? mp_obj_get_int(args[1]) : IOTDA_ID_DEVICE;
     int32_t st = iotda_check_id(which < 0 || which > 255 ? 255 : (uint8_t)which, (const uint8_t *)s, len);
     if (st != IOTDA_OK) {
@@ -335,7 +337,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(huaweicloud_check_id_obj, 1, 2, huawe
 // subscriptions(device_id) -> the device's system topic filters, in order.
 static mp_obj_t huaweicloud_subscriptions(mp_obj_t device_id) {
     size_t id_len;
-    const char *id = text_data(device_id, "device_id", &id_len);
+    const char *id = text_data(device_id, MP_QSTR_device_id, &id_len);
     mp_obj_t items[IOTDA_DEVICE_SUBSCRIPTIONS];
     for (uint8_t i = 0; i < IOTDA_DEVICE_SUBSCRIPTIONS; i++) {
         uint8_t buf[IOTDA_MAX_TOPIC_LEN];
