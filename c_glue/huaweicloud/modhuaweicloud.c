@@ -80,7 +80,8 @@ static int64_t get_seconds(mp_obj_t obj) {
 }
 
 // Not inlined: four callers, each would get its own 64-bit division.
-static int64_t floor_div(int64_t a, int64_t b) {
+// Not inlined: four callers, each would get its own 64-bit division.
+static MP_NOINLINE int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
