@@ -1488,11 +1488,12 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
         if (!mp_obj_is_str(key)) {
             mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: keys must be str"));
         }
-        bool known = false;
-        for (size_t j = 0; j < MP_ARRAY_SIZE(tls_keys) && !known; j++) {
-            known = mp_obj_str_get_qstr(key) == tls_keys[j];
+        qstr name = mp_obj_str_get_qstr(key);
+        size_t j = 0;
+        while (j < MP_ARRAY_SIZE(tls_keys) && tls_keys[j] != name) {
+            j++;
         }
-        if (!known) {
+        if (j == MP_ARRAY_SIZE(tls_keys)) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("ssl_params: unknown key '%s'"), mp_obj_str_get_str(key));
         }
     }
@@ -1522,10 +1523,7 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     self->callback = mp_const_none;
     self->error_callback = mp_const_none;
     self->credentials_callback = mp_const_none;
-    self->sock = self->tcp = self->ipoll = MP_OBJ_NULL;
-    self->given_stream = MP_OBJ_NULL;
-    self->report_exc = MP_OBJ_NULL;
-    self->attrs = MP_OBJ_NULL;
+    // sock, tcp, ipoll, given_stream, report_exc, attrs: MP_OBJ_NULL (0) from the memset
     self->ssl = args[ARG_ssl].u_bool;
     self->port = port ? port : (self->ssl ? 8883 : 1883);
     self->keepalive = keepalive;
