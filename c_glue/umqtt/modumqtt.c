@@ -167,6 +167,9 @@ typedef struct _umqtt_client_obj_t {
 
 MP_DEFINE_EXCEPTION(MQTTException, ValueError)
 
+// MP_NOINLINE below, on helpers off the publish path: gcc -Os copies them
+// into each caller, which measured larger with the vendor flags (make quectel).
+
 static uint32_t now_ms(void) {
     return (uint32_t)mp_hal_ticks_ms();
 }
@@ -175,7 +178,7 @@ static int8_t status(umqtt_client_obj_t *self) {
     return umqtt_status(&self->session);
 }
 
-static bool can_reconnect(umqtt_client_obj_t *self) {
+static MP_NOINLINE bool can_reconnect(umqtt_client_obj_t *self) {
     return self->reconn && self->given_stream == MP_OBJ_NULL;
 }
 
@@ -229,7 +232,7 @@ static void report(umqtt_client_obj_t *self, uint8_t code) {
 
 // reconn=False: a lost link is told from the background thread, as
 // QuecPython's ping thread does (from the script's call without threads).
-static void report_lost_link(umqtt_client_obj_t *self) {
+static MP_NOINLINE void report_lost_link(umqtt_client_obj_t *self) {
     if (self->lost_report != 0) {
         report(self, self->lost_report);
         self->lost_report = 0;
@@ -448,7 +451,7 @@ static void close_quietly(mp_obj_t stream) {
 
 // Every stream is closed exactly once: unix sockets do not forget their fd
 // on close, and a second close may hit a newer socket's.
-static void set_link(umqtt_client_obj_t *self, mp_obj_t sock, mp_obj_t tcp, mp_obj_t ipoll) {
+static MP_NOINLINE void set_link(umqtt_client_obj_t *self, mp_obj_t sock, mp_obj_t tcp, mp_obj_t ipoll) {
     self->sock = sock;
     self->tcp = tcp;
     self->ipoll = ipoll;
@@ -1075,7 +1078,7 @@ static void send_connect(umqtt_client_obj_t *self) {
 }
 
 // Waits for CONNACK on the new link. Returns the session-present flag.
-static bool await_connack(umqtt_client_obj_t *self) {
+static MP_NOINLINE bool await_connack(umqtt_client_obj_t *self) {
     uint32_t start = now_ms();
     uint32_t link = self->link_id;
     for (;;) {
@@ -1238,7 +1241,7 @@ static void reconnect_inline(umqtt_client_obj_t *self) {
 // The background thread: keepalive and reconnects while the script blocks,
 // sleeps or does other work (as QuecPython's). It delivers no messages.
 
-static void stop_keeper(umqtt_client_obj_t *self) {
+static MP_NOINLINE void stop_keeper(umqtt_client_obj_t *self) {
     if (self->keeper != NULL) {
         self->keeper->state = KEEPER_STOPPED;
         self->keeper = NULL;
