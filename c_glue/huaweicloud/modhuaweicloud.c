@@ -35,12 +35,15 @@ static const char *text_data(mp_obj_t obj, qstr what, size_t *len) {
     return mp_obj_str_get_data(obj, len);
 }
 
+// MP_NOINLINE below: gcc -Os copies these helpers into each caller, which
+// measured larger with the vendor flags (make quectel).
+
 static NORETURN void raise_status(int32_t st) {
     mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), iotda_status_message(st));
 }
 
 // Text the Rust core wrote from validated UTF-8 (ids, topics, hex, stamps).
-static mp_obj_t new_core_str(const uint8_t *data, size_t len) {
+static MP_NOINLINE mp_obj_t new_core_str(const uint8_t *data, size_t len) {
     return mp_obj_new_str_copy(&mp_type_str, data, len);
 }
 
@@ -112,7 +115,7 @@ static int64_t device_clock_ms(void) {
     return ms;
 }
 
-static int64_t utc_now_ms(void) {
+static MP_NOINLINE int64_t utc_now_ms(void) {
     return device_clock_ms() + clock_offset_ms;
 }
 
@@ -366,7 +369,7 @@ static uint8_t *sha256_state(mp_obj_t state) {
     return b.buf;
 }
 
-static void sha256_check(int32_t st) {
+static MP_NOINLINE void sha256_check(int32_t st) {
     if (st != IOTDA_OK) {
         mp_raise_ValueError(MP_ERROR_TEXT("not a sha256 state"));
     }
