@@ -316,11 +316,15 @@ static MP_DEFINE_CONST_FUN_OBJ_0(huaweicloud_device_ms_obj, huaweicloud_device_m
 // time_sync(device_send_ms, server_recv_ms, server_send_ms) -> utc_ms: the
 // $time_sync answer, received now; sets the clock offset.
 static mp_obj_t huaweicloud_time_sync(mp_obj_t device_send, mp_obj_t server_recv, mp_obj_t server_send) {
-    int64_t ds = get_i64(device_send, "device_send_time");
-    int64_t sr = get_i64(server_recv, "server_recv_time");
-    int64_t ss = get_i64(server_send, "server_send_time");
+    // the $time_sync field names, QSTRs of the frozen client already
+    static const qstr_short_t names[3] = { MP_QSTR_device_send_time, MP_QSTR_server_recv_time, MP_QSTR_server_send_time };
+    const mp_obj_t args[3] = { device_send, server_recv, server_send };
+    int64_t ms[3];
+    for (size_t i = 0; i < 3; i++) {
+        ms[i] = get_i64(args[i], qstr_str(names[i]));
+    }
     int64_t recv = device_clock_ms();
-    clock_offset_ms = iotda_time_sync_offset_ms(ds, sr, ss, recv);
+    clock_offset_ms = iotda_time_sync_offset_ms(ms[0], ms[1], ms[2], recv);
     return mp_obj_new_int_from_ll(recv + clock_offset_ms);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(huaweicloud_time_sync_obj, huaweicloud_time_sync);
