@@ -210,11 +210,16 @@ static bool is_instance_of(mp_obj_t obj, const mp_obj_type_t *type) {
     return mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(obj)), MP_OBJ_FROM_PTR(type));
 }
 
+// KeyboardInterrupt and SystemExit: never swallowed.
+static bool goes_through(mp_obj_t exc) {
+    return is_instance_of(exc, &mp_type_KeyboardInterrupt) || is_instance_of(exc, &mp_type_SystemExit);
+}
+
 // Exceptions from user callbacks are printed, never kill the client; only
 // KeyboardInterrupt and SystemExit go through.
 static void callback_failed(void *exc) {
     mp_obj_t exc_obj = MP_OBJ_FROM_PTR(exc);
-    if (is_instance_of(exc_obj, &mp_type_KeyboardInterrupt) || is_instance_of(exc_obj, &mp_type_SystemExit)) {
+    if (goes_through(exc_obj)) {
         nlr_jump(exc);
     }
     mp_printf(&mp_plat_print, "umqtt: callback raised: ");
@@ -305,8 +310,7 @@ static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_a
         nlr_pop();
     } else {
         mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-        if (msg == NULL || is_instance_of(exc, &mp_type_KeyboardInterrupt)
-            || is_instance_of(exc, &mp_type_SystemExit)) {
+        if (msg == NULL || goes_through(exc)) {
             lock_raw(self);
             self->callers += reading;
             // KeyboardInterrupt, SystemExit: the message is not taken, not
