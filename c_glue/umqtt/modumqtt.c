@@ -1440,6 +1440,13 @@ static bool reconnecting(umqtt_client_obj_t *self) {
     return can_reconnect(self) && (sta == UMQTT_STA_SERVER_CLOSED || sta == UMQTT_STA_CONNECTING);
 }
 
+// Raises when the link is down and does not come back by itself.
+static void check_online(umqtt_client_obj_t *self) {
+    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
+        raise_offline(self);
+    }
+}
+
 /******************************************************************************/
 // Python API.
 
@@ -1872,9 +1879,7 @@ static bool never(umqtt_client_obj_t *self, void *ctx) {
 static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
     request_args_t *a = ctx;
     reconnect_inline(self);
-    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
-        raise_offline(self);
-    }
+    check_online(self);
     umqtt_slice filter = slice_of(a->topic);
     if (a->subscribe) {
         size_t needed = 0;
@@ -1981,9 +1986,7 @@ static mp_obj_t check_msg_op(umqtt_client_obj_t *self, void *ctx) {
         }
     }
     // "no data yet" is not a fault; a lost link is, unless it comes back
-    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
-        raise_offline(self);
-    }
+    check_online(self);
     return mp_const_none;
 }
 
@@ -2029,9 +2032,7 @@ static mp_obj_t ping_op(umqtt_client_obj_t *self, void *ctx) {
         }
         write_all(self, self->tx, len);
     }
-    if (status(self) != UMQTT_STA_CONNECTED && !reconnecting(self)) {
-        raise_offline(self);
-    }
+    check_online(self);
     return mp_const_none;
 }
 
