@@ -38,8 +38,11 @@ static const char *text_data(mp_obj_t obj, qstr what, size_t *len) {
 // MP_NOINLINE below: gcc -Os copies these helpers into each caller, which
 // measured larger with the vendor flags (make quectel).
 
-static NORETURN void raise_status(int32_t st) {
-    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), iotda_status_message(st));
+// Raises the core's error, if st is one.
+static MP_NOINLINE void check_status(int32_t st) {
+    if (st != IOTDA_OK) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), iotda_status_message(st));
+    }
 }
 
 // Text the Rust core wrote from validated UTF-8 (ids, topics, hex, stamps).
@@ -125,10 +128,7 @@ static int64_t time_arg_or_now(mp_obj_t t) {
 
 static mp_obj_t event_time_str(int64_t unix_s) {
     uint8_t out[IOTDA_EVENT_TIME_LEN];
-    int32_t st = iotda_event_time(unix_s, out);
-    if (st != IOTDA_OK) {
-        raise_status(st);
-    }
+    check_status(iotda_event_time(unix_s, out));
     return new_core_str(out, sizeof(out));
 }
 
@@ -142,10 +142,7 @@ static mp_obj_t build_topic(mp_obj_t device_id, uint8_t kind, mp_obj_t param) {
     }
     uint8_t buf[IOTDA_MAX_TOPIC_LEN];
     size_t len;
-    int32_t st = iotda_topic((const uint8_t *)id, id_len, kind, (const uint8_t *)p, param_len, buf, sizeof(buf), &len);
-    if (st != IOTDA_OK) {
-        raise_status(st);
-    }
+    check_status(iotda_topic((const uint8_t *)id, id_len, kind, (const uint8_t *)p, param_len, buf, sizeof(buf), &len));
     return new_core_str(buf, len);
 }
 
@@ -156,12 +153,9 @@ static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix
     uint8_t client_id[IOTDA_MAX_CLIENT_ID_LEN];
     uint8_t password[IOTDA_PASSWORD_LEN];
     size_t client_id_len;
-    int32_t st = iotda_credentials((const uint8_t *)id, id_len, (const uint8_t *)sec, secret_len, unix_s,
+    check_status(iotda_credentials((const uint8_t *)id, id_len, (const uint8_t *)sec, secret_len, unix_s,
         sign_type < 0 || sign_type > 255 ? 255 : (uint8_t)sign_type, // Rust refuses what is not 0..2
-        client_id, sizeof(client_id), &client_id_len, password);
-    if (st != IOTDA_OK) {
-        raise_status(st);
-    }
+        client_id, sizeof(client_id), &client_id_len, password));
     mp_obj_t items[3] = {
         new_core_str(client_id, client_id_len),
         // validated by the core: a str device id is returned as it is
@@ -199,10 +193,7 @@ static mp_obj_t topic_with_query(mp_obj_t device_id, uint8_t kind, mp_obj_t quer
     size_t base_len, q_len;
     const char *b = mp_obj_str_get_data(base, &base_len);
     const char *q = text_data(query, MP_QSTR_query, &q_len);
-    int32_t st = iotda_check_id(IOTDA_ID_REQUEST, (const uint8_t *)q, q_len);
-    if (st != IOTDA_OK) {
-        raise_status(st);
-    }
+    check_status(iotda_check_id(IOTDA_ID_REQUEST, (const uint8_t *)q, q_len));
     vstr_t vstr;
     vstr_init(&vstr, base_len + 12 + q_len);
     vstr_add_strn(&vstr, b, base_len);
@@ -225,7 +216,7 @@ static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_ma
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
     mp_int_t kind = args[ARG_kind].u_int;
     if (kind <= IOTDA_KIND_NOT_OURS || kind > 255) {
-        raise_status(IOTDA_ERR_UNKNOWN_KIND);
+        check_status(IOTDA_ERR_UNKNOWN_KIND); // raises
     }
     mp_obj_t rid = args[ARG_request_id].u_obj;
     if (args[ARG_query].u_obj != mp_const_none) {
@@ -256,10 +247,7 @@ static mp_obj_t classify(mp_obj_t device_id, mp_obj_t topic, uint8_t *kind_out) 
     const char *t = text_data(topic, MP_QSTR_topic, &topic_len);
     uint8_t kind;
     size_t off, len;
-    int32_t st = iotda_classify((const uint8_t *)id, id_len, (const uint8_t *)t, topic_len, &kind, &off, &len);
-    if (st != IOTDA_OK) {
-        raise_status(st);
-    }
+    check_status(iotda_classify((const uint8_t *)id, id_len, (const uint8_t *)t, topic_len, &kind, &off, &len));
     *kind_out = kind;
     return len ? mp_obj_new_str(t + off, len) : mp_const_none;
 }
@@ -334,10 +322,7 @@ static mp_obj_t huaweicloud_check_id(size_t n_args, const mp_obj_t *args) {
     size_t len;
     const char *s = text_data(args[0], MP_QSTR_id, &len);
     mp_int_t which = n_args > 1 ? mp_obj_get_int(args[1]) : IOTDA_ID_DEVICE;
-    int32_t st = iotda_check_id(which < 0 || which > 255 ? 255 : (uint8_t)which, (const uint8_t *)s, len);
-    if (st != IOTDA_OK) {
-        raise_status(st);
-    }
+    check_status(iotda_check_id(which < 0 || which > 255 ? 255 : (uint8_t)which, (const uint8_t *)s, len));
     return mp_obj_is_str(args[0]) ? args[0] : new_core_str((const uint8_t *)s, len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(huaweicloud_check_id_obj, 1, 2, huaweicloud_check_id);
@@ -350,10 +335,7 @@ static mp_obj_t huaweicloud_subscriptions(mp_obj_t device_id) {
     for (uint8_t i = 0; i < IOTDA_DEVICE_SUBSCRIPTIONS; i++) {
         uint8_t buf[IOTDA_MAX_TOPIC_LEN];
         size_t len;
-        int32_t st = iotda_subscription((const uint8_t *)id, id_len, IOTDA_SUB_MESSAGES_DOWN + i, buf, sizeof(buf), &len);
-        if (st != IOTDA_OK) {
-            raise_status(st);
-        }
+        check_status(iotda_subscription((const uint8_t *)id, id_len, IOTDA_SUB_MESSAGES_DOWN + i, buf, sizeof(buf), &len));
         items[i] = new_core_str(buf, len);
     }
     return mp_obj_new_tuple(IOTDA_DEVICE_SUBSCRIPTIONS, items);
