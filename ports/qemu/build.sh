@@ -108,6 +108,12 @@ if [[ -f "$obj/firmware.elf" && "$lib" -nt "$obj/firmware.elf" ]]; then
     rm -f "$obj/firmware.elf"
 fi
 
+# makemanifest.py re-freezes only when a .py changed, but the frozen QSTRs
+# depend on the glue's: after a glue change a name both use would be declared
+# twice (redeclaration of enumerator MP_QSTR_...). Re-freeze then.
+if [[ -f "$obj/frozen_content.c" && -n "$(find -L "$user_mods" -name '*.[ch]' -newer "$obj/frozen_content.c" -print -quit)" ]]; then
+    rm -f "$obj/frozen_content.c"
+fi
 log "qemu port BOARD=$board (-j$jobs)"
 # (the per-file CC/GEN lines are dropped; warnings and errors stay)
 make -C "$port" -j"$jobs" "${make_args[@]}" 2>&1 \

@@ -45,6 +45,12 @@ if [[ -d "$obj" && "$(cat "$obj/.qpy-config" 2>/dev/null)" != "$config" ]]; then
 fi
 mkdir -p "$obj"
 echo "$config" > "$obj/.qpy-config"
+# makemanifest.py re-freezes only when a .py changed, but the frozen QSTRs
+# depend on the glue's: after a glue change a name both use would be declared
+# twice (redeclaration of enumerator MP_QSTR_...). Re-freeze then.
+if [[ -f "$obj/frozen_content.c" && -n "$(find -L "$root/c_glue" -name '*.[ch]' -newer "$obj/frozen_content.c" -print -quit)" ]]; then
+    rm -f "$obj/frozen_content.c"
+fi
 make -C "$src/ports/unix" -j"$jobs" "${make_args[@]}" 2>&1 | tee "$obj/build.log"
 # MicroPython's own py/ sources warn about variables clobbered by longjmp with
 # setjmp-based nlr (hence -Wno-error=clobbered); our glue must not.

@@ -79,6 +79,12 @@ if [[ -f "$rust_lib" && -f "$obj/micropython" && "$rust_lib" -nt "$obj/micropyth
     rm -f "$obj/micropython"
 fi
 
+# makemanifest.py re-freezes only when a .py changed, but the frozen QSTRs
+# depend on the glue's: after a glue change a name both use would be declared
+# twice (redeclaration of enumerator MP_QSTR_...). Re-freeze then.
+if [[ -f "$obj/frozen_content.c" && -n "$(find -L "$user_mods" -name '*.[ch]' -newer "$obj/frozen_content.c" -print -quit)" ]]; then
+    rm -f "$obj/frozen_content.c"
+fi
 log "unix port, MICROPY_PY_THREAD_GIL=$gil (-j$jobs)"
 make -C "$src/ports/unix" -j"$jobs" "${make_args[@]}"
 
