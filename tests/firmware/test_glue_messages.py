@@ -1,4 +1,4 @@
-# The glue's argument errors keep their exact types and texts, and publish()
+# The glues' argument errors (umqtt, _huaweicloud) keep their exact types and texts, and publish()
 # and set_last_will() parse (topic, msg, retain=False, qos=0) alike, by
 # position and by keyword (they share one parser; the messages share format
 # strings: a size change must not change what a script sees). No broker.
@@ -57,4 +57,22 @@ ck.raises(TypeError, lambda: c.publish("p/1"), "publish without msg")
 ck.raises(TypeError, lambda: c.publish("p/1", b"x", False, 0, 9), "publish with five arguments")
 ck.raises(TypeError, lambda: c.publish("p/1", b"x", nosuch=1), "publish unknown keyword")
 ck.raises(OSError, lambda: c.publish("p/1", b"x", qos=1), "publish before connect(): OSError")
+
+# _huaweicloud: the argument's name in type errors
+import _huaweicloud as hc
+
+text(TypeError, lambda: hc.conninfo(1, "s", 0), "conninfo device_id=1", "device_id must be str or bytes")
+text(TypeError, lambda: hc.conninfo("d", 2, 0), "conninfo secret=2", "secret must be str or bytes")
+text(TypeError, lambda: hc.topic(hc.COMMAND_RESPONSE, "d", 5), "topic request_id=5", "request_id must be str or bytes")
+text(TypeError, lambda: hc.topic(hc.PROPERTIES_REPORT, "d", query=5), "topic query=5", "query must be str or bytes")
+text(TypeError, lambda: hc.parse_topic(5, "d"), "parse_topic topic=5", "topic must be str or bytes")
+text(TypeError, lambda: hc.check_id(5), "check_id 5", "id must be str or bytes")
+text(TypeError, lambda: hc.subscriptions(None), "subscriptions None", "device_id must be str or bytes")
+offset = hc.get_time_offset()
+text(TypeError, lambda: hc.time_sync("1", 2, 3), "time_sync device_send_time='1'", "device_send_time must be an int")
+text(TypeError, lambda: hc.time_sync(1, 2.5, 3), "time_sync server_recv_time=2.5", "server_recv_time must be an int")
+text(TypeError, lambda: hc.time_sync(1, 2, None), "time_sync server_send_time=None", "server_send_time must be an int")
+ck.eq(hc.get_time_offset(), offset, "failed time_sync calls left the clock offset alone")
+ck.ok(isinstance(hc.time_sync(1, 2, 3), int), "time_sync with ints still works")
+hc.set_time_offset(offset)
 ck.finish()
