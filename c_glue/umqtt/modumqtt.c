@@ -846,7 +846,9 @@ static mp_obj_t read_file(mp_obj_t path) {
     mp_obj_t f = mp_call_function_n_kw(MP_OBJ_FROM_PTR(&mp_builtin_open_obj), 2, 0, args);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_obj_t data = mp_call_function_0(mp_load_attr(f, MP_QSTR_read));
+        // f.read(): a bound method copies its arguments from a non-NULL
+        // array, also when there are none (NULL is undefined behaviour)
+        mp_obj_t data = mp_call_function_n_kw(mp_load_attr(f, MP_QSTR_read), 0, 0, args);
         nlr_pop();
         mp_stream_close(f);
         return data;
