@@ -33,7 +33,8 @@
 // packet the peer has not taken within WRITE_TIMEOUT_MS plus one second per
 // WRITE_MIN_RATE bytes (a big payload on a poor cellular uplink still goes)
 // means a lost link: it stopped reading, or takes a byte now and then; so
-// does a write that moves no byte for WRITE_TIMEOUT_MS.
+// does a write that moves no byte for WRITE_TIMEOUT_MS, also the socket's
+// timeout once logged in.
 #define WRITE_TIMEOUT_MS (5000)
 #define WRITE_MIN_RATE (2048)
 #define KEEPER_PERIOD_MS (1000)
@@ -996,10 +997,7 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
             if (self->ssl) {
                 link[0] = wrap_tls(self, tcp);
             }
-            // non-blocking once logged in: a write returns what the socket
-            // took at once, so write_all_since sees every byte move (a
-            // blocking one sat out the socket's timeout before it could)
-            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), MP_OBJ_NEW_SMALL_INT(0));
+            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), MP_OBJ_NEW_SMALL_INT(WRITE_TIMEOUT_MS / 1000));
             nlr_pop();
         } else {
             close_quietly(tcp);

@@ -4,8 +4,8 @@
 # takes longer than 5 s and must go through.
 # Loopback buffers would swallow the whole packet at once, so the test gives
 # the client a socket of its own (connect(sock=)) with a small send buffer
-# and a 5 s timeout (a blocking write returns short after it); the peer has
-# a small receive buffer and reads at 4 KB/s.
+# and the socket timeout the client sets after login (5 s); the peer has a
+# small receive buffer and reads at 4 KB/s.
 import socket
 import time
 from umqtt import MQTTClient
