@@ -33,9 +33,14 @@
 // packet the peer has not taken within WRITE_TIMEOUT_MS plus one second per
 // WRITE_MIN_RATE bytes (a big payload on a poor cellular uplink still goes)
 // means a lost link: it stopped reading, or takes a byte now and then; so
-// does a write that moves no byte for WRITE_TIMEOUT_MS, also the socket's
-// timeout once logged in.
+// does a write that moves no byte for WRITE_TIMEOUT_MS.
 #define WRITE_TIMEOUT_MS (5000)
+// The socket's timeout once logged in: one blocking write call that fills
+// the room a poll reported returns within it, so "no byte moved" is seen
+// at most this late (a 5 s socket timeout made a stalled big packet a lost
+// link only after ~10 s). Partial counts still end each call early while
+// bytes move, and a TLS record is written whole across calls.
+#define WRITE_CALL_TIMEOUT_S (1)
 #define WRITE_MIN_RATE (2048)
 #define KEEPER_PERIOD_MS (1000)
 // Waits poll the socket in slices: another thread may take the bytes a
@@ -997,7 +1002,7 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
             if (self->ssl) {
                 link[0] = wrap_tls(self, tcp);
             }
-            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), MP_OBJ_NEW_SMALL_INT(WRITE_TIMEOUT_MS / 1000));
+            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), MP_OBJ_NEW_SMALL_INT(WRITE_CALL_TIMEOUT_S));
             nlr_pop();
         } else {
             close_quietly(tcp);

@@ -52,6 +52,7 @@ rust_arm_build() { # target out.a [extra rustflags...]
     rust_arm_log "cargo +$tc build --release -p qpy-rust --target $target -Zbuild-std=core (RUSTFLAGS=$flags)"
     (cd "$root" && env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$flags" CARGO_PROFILE_RELEASE_OPT_LEVEL="${RUST_ARM_OPT_LEVEL:-z}" \
         cargo "+$tc" build --quiet --release -p qpy-rust --target "$target" \
+            --config "profile.release.package.iotda.opt-level=\"${RUST_ARM_OPT_LEVEL:-z}\"" \
             -Zbuild-std=core --target-dir "$tdir")
     raw="$tdir/$target/release/libqpy_rust.a"
     [[ -f "$raw" ]] || { rust_arm_log "ERROR: $raw not produced"; return 1; }

@@ -2,10 +2,11 @@
 # A big packet to a peer that stops reading: the packet's total limit is
 # long (5 s + 1 s per 2 KB), so only the "no byte moved for 5 s" rule can
 # end the write (docs/umqtt.md). Once the socket reports room, the write
-# itself blocks until the socket's own 5 s timeout returns a partial count,
-# and only then does the clock of "the last byte moved" start: the link was
-# declared lost after ~10 s without a byte moved, twice the documented 5 s,
-# and every other thread waited that long for the lock.
+# itself blocks until the socket's own timeout returns a partial count, and
+# only then does the clock of "the last byte moved" start: with a 5 s
+# socket timeout the link was declared lost after ~10 s without a byte
+# moved, twice the documented 5 s, and every other thread waited that long
+# for the lock (the client now sets 1 s: lost within ~6 s).
 from umqtt import MQTTClient
 from mqtt_test_util import Checker, sleep_ms, now_ms, elapsed_ms
 from fake_broker import FakeBroker, CONNACK, read_packet
