@@ -509,30 +509,23 @@ static bool writable(umqtt_client_obj_t *self) {
 // with a fresh timeout. A write is made only when the socket has room, so it
 // returns having taken some bytes; the wait for room keeps the lock (the
 // packet is not finished) and releases the GIL.
-static bool write_all_since(umqtt_client_obj_t *self, const uint8_t *buf, size_t len, uint32_t start) {
-    if (self->sock == MP_OBJ_NULL) {
-        return false;
-    }
+// Writes until the packet is out or a limit is reached; returns the bytes
+// left (0: all written). Its own frame, outside write_all_since's nlr one:
+// `buf` and `len` change on every write and must not live across that
+// setjmp (-Wclobbered).
+static MP_NOINLINE size_t write_loop(umqtt_client_obj_t *self, const uint8_t *buf, size_t len, uint32_t start, int *err) {
     uint32_t moved = start;
     uint32_t limit = WRITE_TIMEOUT_MS + (uint32_t)(len / WRITE_MIN_RATE) * 1000;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) != 0) {
-        // raised mid-packet (KeyboardInterrupt in the port's retry): the
-        // rest never goes, so the link cannot carry another packet
-        link_lost(self, MP_EINTR);
-        nlr_jump(nlr.ret_val);
-    }
-    int err;
     // The limits are checked after each attempt, not before the first (no
     // time has passed since start), and not once the packet is out: a packet
     // the socket takes at once costs no clock read here.
     do {
         mp_uint_t n = MP_STREAM_ERROR;
-        err = MP_EAGAIN;
+        *err = MP_EAGAIN;
         if (writable(self)) {
-            n = mp_get_stream(self->sock)->write(self->sock, buf, len, &err);
+            n = mp_get_stream(self->sock)->write(self->sock, buf, len, err);
         }
-        if (n == MP_STREAM_ERROR && mp_is_nonblocking_error(err)) {
+        if (n == MP_STREAM_ERROR && mp_is_nonblocking_error(*err)) {
             mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(10);
             mp_call_function_1(mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms), arg);
         } else if (n == MP_STREAM_ERROR || n == 0) {
@@ -546,8 +539,24 @@ static bool write_all_since(umqtt_client_obj_t *self, const uint8_t *buf, size_t
             moved = now_ms();
         }
     } while (now_ms() - start < limit && now_ms() - moved < WRITE_TIMEOUT_MS);
+    return len;
+}
+
+static bool write_all_since(umqtt_client_obj_t *self, const uint8_t *buf, size_t len, uint32_t start) {
+    if (self->sock == MP_OBJ_NULL) {
+        return false;
+    }
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) != 0) {
+        // raised mid-packet (KeyboardInterrupt in the port's retry): the
+        // rest never goes, so the link cannot carry another packet
+        link_lost(self, MP_EINTR);
+        nlr_jump(nlr.ret_val);
+    }
+    int err;
+    size_t left = write_loop(self, buf, len, start, &err);
     nlr_pop();
-    if (len > 0) {
+    if (left > 0) {
         link_lost(self, mp_is_nonblocking_error(err) ? MP_ETIMEDOUT : err);
         return false;
     }
