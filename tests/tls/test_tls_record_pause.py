@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A TLS record that arrives in two parts 1.5 s apart must still be read.
+"""A TLS record that arrives in two parts 1.5 s apart must still be read;
+one whose rest comes only after 6.5 s is a lost link, and the client says so.
 
 Usage: tests/tls/test_tls_record_pause.py <micropython>
 
@@ -10,6 +11,10 @@ the documented 5 s of "no byte moved"), then the rest. The client polls
 check_msg() and must get the message with the link up. With a 1 s socket
 timeout the TLS read inside fill_rx times out mid-record: the message never
 comes and the link still reads as connected.
+Second case: the pause is 6.5 s, past the 5 s the TLS read may wait. The
+read fails (MicroPython's tls raises OSError(ETIMEDOUT) from read()); the
+link must then be lost where the script sees it (get_mqttsta() not 0, or
+check_msg() raises), not read as connected with no message ever coming.
 """
 import os
 import socket
@@ -20,7 +25,6 @@ import tempfile
 import threading
 import time
 
-PAUSE_S = 1.5
 PAYLOAD = 8000
 CLIENT = r'''
 import os, time
@@ -30,10 +34,15 @@ c = MQTTClient("pause", "localhost", int(os.getenv("PPORT")), ssl=True, reconn=F
 c.set_callback(lambda t, m: got.append(len(m)))
 c.connect()
 t0 = time.ticks_ms()
-while time.ticks_diff(time.ticks_ms(), t0) < 6000 and not got:
-    c.check_msg()
+sta = 0
+while time.ticks_diff(time.ticks_ms(), t0) < 9000 and not got and sta == 0:
+    try:
+        c.check_msg()
+        sta = c.get_mqttsta()
+    except Exception as e:
+        sta = "raised"
     time.sleep_ms(20)
-print("RESULT", got, c.get_mqttsta())
+print("RESULT", got, sta)
 '''
 
 
@@ -58,7 +67,7 @@ def read_packet(s):
             return recvn(s, length)
 
 
-def main(fw):
+def run_case(fw, PAUSE_S):
     d = tempfile.mkdtemp(prefix="tls-pause-")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days", "2", "-subj", "/CN=localhost"],
@@ -119,12 +128,22 @@ def main(fw):
     env = dict(os.environ, PPORT=str(proxy_l.getsockname()[1]))
     r = subprocess.run([fw, script], capture_output=True, text=True, timeout=60, env=env)
     out = r.stdout + r.stderr
+    return out
+
+
+def main(fw):
+    failed = 0
+    out = run_case(fw, 1.5)
     want = "RESULT [{}] 0".format(PAYLOAD)
-    if want not in out:
-        print("FAIL test_tls_record_pause: want {!r}, got:\n{}".format(want, out))
-        return 1
-    print("PASS test_tls_record_pause")
-    return 0
+    ok = want in out
+    print("{} test_tls_record_pause 1.5 s: want {!r}, got {}".format("PASS" if ok else "FAIL", want, out.strip()))
+    failed += not ok
+    out = run_case(fw, 6.5)
+    # the message cannot come (QoS 0, the link is gone); the loss must show
+    ok = "RESULT [] " in out and "RESULT [] 0" not in out
+    print("{} test_tls_record_pause 6.5 s: want the link lost, got {}".format("PASS" if ok else "FAIL", out.strip()))
+    failed += not ok
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
