@@ -593,7 +593,24 @@ static size_t fill_rx(umqtt_client_obj_t *self) {
         return 0; // a packet announced larger: the parser sized the buffer
     }
     int err;
-    mp_uint_t n = mp_get_stream(self->sock)->read(self->sock, self->rx + self->rx_end, self->rx_cap - self->rx_end, &err);
+    mp_uint_t n;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        n = mp_get_stream(self->sock)->read(self->sock, self->rx + self->rx_end, self->rx_cap - self->rx_end, &err);
+        nlr_pop();
+    } else {
+        // MicroPython's tls raises (mbedtls 2: OSError(ETIMEDOUT) for a
+        // record stalled mid-way) where a socket returns an error: the
+        // stream is dead either way, and the keeper would swallow the raise
+        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        mp_obj_t value = mp_obj_exception_get_value(exc);
+        bool os_error = is_instance_of(exc, &mp_type_OSError) && mp_obj_is_small_int(value);
+        link_lost(self, os_error ? MP_OBJ_SMALL_INT_VALUE(value) : MP_EIO);
+        if (goes_through(exc)) {
+            nlr_jump(nlr.ret_val);
+        }
+        return 0;
+    }
     if (n == MP_STREAM_ERROR) {
         // lwIP reports the first read after a FIN as ENOTCONN: a close too
         if (!mp_is_nonblocking_error(err)) {
