@@ -4,7 +4,7 @@
 # takes longer than 5 s and must go through.
 # Loopback buffers would swallow the whole packet at once, so the test gives
 # the client a socket of its own (connect(sock=)) with a small send buffer
-# and the socket timeout the client sets after login (5 s); the peer has a
+# and the socket timeout the client sets after login (1 s); the peer has a
 # small receive buffer and reads at 4 KB/s.
 import socket
 import time
