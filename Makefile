@@ -107,6 +107,7 @@ fuzz-smoke:
 reliability-test: firmware
 	$(PYTHON) tests/hostile/run_hostile_tests.py $(FIRMWARE)
 	$(PYTHON) tests/tls/run_tls_tests.py $(FIRMWARE)
+	$(PYTHON) tests/tls/test_tls_record_pause.py $(FIRMWARE)
 	$(PYTHON) tests/faults/run_fault_tests.py $(FIRMWARE)
 
 ## interop: the core scenarios against mosquitto and ejabberd (Debian), rumqttd
