@@ -605,9 +605,15 @@ static size_t fill_rx(umqtt_client_obj_t *self) {
         mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
         mp_obj_t value = mp_obj_exception_get_value(exc);
         bool os_error = is_instance_of(exc, &mp_type_OSError) && mp_obj_is_small_int(value);
+        // MicroPython's tls lets go of its TCP socket before it raises its
+        // own error: closing the TLS stream no longer closes that one
+        mp_obj_t dropped = self->tcp != self->sock && !goes_through(exc) ? self->tcp : MP_OBJ_NULL;
         link_lost(self, os_error ? MP_OBJ_SMALL_INT_VALUE(value) : MP_EIO);
         if (goes_through(exc)) {
             nlr_jump(nlr.ret_val);
+        }
+        if (dropped != MP_OBJ_NULL) {
+            close_quietly(dropped);
         }
         return 0;
     }
