@@ -608,7 +608,8 @@ static size_t fill_rx(umqtt_client_obj_t *self) {
         // MicroPython's tls lets go of its TCP socket before it raises its
         // own error: closing the TLS stream no longer closes that one
         mp_obj_t dropped = self->tcp != self->sock && !goes_through(exc) ? self->tcp : MP_OBJ_NULL;
-        link_lost(self, os_error ? MP_OBJ_SMALL_INT_VALUE(value) : MP_EIO);
+        int lost = is_instance_of(exc, &mp_type_MemoryError) ? MP_ENOMEM : MP_EIO;
+        link_lost(self, os_error ? MP_OBJ_SMALL_INT_VALUE(value) : lost);
         if (goes_through(exc)) {
             nlr_jump(nlr.ret_val);
         }
