@@ -28,6 +28,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lib.mqtt_bytes import SocketReader, connack, publish  # noqa: E402
+
 PAYLOAD = 8000
 CLIENT = r'''
 import os, time
@@ -52,27 +55,6 @@ print("FDS", "kept" if os.listdir("/proc/self/fd") == fds else "leaked")
 '''
 
 
-def recvn(s, n):
-    b = b""
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            raise EOFError
-        b += d
-    return b
-
-
-def read_packet(s):
-    recvn(s, 1)
-    mult, length = 1, 0
-    while True:
-        x = recvn(s, 1)[0]
-        length += (x & 127) * mult
-        mult *= 128
-        if x < 128:
-            return recvn(s, length)
-
-
 def run_case(fw, PAUSE_S):
     d = tempfile.mkdtemp(prefix="tls-pause-")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -86,18 +68,11 @@ def run_case(fw, PAUSE_S):
 
     def broker():
         t = ctx.wrap_socket(broker_l.accept()[0], server_side=True)
-        read_packet(t)
-        t.sendall(b"\x20\x02\x00\x00")
+        SocketReader(t).read()  # CONNECT
+        t.sendall(connack())
         time.sleep(0.5)  # CONNACK and any session tickets are through
-        body = b"\x00\x03t/x" + b"P" * PAYLOAD
-        n, rl = len(body), b""
-        while True:
-            rl += bytes([(n & 127) | (128 if n >= 128 else 0)])
-            n >>= 7
-            if not n:
-                break
         published.set()
-        t.sendall(b"\x30" + rl + body)
+        t.sendall(publish(b"t/x", b"P" * PAYLOAD))
         time.sleep(PAUSE_S + 8)
 
     def proxy():
