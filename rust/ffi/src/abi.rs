@@ -4,6 +4,7 @@
 //! Every pointer conversion is an `unsafe fn` whose contract the caller states
 //! at its own narrow `unsafe` block; what follows is safe code.
 
+use core::ffi::c_char;
 use core::str::Utf8Error;
 
 /// A required pointer was NULL (or a NULL buffer came with a non-zero length).
@@ -98,6 +99,30 @@ pub unsafe fn in_param<'a, T>(ptr: *const T) -> Result<&'a T, NullPointer> {
     unsafe { ptr.as_ref() }.ok_or(NullPointer)
 }
 
+/// Text number `index` of `texts` (NUL-terminated texts one after another),
+/// or the last text when there are fewer. One blob and a scan, not a match
+/// over pointers: no pointer table on the device.
+pub fn nth_text(texts: &'static [u8], index: usize) -> *const c_char {
+    let mut rest = texts;
+    for _ in 0..index {
+        let next = rest
+            .iter()
+            .position(|&b| b == 0)
+            .and_then(|end| rest.get(end.wrapping_add(1)..));
+        match next {
+            Some(next) if !next.is_empty() => rest = next,
+            _ => break,
+        }
+    }
+    rest.as_ptr().cast()
+}
+
+/// Index of a status code's text in a list starting at 0 (ok), -1, -2, ...;
+/// `usize::MAX` (the list's last text) for a positive code.
+pub fn status_index(status: i32) -> usize {
+    usize::try_from(i64::from(status).wrapping_neg()).unwrap_or(usize::MAX)
+}
+
 /// Bytes as UTF-8 text.
 pub fn utf8(bytes: &[u8]) -> Result<&str, Utf8Error> {
     core::str::from_utf8(bytes)
@@ -137,5 +162,22 @@ mod tests {
         assert_eq!(value_or_status::<Minus>(Ok(2)), 2);
         assert_eq!(value_or_status(Err(Minus(-9))), -9);
         assert!(utf8(b"\xff").is_err());
+    }
+
+    #[test]
+    fn nth_text_falls_back_to_the_last() {
+        let text = |i| {
+            // SAFETY: nth_text points into the NUL-terminated static blob.
+            unsafe { core::ffi::CStr::from_ptr(nth_text(b"a\0bc\0last\0", i)) }.to_bytes()
+        };
+        assert_eq!(text(0), b"a");
+        assert_eq!(text(1), b"bc");
+        assert_eq!(text(2), b"last");
+        assert_eq!(text(3), b"last");
+        assert_eq!(text(usize::MAX), b"last");
+        assert_eq!(status_index(0), 0);
+        assert_eq!(status_index(-26), 26);
+        assert_eq!(status_index(1), usize::MAX);
+        assert_eq!(status_index(i32::MIN), 1 << 31);
     }
 }

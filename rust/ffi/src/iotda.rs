@@ -205,35 +205,33 @@ fn status_code(result: Result<()>) -> i32 {
     abi::status(result)
 }
 
-const fn message(text: &'static [u8]) -> *const c_char {
-    text.as_ptr().cast()
-}
+/// The texts of iotda_status_message, in code order (0, -1, -2, ...), the fallback last.
+const STATUS_TEXTS: &[u8] = b"\
+ok\0\
+invalid argument\0\
+buffer too small\0\
+invalid device id: empty\0\
+invalid device id: longer than 128 bytes\0\
+invalid device id: contains '/', '+', '#' or NUL\0\
+invalid device id: not valid UTF-8\0\
+invalid request id: empty\0\
+invalid request id: longer than 128 bytes\0\
+invalid request id: contains '/', '+', '#' or NUL\0\
+invalid request id: not valid UTF-8\0\
+invalid custom topic name: empty\0\
+invalid custom topic name: longer than 128 bytes\0\
+invalid custom topic name: contains '+', '#', NUL or an empty level\0\
+invalid custom topic name: not valid UTF-8\0\
+time out of range (1970..9999 UTC)\0\
+malformed time stamp\0\
+unknown topic kind\0\
+unknown sign type (0, 1 or 2)\0\
+unknown error\0";
 
 /// Static, NUL-terminated message for a status code.
 #[no_mangle]
 pub extern "C" fn iotda_status_message(status: i32) -> *const c_char {
-    message(match status {
-        0 => b"ok\0",
-        -1 => b"invalid argument\0",
-        -2 => b"buffer too small\0",
-        -3 => b"invalid device id: empty\0",
-        -4 => b"invalid device id: longer than 128 bytes\0",
-        -5 => b"invalid device id: contains '/', '+', '#' or NUL\0",
-        -6 => b"invalid device id: not valid UTF-8\0",
-        -7 => b"invalid request id: empty\0",
-        -8 => b"invalid request id: longer than 128 bytes\0",
-        -9 => b"invalid request id: contains '/', '+', '#' or NUL\0",
-        -10 => b"invalid request id: not valid UTF-8\0",
-        -11 => b"invalid custom topic name: empty\0",
-        -12 => b"invalid custom topic name: longer than 128 bytes\0",
-        -13 => b"invalid custom topic name: contains '+', '#', NUL or an empty level\0",
-        -14 => b"invalid custom topic name: not valid UTF-8\0",
-        -15 => b"time out of range (1970..9999 UTC)\0",
-        -16 => b"malformed time stamp\0",
-        -17 => b"unknown topic kind\0",
-        -18 => b"unknown sign type (0, 1 or 2)\0",
-        _ => b"unknown error\0",
-    })
+    abi::nth_text(STATUS_TEXTS, abi::status_index(status))
 }
 
 /// ClientId, and Password for Huawei IoTDA secret authentication at Unix
@@ -1147,5 +1145,19 @@ mod tests {
         let m = unsafe { CStr::from_ptr(iotda_status_message(-19)) };
         assert_eq!(m.to_str().unwrap(), "unknown error");
         assert_eq!(iotda_status::IOTDA_ERR_UNKNOWN_SIGN_TYPE as i32, -18);
+        let text = |code| {
+            unsafe { CStr::from_ptr(iotda_status_message(code)) }
+                .to_str()
+                .unwrap()
+        };
+        assert_eq!(text(0), "ok");
+        assert_eq!(text(-1), "invalid argument");
+        assert_eq!(
+            text(-13),
+            "invalid custom topic name: contains '+', '#', NUL or an empty level"
+        );
+        assert_eq!(text(-18), "unknown sign type (0, 1 or 2)");
+        assert_eq!(text(1), "unknown error");
+        assert_eq!(text(i32::MIN), "unknown error");
     }
 }

@@ -442,57 +442,57 @@ fn qos(value: u8) -> Result<QoS> {
     QoS::from_u8(value).map_err(field_status)
 }
 
-const fn message(text: &'static [u8]) -> *const c_char {
-    text.as_ptr().cast()
-}
+/// The texts of umqtt_status_message, in code order (0, -1, -2, ...), the fallback last.
+const STATUS_TEXTS: &[u8] = b"\
+ok\0\
+buffer too small\0\
+remaining length too large\0\
+reserved flag bits wrong for packet type\0\
+invalid UTF-8 string\0\
+wildcard in topic name\0\
+unexpected packet\0\
+malformed packet\0\
+invalid QoS\0\
+empty topic\0\
+topic too long\0\
+payload too large\0\
+password without user name\0\
+invalid protocol level\0\
+too many messages in flight\0\
+not connected\0\
+connection refused\0\
+no such in-flight slot\0\
+invalid keepalive\0\
+client id too long\0\
+too many inbound QoS 2 messages\0\
+invalid topic filter\0\
+invalid argument\0\
+offline queue full\0\
+too many subscriptions\0\
+a login is already in progress\0\
+too many requests awaiting an answer\0\
+unknown error\0";
 
 /// Static NUL-terminated English message for a status.
 #[no_mangle]
 pub extern "C" fn umqtt_status_message(status: i32) -> *const c_char {
-    message(match status {
-        0 => b"ok\0",
-        -1 => b"buffer too small\0",
-        -2 => b"remaining length too large\0",
-        -3 => b"reserved flag bits wrong for packet type\0",
-        -4 => b"invalid UTF-8 string\0",
-        -5 => b"wildcard in topic name\0",
-        -6 => b"unexpected packet\0",
-        -7 => b"malformed packet\0",
-        -8 => b"invalid QoS\0",
-        -9 => b"empty topic\0",
-        -10 => b"topic too long\0",
-        -11 => b"payload too large\0",
-        -12 => b"password without user name\0",
-        -13 => b"invalid protocol level\0",
-        -14 => b"too many messages in flight\0",
-        -15 => b"not connected\0",
-        -16 => b"connection refused\0",
-        -17 => b"no such in-flight slot\0",
-        -18 => b"invalid keepalive\0",
-        -19 => b"client id too long\0",
-        -20 => b"too many inbound QoS 2 messages\0",
-        -21 => b"invalid topic filter\0",
-        -22 => b"invalid argument\0",
-        -23 => b"offline queue full\0",
-        -24 => b"too many subscriptions\0",
-        -25 => b"a login is already in progress\0",
-        -26 => b"too many requests awaiting an answer\0",
-        _ => b"unknown error\0",
-    })
+    abi::nth_text(STATUS_TEXTS, abi::status_index(status))
 }
+
+/// The texts of umqtt_connack_message, in code order (0, 1, 2, ...), the fallback last.
+const CONNACK_TEXTS: &[u8] = b"\
+connection accepted\0\
+unacceptable protocol version\0\
+identifier rejected\0\
+server unavailable\0\
+bad user name or password\0\
+not authorized\0\
+unknown\0";
 
 /// Static message for a CONNACK return code.
 #[no_mangle]
 pub extern "C" fn umqtt_connack_message(code: u8) -> *const c_char {
-    message(match code {
-        0 => b"connection accepted\0",
-        1 => b"unacceptable protocol version\0",
-        2 => b"identifier rejected\0",
-        3 => b"server unavailable\0",
-        4 => b"bad user name or password\0",
-        5 => b"not authorized\0",
-        _ => b"unknown\0",
-    })
+    abi::nth_text(CONNACK_TEXTS, usize::from(code))
 }
 
 /// Fresh session: status CLOSED, auto-reconnect off, empty tables.

@@ -908,6 +908,20 @@ fn messages_are_static_c_strings() {
     assert_eq!(text(umqtt_connack_message(0)), "connection accepted");
     assert_eq!(text(umqtt_connack_message(4)), "bad user name or password");
     assert_eq!(text(umqtt_connack_message(6)), "unknown");
+    // each code to its own text: the ends of the list, around and past them
+    assert_eq!(text(umqtt_status_message(0)), "ok");
+    assert_eq!(text(umqtt_status_message(-1)), "buffer too small");
+    assert_eq!(text(umqtt_status_message(-13)), "invalid protocol level");
+    assert_eq!(
+        text(umqtt_status_message(-26)),
+        "too many requests awaiting an answer"
+    );
+    assert_eq!(text(umqtt_status_message(-27)), "unknown error");
+    assert_eq!(text(umqtt_status_message(1)), "unknown error");
+    assert_eq!(text(umqtt_status_message(i32::MIN)), "unknown error");
+    assert_eq!(text(umqtt_status_message(i32::MAX)), "unknown error");
+    assert_eq!(text(umqtt_connack_message(5)), "not authorized");
+    assert_eq!(text(umqtt_connack_message(255)), "unknown");
 }
 
 #[test]
