@@ -1,5 +1,7 @@
 //! Bounds-checked cursor types, so the codec needs neither indexing nor raw arithmetic.
 
+use super::error::FieldError;
+
 /// Reads big-endian fields from a borrowed slice.
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
@@ -43,8 +45,11 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Writes into a caller's slice; the caller sizes it beforehand, so overflow means
-/// an internal length miscalculation and surfaces as `None` rather than a panic.
+/// Writes into a caller's slice, or only counts: every field advances the
+/// position (saturating: a size past `usize::MAX` is too large for any packet
+/// anyway), and its bytes are stored only where they fit. One body function
+/// thus both sizes a packet (over an empty slice) and writes it (over a slice
+/// checked to be large enough), never panicking either way.
 pub(crate) struct Writer<'a> {
     out: &'a mut [u8],
     position: usize,
@@ -59,26 +64,27 @@ impl<'a> Writer<'a> {
         self.position
     }
 
-    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.position.checked_add(bytes.len())?;
-        let target = self.out.get_mut(self.position..end)?;
-        target.copy_from_slice(bytes);
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        let end = self.position.saturating_add(bytes.len());
+        if let Some(target) = self.out.get_mut(self.position..end) {
+            target.copy_from_slice(bytes);
+        }
         self.position = end;
-        Some(())
     }
 
-    pub(crate) fn u8(&mut self, value: u8) -> Option<()> {
-        self.bytes(&[value])
+    pub(crate) fn u8(&mut self, value: u8) {
+        self.bytes(&[value]);
     }
 
-    pub(crate) fn u16(&mut self, value: u16) -> Option<()> {
-        self.bytes(&value.to_be_bytes())
+    pub(crate) fn u16(&mut self, value: u16) {
+        self.bytes(&value.to_be_bytes());
     }
 
-    /// Length-prefixed field; the length must already be validated to fit in u16.
-    pub(crate) fn binary(&mut self, bytes: &[u8]) -> Option<()> {
-        let len = u16::try_from(bytes.len()).ok()?;
-        self.u16(len)?;
-        self.bytes(bytes)
+    /// Length-prefixed field: at most 65535 bytes, else `StringTooLong`.
+    pub(crate) fn binary(&mut self, bytes: &[u8]) -> Result<(), FieldError> {
+        let len = u16::try_from(bytes.len()).map_err(|_| FieldError::StringTooLong)?;
+        self.u16(len);
+        self.bytes(bytes);
+        Ok(())
     }
 }

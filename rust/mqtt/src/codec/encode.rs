@@ -1,33 +1,24 @@
 //! Encoding into a caller's buffer. Every field is validated first, so whatever
 //! encodes successfully also decodes.
+//!
+//! One function per packet both validates and writes its body; run over an
+//! empty [`Writer`] it only counts (and validates), so sizing and writing
+//! cannot disagree and the device carries one body encoder, not two.
 
 use super::bytes::Writer;
 use super::error::{EncodeError, FieldError};
-use super::packet::{
-    Connect, Packet, Publish, QosPid, SubAck, SubackReturnCode, SubscribeTopics, UnsubscribeTopics,
-};
+use super::packet::SubackReturnCode;
+use super::packet::{Connect, Packet, Publish, QosPid, SubscribeTopics, UnsubscribeTopics};
 use super::validate;
 use super::varint;
-
-fn add(total: usize, more: usize) -> Result<usize, EncodeError> {
-    total.checked_add(more).ok_or(EncodeError::PacketTooLarge)
-}
-
-/// A length-prefixed field's size on the wire.
-fn field_len(bytes: &[u8]) -> Result<usize, EncodeError> {
-    validate::binary(bytes)?;
-    add(bytes.len(), 2)
-}
 
 /// First byte plus length bytes plus body; rejects bodies over the 4-byte limit.
 fn packet_len(body_len: usize) -> Result<usize, EncodeError> {
     let length_bytes = varint::encoded_len(body_len).ok_or(EncodeError::PacketTooLarge)?;
-    add(add(body_len, length_bytes)?, 1)
-}
-
-/// Writer failures mean our own length accounting is wrong; report the space we asked for.
-fn overflow(needed: usize) -> EncodeError {
-    EncodeError::BufferTooSmall { needed }
+    body_len
+        .checked_add(length_bytes)
+        .and_then(|len| len.checked_add(1))
+        .ok_or(EncodeError::PacketTooLarge)
 }
 
 impl Packet<'_> {
@@ -40,12 +31,12 @@ impl Packet<'_> {
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let body_len = self.body_len()?;
         let total = packet_len(body_len)?;
-        if out.len() < total {
-            return Err(EncodeError::BufferTooSmall { needed: total });
-        }
+        let out = out
+            .get_mut(..total)
+            .ok_or(EncodeError::BufferTooSmall { needed: total })?;
         let mut writer = Writer::new(out);
-        write_fixed_header(&mut writer, self.first_byte(), body_len).ok_or(overflow(total))?;
-        self.write_body(&mut writer).ok_or(overflow(total))?;
+        write_fixed_header(&mut writer, self.first_byte(), body_len)?;
+        self.write_body(&mut writer)?;
         Ok(writer.position())
     }
 
@@ -58,106 +49,105 @@ impl Packet<'_> {
         ((packet_type as u8) << 4) | flags
     }
 
+    /// Validates the packet and counts its body.
     fn body_len(&self) -> Result<usize, EncodeError> {
+        let mut counter = Writer::new(&mut []);
+        self.write_body(&mut counter)?;
+        Ok(counter.position())
+    }
+
+    /// Validates and writes (or counts) the body.
+    fn write_body(&self, writer: &mut Writer<'_>) -> Result<(), EncodeError> {
+        self.write_fields(writer)?;
         match self {
-            Packet::Connect(connect) => connect_body_len(connect),
-            Packet::ConnAck(_) => Ok(2),
+            // after the topic's checks, as the only field error of a QoS 0
+            // PUBLISH is its topic's
+            Packet::Publish(Publish {
+                dup: true,
+                qos_pid: QosPid::AtMostOnce,
+                ..
+            }) => Err(EncodeError::DupWithQos0),
+            _ => Ok(()),
+        }
+    }
+
+    /// The body's fields in wire order, each validated before it is written.
+    fn write_fields(&self, writer: &mut Writer<'_>) -> Result<(), FieldError> {
+        match self {
+            Packet::Connect(connect) => write_connect(writer, connect),
+            Packet::ConnAck(ack) => {
+                writer.u8(u8::from(ack.session_present));
+                writer.u8(ack.code.as_u8());
+                Ok(())
+            }
             Packet::Publish(publish) => {
-                add(publish_variable_header_len(publish)?, publish.payload.len())
+                write_publish_variable_header(writer, publish)?;
+                writer.bytes(publish.payload);
+                Ok(())
             }
             Packet::PubAck(id)
             | Packet::PubRec(id)
             | Packet::PubRel(id)
             | Packet::PubComp(id)
             | Packet::UnsubAck(id) => {
-                validate::packet_id(*id)?;
-                Ok(2)
+                writer.u16(validate::packet_id(*id)?);
+                Ok(())
             }
             Packet::Subscribe(subscribe) => {
-                validate::packet_id(subscribe.packet_id)?;
-                add(subscribe_list_len(&subscribe.topics)?, 2)
-            }
-            Packet::SubAck(suback) => suback_body_len(suback),
-            Packet::Unsubscribe(unsubscribe) => {
-                validate::packet_id(unsubscribe.packet_id)?;
-                add(unsubscribe_list_len(&unsubscribe.topics)?, 2)
-            }
-            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(0),
-        }
-    }
-
-    /// Assumes `body_len` validated the packet.
-    fn write_body(&self, writer: &mut Writer<'_>) -> Option<()> {
-        match self {
-            Packet::Connect(connect) => write_connect(writer, connect),
-            Packet::ConnAck(ack) => {
-                writer.u8(u8::from(ack.session_present))?;
-                writer.u8(ack.code.as_u8())
-            }
-            Packet::Publish(publish) => {
-                write_publish_variable_header(writer, publish)?;
-                writer.bytes(publish.payload)
-            }
-            Packet::PubAck(id)
-            | Packet::PubRec(id)
-            | Packet::PubRel(id)
-            | Packet::PubComp(id)
-            | Packet::UnsubAck(id) => writer.u16(*id),
-            Packet::Subscribe(subscribe) => {
-                writer.u16(subscribe.packet_id)?;
+                writer.u16(validate::packet_id(subscribe.packet_id)?);
                 match subscribe.topics {
-                    SubscribeTopics::Wire(list) => writer.bytes(list.as_bytes()),
+                    SubscribeTopics::Wire(list) => {
+                        writer.bytes(list.as_bytes());
+                        Ok(())
+                    }
+                    SubscribeTopics::Slice([]) => Err(FieldError::NoTopics),
                     SubscribeTopics::Slice(topics) => topics.iter().try_for_each(|topic| {
+                        validate::topic_filter(topic.filter)?;
                         writer.binary(topic.filter.as_bytes())?;
-                        writer.u8(topic.qos.as_u8())
+                        writer.u8(topic.qos.as_u8());
+                        Ok(())
                     }),
                 }
             }
             Packet::SubAck(suback) => {
-                writer.u16(suback.packet_id)?;
-                writer.bytes(suback.return_codes)
+                writer.u16(validate::packet_id(suback.packet_id)?);
+                if suback.return_codes.is_empty() {
+                    return Err(FieldError::NoTopics);
+                }
+                for &code in suback.return_codes {
+                    SubackReturnCode::from_u8(code)?;
+                }
+                writer.bytes(suback.return_codes);
+                Ok(())
             }
             Packet::Unsubscribe(unsubscribe) => {
-                writer.u16(unsubscribe.packet_id)?;
+                writer.u16(validate::packet_id(unsubscribe.packet_id)?);
                 match unsubscribe.topics {
-                    UnsubscribeTopics::Wire(list) => writer.bytes(list.as_bytes()),
-                    UnsubscribeTopics::Slice(filters) => filters
-                        .iter()
-                        .try_for_each(|filter| writer.binary(filter.as_bytes())),
+                    UnsubscribeTopics::Wire(list) => {
+                        writer.bytes(list.as_bytes());
+                        Ok(())
+                    }
+                    UnsubscribeTopics::Slice([]) => Err(FieldError::NoTopics),
+                    UnsubscribeTopics::Slice(filters) => filters.iter().try_for_each(|filter| {
+                        validate::topic_filter(filter)?;
+                        writer.binary(filter.as_bytes())
+                    }),
                 }
             }
-            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Some(()),
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
         }
     }
 }
 
-fn write_fixed_header(writer: &mut Writer<'_>, first_byte: u8, body_len: usize) -> Option<()> {
-    writer.u8(first_byte)?;
-    let (length, length_bytes) = varint::encode(body_len)?;
-    writer.bytes(length.get(..length_bytes)?)
-}
-
-fn connect_body_len(connect: &Connect<'_>) -> Result<usize, EncodeError> {
-    // Protocol name field, level, flags, keep alive.
-    let mut len = add(field_len(connect.protocol.name().as_bytes())?, 4)?;
-    validate::string(connect.client_id)?;
-    len = add(len, field_len(connect.client_id.as_bytes())?)?;
-    if let Some(will) = &connect.will {
-        validate::topic_name(will.topic)?;
-        len = add(len, field_len(will.topic.as_bytes())?)?;
-        len = add(len, field_len(will.message)?)?;
-    }
-    if let Some(username) = connect.username {
-        validate::string(username)?;
-        len = add(len, field_len(username.as_bytes())?)?;
-    }
-    if let Some(password) = connect.password {
-        if connect.username.is_none() {
-            return Err(FieldError::PasswordWithoutUser.into());
-        }
-        len = add(len, field_len(password)?)?;
-    }
-    Ok(len)
+fn write_fixed_header(
+    writer: &mut Writer<'_>,
+    first_byte: u8,
+    body_len: usize,
+) -> Result<(), EncodeError> {
+    writer.u8(first_byte);
+    let (length, length_bytes) = varint::encode(body_len).ok_or(EncodeError::PacketTooLarge)?;
+    writer.bytes(length.get(..length_bytes).unwrap_or_default());
+    Ok(())
 }
 
 fn connect_flags(connect: &Connect<'_>) -> u8 {
@@ -180,116 +170,68 @@ fn connect_flags(connect: &Connect<'_>) -> u8 {
     flags
 }
 
-fn write_connect(writer: &mut Writer<'_>, connect: &Connect<'_>) -> Option<()> {
+fn write_connect(writer: &mut Writer<'_>, connect: &Connect<'_>) -> Result<(), FieldError> {
     writer.binary(connect.protocol.name().as_bytes())?;
-    writer.u8(connect.protocol.level())?;
-    writer.u8(connect_flags(connect))?;
-    writer.u16(connect.keep_alive)?;
+    writer.u8(connect.protocol.level());
+    writer.u8(connect_flags(connect));
+    writer.u16(connect.keep_alive);
+    validate::string(connect.client_id)?;
     writer.binary(connect.client_id.as_bytes())?;
     if let Some(will) = &connect.will {
+        validate::topic_name(will.topic)?;
         writer.binary(will.topic.as_bytes())?;
         writer.binary(will.message)?;
     }
     if let Some(username) = connect.username {
+        validate::string(username)?;
         writer.binary(username.as_bytes())?;
     }
     if let Some(password) = connect.password {
+        if connect.username.is_none() {
+            return Err(FieldError::PasswordWithoutUser);
+        }
         writer.binary(password)?;
     }
-    Some(())
+    Ok(())
 }
 
 fn publish_flags(publish: &Publish<'_>) -> u8 {
     (u8::from(publish.dup) << 3) | (publish.qos_pid.qos().as_u8() << 1) | u8::from(publish.retain)
 }
 
-/// Topic field plus packet id, validated.
-fn publish_variable_header_len(publish: &Publish<'_>) -> Result<usize, EncodeError> {
+/// Topic field plus packet id, validated (DUP with QoS 0 is checked by
+/// [`Packet::write_body`]).
+fn write_publish_variable_header(
+    writer: &mut Writer<'_>,
+    publish: &Publish<'_>,
+) -> Result<(), FieldError> {
     validate::topic_name(publish.topic)?;
-    let topic_len = field_len(publish.topic.as_bytes())?;
-    match publish.qos_pid {
-        QosPid::AtMostOnce if publish.dup => Err(EncodeError::DupWithQos0),
-        QosPid::AtMostOnce => Ok(topic_len),
-        QosPid::AtLeastOnce(id) | QosPid::ExactlyOnce(id) => {
-            validate::packet_id(id)?;
-            add(topic_len, 2)
-        }
-    }
-}
-
-fn write_publish_variable_header(writer: &mut Writer<'_>, publish: &Publish<'_>) -> Option<()> {
     writer.binary(publish.topic.as_bytes())?;
-    match publish.qos_pid.packet_id() {
-        Some(id) => writer.u16(id),
-        None => Some(()),
+    if let Some(id) = publish.qos_pid.packet_id() {
+        writer.u16(validate::packet_id(id)?);
     }
+    Ok(())
 }
 
 /// Size of a PUBLISH without its payload: fixed header, topic, packet id.
 pub fn publish_header_len(publish: &Publish<'_>) -> Result<usize, EncodeError> {
-    let variable = publish_variable_header_len(publish)?;
-    let total = packet_len(add(variable, publish.payload.len())?)?;
+    let total = Packet::Publish(*publish).encoded_len()?;
     Ok(total.saturating_sub(publish.payload.len()))
 }
 
 /// Writes a PUBLISH up to (not including) its payload, so a large payload can be
 /// sent straight from where it lies. Returns the header bytes written.
 pub fn encode_publish_header(publish: &Publish<'_>, out: &mut [u8]) -> Result<usize, EncodeError> {
-    let header_len = publish_header_len(publish)?;
-    if out.len() < header_len {
-        return Err(EncodeError::BufferTooSmall { needed: header_len });
-    }
-    let body_len = add(publish_variable_header_len(publish)?, publish.payload.len())?;
+    let packet = Packet::Publish(*publish);
+    let body_len = packet.body_len()?;
+    let header_len = packet_len(body_len)?.saturating_sub(publish.payload.len());
+    let out = out
+        .get_mut(..header_len)
+        .ok_or(EncodeError::BufferTooSmall { needed: header_len })?;
     let mut writer = Writer::new(out);
-    write_fixed_header(
-        &mut writer,
-        Packet::Publish(*publish).first_byte(),
-        body_len,
-    )
-    .ok_or(overflow(header_len))?;
-    write_publish_variable_header(&mut writer, publish).ok_or(overflow(header_len))?;
+    write_fixed_header(&mut writer, packet.first_byte(), body_len)?;
+    write_publish_variable_header(&mut writer, publish)?;
     Ok(writer.position())
-}
-
-fn subscribe_list_len(topics: &SubscribeTopics<'_>) -> Result<usize, EncodeError> {
-    match topics {
-        SubscribeTopics::Wire(list) => Ok(list.as_bytes().len()),
-        SubscribeTopics::Slice(topics) => {
-            if topics.is_empty() {
-                return Err(FieldError::NoTopics.into());
-            }
-            topics.iter().try_fold(0usize, |len, topic| {
-                validate::topic_filter(topic.filter)?;
-                add(len, add(field_len(topic.filter.as_bytes())?, 1)?)
-            })
-        }
-    }
-}
-
-fn unsubscribe_list_len(topics: &UnsubscribeTopics<'_>) -> Result<usize, EncodeError> {
-    match topics {
-        UnsubscribeTopics::Wire(list) => Ok(list.as_bytes().len()),
-        UnsubscribeTopics::Slice(filters) => {
-            if filters.is_empty() {
-                return Err(FieldError::NoTopics.into());
-            }
-            filters.iter().try_fold(0usize, |len, filter| {
-                validate::topic_filter(filter)?;
-                add(len, field_len(filter.as_bytes())?)
-            })
-        }
-    }
-}
-
-fn suback_body_len(suback: &SubAck<'_>) -> Result<usize, EncodeError> {
-    validate::packet_id(suback.packet_id)?;
-    if suback.return_codes.is_empty() {
-        return Err(FieldError::NoTopics.into());
-    }
-    for &code in suback.return_codes {
-        SubackReturnCode::from_u8(code)?;
-    }
-    add(suback.return_codes.len(), 2)
 }
 
 #[cfg(test)]
