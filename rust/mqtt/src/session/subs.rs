@@ -267,6 +267,12 @@ pub enum Update {
 
 /// Applies `decide` to every entry, in order.
 pub fn update(arena: &mut [u8], mut decide: impl FnMut(&SubEntry<'_>) -> Update) {
+    update_with(arena, &mut decide);
+}
+
+/// [`update`]'s walk, compiled once: a `dyn` callback, not one copy of the
+/// walk per caller's closure (six on the device).
+fn update_with(arena: &mut [u8], decide: &mut dyn FnMut(&SubEntry<'_>) -> Update) {
     let (mut count, mut end) = extent(arena);
     let mut offset = TABLE_HEADER;
     // Entries are removed in place, so the walk re-parses at the same offset.
