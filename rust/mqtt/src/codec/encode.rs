@@ -222,16 +222,35 @@ pub fn publish_header_len(publish: &Publish<'_>) -> Result<usize, EncodeError> {
 /// Writes a PUBLISH up to (not including) its payload, so a large payload can be
 /// sent straight from where it lies. Returns the header bytes written.
 pub fn encode_publish_header(publish: &Publish<'_>, out: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_publish_upto(publish, out, false).map(|(len, _)| len)
+}
+
+/// Writes the whole PUBLISH if it fits `out`, else its header alone (as
+/// [`encode_publish_header`]): the bytes written and whether the payload is
+/// among them. `BufferTooSmall` names the header's size.
+pub fn encode_publish(publish: &Publish<'_>, out: &mut [u8]) -> Result<(usize, bool), EncodeError> {
+    encode_publish_upto(publish, out, true)
+}
+
+fn encode_publish_upto(
+    publish: &Publish<'_>,
+    out: &mut [u8],
+    whole_allowed: bool,
+) -> Result<(usize, bool), EncodeError> {
     let packet = Packet::Publish(*publish);
     let body_len = packet.body_len()?;
-    let header_len = packet_len(body_len)?.saturating_sub(publish.payload.len());
+    let total = packet_len(body_len)?;
+    let header_len = total.saturating_sub(publish.payload.len());
+    let whole = whole_allowed && out.len() >= total;
+    let len = if whole { total } else { header_len };
     let out = out
-        .get_mut(..header_len)
+        .get_mut(..len)
         .ok_or(EncodeError::BufferTooSmall { needed: header_len })?;
     let mut writer = Writer::new(out);
     write_fixed_header(&mut writer, packet.first_byte(), body_len)?;
-    write_publish_variable_header(&mut writer, publish)?;
-    Ok(writer.position())
+    // without room for it, the payload is only counted
+    packet.write_body(&mut writer)?;
+    Ok((len, whole))
 }
 
 #[cfg(test)]
@@ -343,5 +362,40 @@ mod tests {
         );
         assert_eq!(publish_header_len(&publish), Ok(10));
         assert_eq!(Packet::Publish(publish).encoded_len(), Ok(210));
+    }
+
+    #[test]
+    fn publish_whole_else_header_else_too_small() {
+        let publish = Publish {
+            dup: false,
+            qos_pid: QosPid::AtLeastOnce(10),
+            retain: true,
+            topic: "a/b",
+            payload: &[7u8; 200],
+        };
+        let mut whole = [0u8; 300];
+        assert_eq!(encode_publish(&publish, &mut whole), Ok((210, true)));
+        let mut expected = [0u8; 210];
+        assert_eq!(Packet::Publish(publish).encode(&mut expected), Ok(210));
+        assert_eq!(&whole[..210], &expected[..]);
+        assert_eq!(whole[210], 0);
+        // one byte short of the whole packet: the header alone, nothing after it
+        let mut short = [0u8; 209];
+        assert_eq!(encode_publish(&publish, &mut short), Ok((10, false)));
+        assert_eq!(&short[..10], &expected[..10]);
+        assert!(short[10..].iter().all(|&b| b == 0));
+        let mut tiny = [0u8; 9];
+        assert_eq!(
+            encode_publish(&publish, &mut tiny),
+            Err(EncodeError::BufferTooSmall { needed: 10 })
+        );
+        let bad = Publish {
+            topic: "a/#",
+            ..publish
+        };
+        assert_eq!(
+            encode_publish(&bad, &mut whole),
+            Err(FieldError::WildcardInTopic.into())
+        );
     }
 }

@@ -19,10 +19,10 @@ pub use link::{Link, LinkStatus, LoginFailure, ReconnectPoll};
 pub use subs::{SubEntry, SubState, MAX_SUBSCRIPTIONS, SUBS_MAX_BYTES};
 
 use crate::codec::{
-    decode_from_server, encode_publish_header, publish_header_len, ConnAck, Connect,
-    ConnectReturnCode, EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish,
-    QoS, QosPid, Status, SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics,
-    Unsubscribe, UnsubscribeTopics,
+    decode_from_server, encode_publish, publish_header_len, ConnAck, Connect, ConnectReturnCode,
+    EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status,
+    SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe,
+    UnsubscribeTopics,
 };
 use heapless::Vec;
 use inflight::OutgoingTable;
@@ -1100,17 +1100,7 @@ fn encode_publish_into(
     publish: &Publish<'_>,
     out: &mut [u8],
 ) -> Result<(usize, bool), SessionError> {
-    match Packet::Publish(*publish).encode(out) {
-        Ok(len) => Ok((len, true)),
-        Err(EncodeError::BufferTooSmall { .. }) => {
-            let header_len = publish_header_len(publish)?;
-            if out.len() < header_len {
-                return Err(EncodeError::BufferTooSmall { needed: header_len }.into());
-            }
-            Ok((encode_publish_header(publish, out)?, false))
-        }
-        Err(other) => Err(other.into()),
-    }
+    Ok(encode_publish(publish, out)?)
 }
 
 #[cfg(test)]
