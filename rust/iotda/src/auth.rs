@@ -91,7 +91,8 @@ pub fn credentials(
     password_out: &mut [u8; PASSWORD_LEN],
 ) -> Result<Credentials, Error> {
     let stamp = DateTime::from_unix(unix_secs)?.hour_stamp();
-    credentials_for_hour(
+    // a stamp made from a valid time: no need to parse it back
+    write_credentials(
         device_id,
         secret,
         &stamp,
@@ -112,8 +113,30 @@ pub fn credentials_for_hour(
     username: &mut [u8],
     password_out: &mut [u8; PASSWORD_LEN],
 ) -> Result<Credentials, Error> {
-    let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
+    validate::device_id(device_id).map_err(Error::DeviceId)?;
     crate::time::parse_hour_stamp(timestamp)?;
+    write_credentials(
+        device_id,
+        secret,
+        timestamp,
+        sign_type,
+        client_id,
+        username,
+        password_out,
+    )
+}
+
+/// [`credentials_for_hour`] once the hour stamp is known to be valid.
+fn write_credentials(
+    device_id: &[u8],
+    secret: &[u8],
+    timestamp: &[u8; HOUR_STAMP_LEN],
+    sign_type: SignType,
+    client_id: &mut [u8],
+    username: &mut [u8],
+    password_out: &mut [u8; PASSWORD_LEN],
+) -> Result<Credentials, Error> {
+    let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
     let client_id_len = concat(
         client_id,
         &[id.as_bytes(), b"_0_", &[sign_type.digit()], b"_", timestamp],
@@ -444,6 +467,31 @@ mod tests {
             if let Ok(c) = r {
                 prop_assert_eq!(c.client_id_len, id.len() + CLIENT_ID_OVERHEAD);
                 prop_assert!(verify_password(&c.timestamp, &secret, &pw));
+            }
+        }
+
+        // `credentials` skips parsing its own hour stamp back: it must still
+        // agree with `credentials_for_hour` on every outcome.
+        #[test]
+        fn credentials_agree_with_credentials_for_hour(
+            id in proptest::collection::vec(any::<u8>(), 0..150),
+            secret in proptest::collection::vec(any::<u8>(), 0..100),
+            t in -1i64..=crate::time::MAX_UNIX + 1, sign in 0u8..3, cap in 0usize..160) {
+            let sign = SignType::try_from(sign).unwrap();
+            let (mut cid, mut user, mut pw) = ([0u8; 160], [0u8; 160], [0u8; 64]);
+            let r = credentials(&id, &secret, t, sign, &mut cid[..cap], &mut user[..cap], &mut pw);
+            match crate::time::DateTime::from_unix(t) {
+                Err(e) => prop_assert_eq!(r, Err(e.into())),
+                Ok(time) => {
+                    let stamp = time.hour_stamp();
+                    let (mut cid2, mut user2, mut pw2) = ([0u8; 160], [0u8; 160], [0u8; 64]);
+                    let r2 = credentials_for_hour(&id, &secret, &stamp, sign,
+                                                  &mut cid2[..cap], &mut user2[..cap], &mut pw2);
+                    prop_assert_eq!(r, r2);
+                    if r.is_ok() {
+                        prop_assert_eq!((cid, user, pw), (cid2, user2, pw2));
+                    }
+                }
             }
         }
     }
