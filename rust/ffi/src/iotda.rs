@@ -11,7 +11,7 @@ use core::ffi::c_char;
 
 use iotda::auth::{self, SignType};
 use iotda::time::{self, TimeError};
-use iotda::topic::{self, Kind, Subscription, Topic};
+use iotda::topic::{self, Kind, Subscription};
 use iotda::{Error, IdError};
 
 use crate::abi::{self, NullPointer, StatusCode};
@@ -402,17 +402,14 @@ pub unsafe extern "C" fn iotda_classify(
         *param_offset = 0;
         *param_len = 0;
         iotda::validate::device_id(id).map_err(|e| id_status(e, IOTDA_ERR_DEVICE_ID_EMPTY))?;
-        let (t, query) = topic::classify_with_query(id, topic);
-        if let Some(k) = t.kind() {
+        if let Some((k, p)) = topic::classify_kind(id, topic) {
             *kind = k as u8;
-            let p = query.unwrap_or(t.param());
             if !p.is_empty() {
                 // p borrows from `topic`: its offset is the pointer difference
                 *param_offset = (p.as_ptr() as usize).wrapping_sub(topic.as_ptr() as usize);
                 *param_len = p.len();
             }
         }
-        debug_assert!(!matches!(t, Topic::NotOurs) || *kind == 0);
         Ok(())
     })())
 }

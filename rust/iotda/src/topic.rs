@@ -376,30 +376,45 @@ pub fn build_subscription(
 /// `$oc/devices/{valid id}/` with a known path and a valid parameter, `None`
 /// otherwise (the returned topic is never [`Topic::NotOurs`]).
 pub fn parse(topic: &[u8]) -> Option<(&str, Topic<'_>)> {
+    let (id, kind, param) = parse_parts(topic)?;
+    Some((id, Topic::from_kind(kind, param)))
+}
+
+/// [`parse`] as plain parts: the device id, the kind and its parameter
+/// (`""` for parameterless kinds).
+fn parse_parts(topic: &[u8]) -> Option<(&str, Kind, &str)> {
     let s = core::str::from_utf8(topic).ok()?;
     let rest = s.strip_prefix(PREFIX)?;
     // a byte search, not split_once: core's memchr costs flash
     let slash = rest.bytes().position(|b| b == b'/')?;
     let (id, rest) = (rest.get(..slash)?, rest.get(slash.checked_add(1)?..)?);
     validate::device_id(id.as_bytes()).ok()?;
-    let t = Kind::ALL.iter().find_map(|&kind| {
+    Kind::ALL.iter().find_map(|&kind| {
         let param = rest.strip_prefix(kind.path())?;
         let ok = match kind.param() {
             Param::None => param.is_empty(),
             Param::RequestId => validate::request_id(param.as_bytes()).is_ok(),
             Param::Name => validate::topic_name(param.as_bytes()).is_ok(),
         };
-        ok.then(|| Topic::from_kind(kind, param))
-    })?;
-    Some((id, t))
+        ok.then_some((id, kind, param))
+    })
 }
 
 /// Classify `topic` as seen by `device_id`: anything not in that device's
 /// tree (another device, unknown path, malformed) is [`Topic::NotOurs`].
 pub fn classify_for<'t>(device_id: &[u8], topic: &'t [u8]) -> Topic<'t> {
-    match parse(topic) {
-        Some((id, t)) if id.as_bytes() == device_id => t,
-        _ => Topic::NotOurs,
+    match kind_for(device_id, topic) {
+        Some((kind, param)) => Topic::from_kind(kind, param),
+        None => Topic::NotOurs,
+    }
+}
+
+/// [`classify_for`] as plain parts: the kind and its parameter, `None` for
+/// [`Topic::NotOurs`].
+fn kind_for<'t>(device_id: &[u8], topic: &'t [u8]) -> Option<(Kind, &'t str)> {
+    match parse_parts(topic) {
+        Some((id, kind, param)) if id.as_bytes() == device_id => Some((kind, param)),
+        _ => None,
     }
 }
 
@@ -412,18 +427,33 @@ pub const REQUEST_ID_QUERY: &str = "?request_id=";
 /// on a kind that carries its own request id or name, or an invalid request
 /// id, is [`Topic::NotOurs`].
 pub fn classify_with_query<'t>(device_id: &[u8], topic: &'t [u8]) -> (Topic<'t>, Option<&'t str>) {
+    match classify_kind(device_id, topic) {
+        // a parameterless kind's parameter is the suffix's request id, if any
+        Some((kind, rid)) if matches!(kind.param(), Param::None) => {
+            (Topic::from_kind(kind, ""), (!rid.is_empty()).then_some(rid))
+        }
+        Some((kind, param)) => (Topic::from_kind(kind, param), None),
+        None => (Topic::NotOurs, None),
+    }
+}
+
+/// [`classify_with_query`] as plain parts, without building a [`Topic`]:
+/// the kind, and the request id or name the topic carries or else the
+/// suffix's request id (`""` when there is neither); `None` for
+/// [`Topic::NotOurs`].
+pub fn classify_kind<'t>(device_id: &[u8], topic: &'t [u8]) -> Option<(Kind, &'t str)> {
     // the last '?': a request id has none of its own
     let split = topic.iter().rposition(|&b| b == b'?').and_then(|at| {
         let (base, rest) = topic.split_at(at);
         Some((base, rest.strip_prefix(REQUEST_ID_QUERY.as_bytes())?))
     });
     let Some((base, rid)) = split else {
-        return (classify_for(device_id, topic), None);
+        return kind_for(device_id, topic);
     };
-    let t = classify_for(device_id, base);
-    match (t.kind(), validate::request_id(rid)) {
-        (Some(k), Ok(rid)) if matches!(k.param(), Param::None) => (t, Some(rid)),
-        _ => (Topic::NotOurs, None),
+    let (kind, _) = kind_for(device_id, base)?;
+    match (kind.param(), validate::request_id(rid)) {
+        (Param::None, Ok(rid)) => Some((kind, rid)),
+        _ => None,
     }
 }
 
@@ -661,6 +691,41 @@ mod tests {
             let _ = validate::device_id(&bytes);
             let _ = validate::request_id(&bytes);
             let _ = validate::topic_name(&bytes);
+        }
+
+        // classify_with_query and classify_kind against the original
+        // definition: parse the whole topic, or the part before the last
+        // `?request_id=` when there is one.
+        #[test]
+        fn classify_kind_matches_the_reference(
+            id in "(dev|de)",
+            rest in "(sys/(commands|properties/(set|get)|shadow/get|messages|events)(/response)?(/(up|down|report))?(/request_id=)?|user/)[a-z0-9/+#=?]{0,8}(\\?request_id=[a-z0-9/?]{0,3})?",
+        ) {
+            let t = std::format!("$oc/devices/{id}/{rest}");
+            let t = t.as_bytes();
+            fn whole(topic: &[u8]) -> Topic<'_> {
+                match parse(topic) {
+                    Some((pid, topic)) if pid.as_bytes() == b"dev" => topic,
+                    _ => Topic::NotOurs,
+                }
+            }
+            let split = t.iter().rposition(|&b| b == b'?').and_then(|at| {
+                let (base, rest) = t.split_at(at);
+                Some((base, rest.strip_prefix(REQUEST_ID_QUERY.as_bytes())?))
+            });
+            let expected = match split {
+                None => (whole(t), None),
+                Some((base, rid)) => {
+                    let topic = whole(base);
+                    match (topic.kind(), validate::request_id(rid)) {
+                        (Some(k), Ok(rid)) if matches!(k.param(), Param::None) => (topic, Some(rid)),
+                        _ => (Topic::NotOurs, None),
+                    }
+                }
+            };
+            prop_assert_eq!(classify_with_query(b"dev", t), expected);
+            let parts = expected.0.kind().map(|k| (k, expected.1.unwrap_or(expected.0.param())));
+            prop_assert_eq!(classify_kind(b"dev", t), parts);
         }
 
         #[test]
