@@ -9,6 +9,7 @@
 //! [`credentials`] derives the hour stamp once and uses it for both the
 //! ClientId and the HMAC key, so the two can never straddle an hour boundary.
 
+use crate::hash::Algorithm;
 use crate::time::DateTime;
 use crate::validate;
 use crate::write::concat;
@@ -165,10 +166,11 @@ pub fn password_for(
     secret: &[u8],
     out: &mut [u8; PASSWORD_LEN],
 ) {
-    match sign_type {
-        SignType::HmacSm3 => hex_lower(&crate::sm3::hmac_sm3(timestamp, secret), out),
-        SignType::NoTimestampCheck | SignType::TimestampCheck => password(timestamp, secret, out),
-    }
+    let algorithm = match sign_type {
+        SignType::HmacSm3 => Algorithm::Sm3,
+        SignType::NoTimestampCheck | SignType::TimestampCheck => Algorithm::Sha256,
+    };
+    hex_lower(&crate::hash::hmac(algorithm, timestamp, secret), out);
 }
 
 /// Whether `candidate` is the HMAC-SHA256 password for (`timestamp`,

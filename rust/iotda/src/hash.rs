@@ -141,12 +141,15 @@ pub fn hmac(algorithm: Algorithm, key: &[u8], msg: &[u8]) -> [u8; DIGEST_LEN] {
     for (d, s) in k.iter_mut().zip(key) {
         *d = *s;
     }
-    let pad = |x: u8| k.map(|b| b ^ x);
+    // one pad buffer, flipped from ipad to opad in place
+    let xor = |k: &mut [u8; BLOCK], x: u8| k.iter_mut().for_each(|b| *b ^= x);
+    xor(&mut k, 0x36);
     let mut inner = Hasher::new(algorithm);
-    inner.update(&pad(0x36));
+    inner.update(&k);
     inner.update(msg);
+    xor(&mut k, 0x36 ^ 0x5c);
     let mut outer = Hasher::new(algorithm);
-    outer.update(&pad(0x5c));
+    outer.update(&k);
     outer.update(&inner.finalize());
     outer.finalize()
 }
