@@ -16,7 +16,9 @@
 #   four LLVM size knobs, measured together on the Rust core: no loop
 #   strength reduction, constants promoted into the constant pools, tail
 #   merging of blocks from 2 instructions, common instructions hoisted in
-#   simplifycfg (-129 B on EC600U, -113 B on EC600N); plus the extra flags;
+#   simplifycfg (-129 B on EC600U, -113 B on EC600N); no speculation of
+#   both arms of an if into selects and no shrink-wrapping (-314 B on
+#   EC600U, -300 B on EC600N); plus the extra flags;
 # * <out.a>: the archive without .ARM.exidx* (unwind index; the SABRELITE
 #   linker script does not place it, and nothing unwinds with panic=abort)
 #   and without the embedded LLVM bitcode (.llvmbc/.llvmcmd) that
@@ -50,7 +52,8 @@ rust_arm_build() { # target out.a [extra rustflags...]
     fi
     flags="$(rust_arm_panic_flags "$target") -C llvm-args=-enable-machine-outliner=always -C llvm-args=-inline-threshold=0"
     flags="$flags -C llvm-args=-disable-lsr -C llvm-args=-arm-promote-constant"
-    flags="$flags -C llvm-args=-tail-merge-size=2 -C llvm-args=-hoist-common-insts=true $*"
+    flags="$flags -C llvm-args=-tail-merge-size=2 -C llvm-args=-hoist-common-insts=true"
+    flags="$flags -C llvm-args=-two-entry-phi-node-folding-threshold=0 -C llvm-args=-enable-shrink-wrap=false $*"
     flags="$(echo "$flags" | tr -s ' ' | sed 's/^ //; s/ $//')"   # normalise blanks (keep the quotes)
     tag="$(echo "$target $flags ${RUST_ARM_OPT_LEVEL:-z}" | sha256sum | cut -c1-8)"
     tdir="$root/target/arm/$target-$tag"
