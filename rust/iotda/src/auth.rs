@@ -201,14 +201,15 @@ pub fn verify_password_for(
 }
 
 pub(crate) fn hex_lower(bytes: &[u8], out: &mut [u8; PASSWORD_LEN]) {
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        for (slot, nibble) in pair.iter_mut().zip([b >> 4, b & 0x0f]) {
-            *slot = if nibble < 10 {
-                b'0'.wrapping_add(nibble)
-            } else {
-                b'a'.wrapping_add(nibble.wrapping_sub(10))
-            };
+    let digit = |nibble: u8| {
+        if nibble < 10 {
+            b'0'.wrapping_add(nibble)
+        } else {
+            b'a'.wrapping_add(nibble.wrapping_sub(10))
         }
+    };
+    for (pair, b) in out.as_chunks_mut::<2>().0.iter_mut().zip(bytes) {
+        *pair = [digit(b >> 4), digit(b & 0x0f)];
     }
 }
 

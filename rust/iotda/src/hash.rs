@@ -39,10 +39,9 @@ impl Algorithm {
 /// The 16 big-endian words of a block.
 pub(crate) fn words(block: &[u8; BLOCK]) -> [u32; 16] {
     let mut w = [0u32; 16];
-    for (word, b) in w.iter_mut().zip(block.chunks_exact(4)) {
-        let mut be = [0u8; 4];
-        be.copy_from_slice(b);
-        *word = u32::from_be_bytes(be);
+    // arrays and slice iterators: no chunk or array iterator code on the device
+    for (word, b) in w.iter_mut().zip(block.as_chunks::<4>().0) {
+        *word = u32::from_be_bytes(*b);
     }
     w
 }
@@ -113,8 +112,8 @@ impl Hasher {
         }
         self.update(&bits.to_be_bytes());
         let mut out = [0u8; DIGEST_LEN];
-        for (o, s) in out.chunks_exact_mut(4).zip(self.state) {
-            o.copy_from_slice(&s.to_be_bytes());
+        for (o, s) in out.as_chunks_mut::<4>().0.iter_mut().zip(&self.state) {
+            *o = s.to_be_bytes();
         }
         out
     }

@@ -128,8 +128,8 @@ pub(crate) fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
         b = a;
         a = t1.wrapping_add(t2);
     }
-    for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-        *s = s.wrapping_add(v);
+    for (s, v) in state.iter_mut().zip(&[a, b, c, d, e, f, g, h]) {
+        *s = s.wrapping_add(*v);
     }
 }
 

@@ -71,8 +71,8 @@ pub(crate) fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
         f = e;
         e = p0(tt2);
     }
-    for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
-        *s ^= v;
+    for (s, v) in state.iter_mut().zip(&[a, b, c, d, e, f, g, h]) {
+        *s ^= *v;
     }
 }
 
