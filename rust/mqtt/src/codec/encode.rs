@@ -7,8 +7,9 @@
 
 use super::bytes::Writer;
 use super::error::{EncodeError, FieldError};
-use super::packet::SubackReturnCode;
-use super::packet::{Connect, Packet, Publish, QosPid, SubscribeTopics, UnsubscribeTopics};
+use super::packet::{
+    Connect, Packet, Publish, QosPid, SubackReturnCode, SubscribeTopics, UnsubscribeTopics,
+};
 use super::validate;
 use super::varint;
 
