@@ -65,15 +65,6 @@ def _services(services):
     return list(services)
 
 
-def _obj(msg):
-    # a downlink's JSON object, or None
-    try:
-        obj = json.loads(msg)
-    except ValueError:
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
 # callbacks, indexes in HuaweiCloud._cb
 _RAW = const(0)  # setCallback: topics none of the others take
 _ERROR = const(1)
@@ -413,9 +404,15 @@ class HuaweiCloud:
             self._call("callback", self._cb[_RAW], topic, msg)
 
     def _js(self, name, msg):
-        obj = _obj(msg)
-        if obj is None:
-            self._report("malformed %s (not a JSON object)" % name)
+        # a downlink's JSON object, or None (reported unless name is None)
+        try:
+            obj = json.loads(msg)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            obj = None
+            if name:
+                self._report("malformed %s (not a JSON object)" % name)
         return obj
 
     def _dispatch(self, topic, msg):
@@ -424,7 +421,7 @@ class HuaweiCloud:
             p = parse_topic(topic, self._id)
             kind, rid = p if p else (0, None)
             if kind == MESSAGES_DOWN and self._cb[_MESSAGE] is not None:
-                obj = _obj(msg)
+                obj = self._js(None, msg)
                 self._call("message callback", self._cb[_MESSAGE], msg if obj is None else obj)
             elif kind == COMMAND:
                 reason = "malformed request"
