@@ -10,7 +10,7 @@
 # so the private ones are short. What they are:
 #   _sk secret (None: certificate device)  _sg sign type
 #   _cn connected                          _gn receive thread's generation
-#   _rc reconn (setMqtt's)                 _op setMqtt's arguments, for start()
+#   _op setMqtt's arguments (for start(); [2], reconn, for the receive loop)
 #   _sq get_shadow() counter               _cb callbacks, by the _RAW.. indexes
 #   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
 #   _m the client, OSError(107) when not connected   _js JSON object or report
@@ -56,7 +56,11 @@ def _qos(qos):
 
 def _services(services):
     if isinstance(services, dict):
-        return [{"service_id": _text(k, "service_id"), "properties": v} for k, v in services.items()]
+        # a loop, not a comprehension: a comprehension is a function of its own in flash
+        out = []
+        for k in services:
+            out.append({"service_id": _text(k, "service_id"), "properties": services[k]})
+        return out
     if not isinstance(services, (list, tuple)):
         raise TypeError("services: list or dict")
     for s in services:
@@ -121,7 +125,6 @@ class HuaweiCloud:
         self._running = False
         self._gn = 0
         self._sq = 0
-        self._rc = True
         self._op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
         self._versions = None
         self._cb = [None] * 9  # by the _RAW.._TIME_SYNC indexes
@@ -138,8 +141,9 @@ class HuaweiCloud:
             return conninfo(self._id, "", sign_type=self._sg)[0], self._id, None
         return conninfo(self._id, self._sk, sign_type=self._sg)
 
-    def _co(self, clean_session, keepalive, reconn):
+    def _co(self):
         import umqtt
+        clean_session, keepalive, reconn = self._op
         # umqtt's positional order (QuecPython's): client_id, server, port, user, password,
         # keepalive, ssl, ssl_params, reconn
         m = umqtt.MQTTClient(self._id, self._server, self._port, None, None,
@@ -149,7 +153,6 @@ class HuaweiCloud:
         m.set_credentials_cb(self._credentials)
         m.error_register_cb(self._cb[_ERROR])
         self._mqtt = m
-        self._rc = reconn
         m.connect(clean_session)
         for f in subscriptions(self._id):
             m.subscribe(f, 1)
@@ -164,7 +167,7 @@ class HuaweiCloud:
             self._cq()
         self._op = (clean_session, keepAlive, reconn)
         try:
-            self._co(clean_session, keepAlive, reconn)
+            self._co()
             return 0
         except Exception as e:
             self._report_exc("setMqtt", e)
@@ -190,7 +193,7 @@ class HuaweiCloud:
         if self._running:
             raise ValueError("already started")
         if not self._cn:
-            self._co(*self._op)
+            self._co()
         if background and _thread:
             self._gn += 1
             self._running = True
@@ -207,7 +210,7 @@ class HuaweiCloud:
                 if self._running and self._gn == seq:
                     self._report_exc("receive", e)
                     sta = self._mqtt.get_mqttsta()
-                    if sta == -1 or (sta == 2 and not self._rc):
+                    if sta == -1 or (sta == 2 and not self._op[2]):
                         self._running = False
                         self._report("receive thread stopped: connection closed")
                     else:
@@ -317,12 +320,13 @@ class HuaweiCloud:
 
     def report_sub_device_properties(self, devices, qos=1):
         _qos(qos)
-        if isinstance(devices, dict):
-            devices = [{"device_id": k, "services": v} for k, v in devices.items()]
-        elif not isinstance(devices, (list, tuple)):
+        m = isinstance(devices, dict)
+        if not m and not isinstance(devices, (list, tuple)):
             raise TypeError("devices: list or dict")
         out = []
         for d in devices:
+            if m:
+                d = {"device_id": d, "services": devices[d]}
             if not isinstance(d, dict) or "device_id" not in d or "services" not in d:
                 raise ValueError("device without device_id/services")
             out.append({"device_id": check_id(_text(d["device_id"], "device_id")),
@@ -418,73 +422,61 @@ class HuaweiCloud:
     def _dispatch(self, topic, msg):
         # umqtt's callback for every downlink; what goes wrong goes to the error callback
         try:
-            p = parse_topic(topic, self._id)
-            kind, rid = p if p else (0, None)
-            if kind == MESSAGES_DOWN and self._cb[_MESSAGE] is not None:
+            kind, rid = parse_topic(topic, self._id) or (0, None)
+            cb = self._cb
+            if kind == MESSAGES_DOWN and cb[_MESSAGE] is not None:
                 obj = self._js(None, msg)
-                self._call("message callback", self._cb[_MESSAGE], msg if obj is None else obj)
-            elif kind == COMMAND:
-                reason = "malformed request"
-                req = self._js("command", msg)
+                self._call("message callback", cb[_MESSAGE], msg if obj is None else obj)
+            elif kind == COMMAND or kind == PROPERTIES_SET:
+                # the default reply: a command's response_name, a property set's result_desc
+                c = kind == COMMAND
+                code, why = 1, "malformed request"
+                what = "command" if c else "property set"
+                req = self._js(what if c else what + " request", msg)
                 if req is not None:
-                    reason = "no handler"
+                    why = "no handler"
                     # a command for a gateway's sub-device goes to that sub-device's handler
-                    cb = self._sub_commands.get(req.get("object_device_id"), self._cb[_COMMAND])
-                    if cb is not None:
-                        reason = "handler error"
-                        name = "command callback"
-                        ok, r = self._call(name, cb, rid, req)
-                        if not ok:
-                            pass
-                        elif r is None:
-                            return  # answered later with respond_command()
-                        elif isinstance(r, bool) or not isinstance(r, (dict, int)):
-                            self._report(name + ": bad return")
-                        else:
-                            if isinstance(r, int):
-                                r = {"result_code": r}
-                            r.setdefault("result_code", 0)
-                            return self._pub(COMMAND_RESPONSE, r, 1, rid)
-                self.respond_command(rid, 1, reason)
-            elif kind == PROPERTIES_SET:
-                code, desc = 1, "malformed request"
-                what = "property set "
-                req = self._js(what + "request", msg)
-                if req is not None:
-                    desc = "no handler"
-                    if self._cb[_PROP_SET] is not None:
-                        desc = "handler error"
-                        name = what + "callback"
-                        ok, r = self._call(name, self._cb[_PROP_SET], rid, req)
-                        if not ok:
-                            pass
-                        elif r is None or r == 0:
-                            code, desc = 0, "success"
-                        elif isinstance(r, int) and not isinstance(r, bool):
-                            code, desc = r, "failure"
-                        elif isinstance(r, dict):
-                            r.setdefault("result_code", 0)
-                            return self._pub(PROPERTIES_SET_RESPONSE, r, 1, rid)
-                        else:
-                            self._report(name + ": bad return")
-                self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": desc}, 1, rid)
+                    f = self._sub_commands.get(req.get("object_device_id"), cb[_COMMAND]) if c else cb[_PROP_SET]
+                    if f is not None:
+                        why = "handler error"
+                        name = what + " callback"
+                        ok, r = self._call(name, f, rid, req)
+                        if ok:
+                            if r is None and c:
+                                return  # answered later with respond_command()
+                            if not c and (r is None or r == 0):
+                                code, why = 0, "success"
+                            elif isinstance(r, int) and not isinstance(r, bool):
+                                if c:
+                                    r = {"result_code": r}
+                                else:
+                                    code, why = r, "failure"
+                            if isinstance(r, dict):
+                                r.setdefault("result_code", 0)
+                                return self._pub(COMMAND_RESPONSE if c else PROPERTIES_SET_RESPONSE, r, 1, rid)
+                            if why == "handler error":  # none of the above
+                                self._report(name + ": bad return")
+                if c:
+                    self.respond_command(rid, 1, why)
+                else:
+                    self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": why}, 1, rid)
             elif kind == PROPERTIES_GET:
                 services = []
-                what = "property get "
-                req = self._js(what + "request", msg)
-                if req is not None and self._cb[_PROP_GET] is not None:
-                    name = what + "callback"
-                    ok, r = self._call(name, self._cb[_PROP_GET], rid, req)
+                what = "property get"
+                req = self._js(what + " request", msg)
+                if req is not None and cb[_PROP_GET] is not None:
+                    name = what + " callback"
+                    ok, r = self._call(name, cb[_PROP_GET], rid, req)
                     if ok and r is not None:
                         if isinstance(r, dict) and "services" in r:
                             r = r["services"]
                         ok, s = self._call(name + " result", _services, r)
                         services = s if ok else []
                 self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
-            elif kind == SHADOW_GET_RESPONSE and self._cb[_SHADOW] is not None:
+            elif kind == SHADOW_GET_RESPONSE and cb[_SHADOW] is not None:
                 r = self._js("shadow response", msg)
                 if r is not None:
-                    self._call("shadow callback", self._cb[_SHADOW], rid, r)
+                    self._call("shadow callback", cb[_SHADOW], rid, r)
             elif kind == EVENTS_DOWN:
                 self._on_events(topic, msg)
             else:
@@ -500,6 +492,7 @@ class HuaweiCloud:
         if not isinstance(services, list):
             return self._report('malformed event (no "services" list)')
         unhandled = False
+        cb = self._cb
         for s in services:
             if not isinstance(s, dict):
                 s = {}
@@ -522,10 +515,10 @@ class HuaweiCloud:
                     self._report("malformed time_sync_response")
                     continue
                 utc = time_sync(ds, sr, ss)
-                if self._cb[_TIME_SYNC] is not None:
-                    self._call("time sync callback", self._cb[_TIME_SYNC], utc)
-            elif self._cb[_EVENT] is not None:
-                self._call("event callback", self._cb[_EVENT], sid, typ, paras)
+                if cb[_TIME_SYNC] is not None:
+                    self._call("time sync callback", cb[_TIME_SYNC], utc)
+            elif cb[_EVENT] is not None:
+                self._call("event callback", cb[_EVENT], sid, typ, paras)
             elif sid == "$ota" and typ == "version_query" and self._versions:
                 self._event("$ota", "version_report", self._versions)
             else:
