@@ -132,20 +132,6 @@ static mp_obj_t event_time_str(int64_t unix_s) {
     return new_core_str(out, sizeof(out));
 }
 
-// Topic of `kind` for device_id; param may be MP_OBJ_NULL / None.
-static mp_obj_t build_topic(mp_obj_t device_id, uint8_t kind, mp_obj_t param) {
-    size_t id_len, param_len = 0;
-    const char *id = text_data(device_id, MP_QSTR_device_id, &id_len);
-    const char *p = NULL;
-    if (param != MP_OBJ_NULL && param != mp_const_none) {
-        p = text_data(param, MP_QSTR_request_id, &param_len);
-    }
-    uint8_t buf[IOTDA_MAX_TOPIC_LEN];
-    size_t len;
-    check_status(iotda_topic((const uint8_t *)id, id_len, kind, (const uint8_t *)p, param_len, buf, sizeof(buf), &len));
-    return new_core_str(buf, len);
-}
-
 static mp_obj_t conninfo_tuple(mp_obj_t device_id, mp_obj_t secret, int64_t unix_s, mp_int_t sign_type) {
     size_t id_len, secret_len;
     const char *id = text_data(device_id, MP_QSTR_device_id, &id_len);
@@ -186,24 +172,9 @@ static mp_obj_t huaweicloud_conninfo(size_t n_args, const mp_obj_t *pos_args, mp
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(huaweicloud_conninfo_obj, 2, huaweicloud_conninfo);
 
-// A kind without a request id of its own, with IoTDA's `?request_id=`
-// query (rust/iotda's REQUEST_ID_QUERY) after it.
-static mp_obj_t topic_with_query(mp_obj_t device_id, uint8_t kind, mp_obj_t query) {
-    mp_obj_t base = build_topic(device_id, kind, MP_OBJ_NULL); // kinds that need a request id raise
-    size_t base_len, q_len;
-    const char *b = mp_obj_str_get_data(base, &base_len);
-    const char *q = text_data(query, MP_QSTR_query, &q_len);
-    check_status(iotda_check_id(IOTDA_ID_REQUEST, (const uint8_t *)q, q_len));
-    vstr_t vstr;
-    vstr_init(&vstr, base_len + 12 + q_len);
-    vstr_add_strn(&vstr, b, base_len);
-    vstr_add_str(&vstr, "?request_id=");
-    vstr_add_strn(&vstr, q, q_len);
-    return mp_obj_new_str_from_vstr(&vstr);
-}
-
 // topic(kind, device_id, request_id=None, query=None): request_id is the
-// name for USER; query is a `?request_id=` suffix for kinds without one.
+// name for USER; query is IoTDA's `?request_id=` suffix (rust/iotda's
+// REQUEST_ID_QUERY) for kinds without a request id of their own.
 static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_kind, ARG_device_id, ARG_request_id, ARG_query };
     static const mp_arg_t allowed_args[] = {
@@ -219,24 +190,40 @@ static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_ma
         check_status(IOTDA_ERR_UNKNOWN_KIND); // raises
     }
     mp_obj_t rid = args[ARG_request_id].u_obj;
-    if (args[ARG_query].u_obj != mp_const_none) {
-        if (rid != mp_const_none) {
-            mp_raise_ValueError(MP_ERROR_TEXT("request_id and query together"));
-        }
-        return topic_with_query(args[ARG_device_id].u_obj, kind, args[ARG_query].u_obj);
+    mp_obj_t query = args[ARG_query].u_obj;
+    if (query != mp_const_none && rid != mp_const_none) {
+        mp_raise_ValueError(MP_ERROR_TEXT("request_id and query together"));
     }
-    if (rid == mp_const_none) {
-        return build_topic(args[ARG_device_id].u_obj, kind, MP_OBJ_NULL);
-    }
-    mp_obj_t with = build_topic(args[ARG_device_id].u_obj, kind, rid);
-    // a kind without a parameter ignores it in Rust; say so instead
-    size_t id_len, len;
+    size_t id_len, p_len = 0;
     const char *id = text_data(args[ARG_device_id].u_obj, MP_QSTR_device_id, &id_len);
-    uint8_t buf[IOTDA_MAX_TOPIC_LEN];
-    if (iotda_topic((const uint8_t *)id, id_len, kind, NULL, 0, buf, sizeof(buf), &len) == IOTDA_OK) {
-        mp_raise_ValueError(MP_ERROR_TEXT("this topic kind takes no request_id"));
+    const char *p = NULL;
+    if (rid != mp_const_none) {
+        p = text_data(rid, MP_QSTR_request_id, &p_len);
     }
-    return with;
+    uint8_t buf[IOTDA_MAX_TOPIC_LEN];
+    size_t len;
+    // first without a parameter: the kinds that need one fail here
+    int32_t st = iotda_topic((const uint8_t *)id, id_len, kind, NULL, 0, buf, sizeof(buf), &len);
+    if (p != NULL) {
+        // a kind without a parameter would ignore it in Rust; say so instead
+        if (st == IOTDA_OK) {
+            mp_raise_ValueError(MP_ERROR_TEXT("this topic kind takes no request_id"));
+        }
+        st = iotda_topic((const uint8_t *)id, id_len, kind, (const uint8_t *)p, p_len, buf, sizeof(buf), &len);
+    }
+    check_status(st);
+    if (query == mp_const_none) {
+        return new_core_str(buf, len);
+    }
+    size_t q_len;
+    const char *q = text_data(query, MP_QSTR_query, &q_len);
+    check_status(iotda_check_id(IOTDA_ID_REQUEST, (const uint8_t *)q, q_len));
+    vstr_t vstr;
+    vstr_init(&vstr, len + 12 + q_len);
+    vstr_add_strn(&vstr, (const char *)buf, len);
+    vstr_add_str(&vstr, "?request_id=");
+    vstr_add_strn(&vstr, q, q_len);
+    return mp_obj_new_str_from_vstr(&vstr);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(huaweicloud_topic_obj, 2, huaweicloud_topic);
 
