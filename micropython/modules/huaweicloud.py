@@ -70,6 +70,24 @@ def _services(services):
 
 
 # callbacks, indexes in HuaweiCloud._cb
+# The topic kinds used below: _huaweicloud's constants (IOTDA_KIND_* in
+# c_glue/qpy_rust.h) as literals, which cost less flash than global lookups;
+# test_huaweicloud_pure checks they agree.
+_K_MESSAGES_UP = const(1)
+_K_MESSAGES_DOWN = const(2)
+_K_PROPERTIES_REPORT = const(3)
+_K_GATEWAY_SUB_DEVICES_REPORT = const(4)
+_K_PROPERTIES_SET = const(5)
+_K_PROPERTIES_SET_RESPONSE = const(6)
+_K_PROPERTIES_GET = const(7)
+_K_PROPERTIES_GET_RESPONSE = const(8)
+_K_SHADOW_GET = const(9)
+_K_SHADOW_GET_RESPONSE = const(10)
+_K_COMMAND = const(11)
+_K_COMMAND_RESPONSE = const(12)
+_K_EVENTS_UP = const(13)
+_K_EVENTS_DOWN = const(14)
+
 _RAW = const(0)  # setCallback: topics none of the others take
 _ERROR = const(1)
 _MESSAGE = const(2)
@@ -316,7 +334,7 @@ class HuaweiCloud:
         return self._m().publish(t, data, False, qos)
 
     def report_properties(self, services, qos=1):
-        return self._pub(PROPERTIES_REPORT, {"services": _services(services)}, _qos(qos))
+        return self._pub(_K_PROPERTIES_REPORT, {"services": _services(services)}, _qos(qos))
 
     def report_sub_device_properties(self, devices, qos=1):
         _qos(qos)
@@ -331,21 +349,21 @@ class HuaweiCloud:
                 raise ValueError("device without device_id/services")
             out.append({"device_id": check_id(_text(d["device_id"], "device_id")),
                         "services": _services(d["services"])})
-        return self._pub(GATEWAY_SUB_DEVICES_REPORT, {"devices": out}, qos)
+        return self._pub(_K_GATEWAY_SUB_DEVICES_REPORT, {"devices": out}, qos)
 
     def send_message(self, content, name=None, id=None, qos=1):
         _qos(qos)
         if isinstance(content, (bytes, bytearray)):
             if name is not None or id is not None:
                 raise ValueError("raw message: no name/id")
-            return self._pub(MESSAGES_UP, content, qos)
+            return self._pub(_K_MESSAGES_UP, content, qos)
         d = {"object_device_id": self._id}
         if name is not None:
             d["name"] = name
         if id is not None:
             d["id"] = id
         d["content"] = content
-        return self._pub(MESSAGES_UP, d, qos)
+        return self._pub(_K_MESSAGES_UP, d, qos)
 
     def respond_command(self, request_id, result_code=0, response_name=None, paras=None):
         d = {"result_code": result_code}
@@ -353,7 +371,7 @@ class HuaweiCloud:
             d["response_name"] = response_name
         if paras is not None:
             d["paras"] = paras
-        return self._pub(COMMAND_RESPONSE, d, 1, _text(request_id, "request_id"))
+        return self._pub(_K_COMMAND_RESPONSE, d, 1, _text(request_id, "request_id"))
 
     def get_shadow(self, service_id=None):
         self._sq += 1
@@ -361,7 +379,7 @@ class HuaweiCloud:
         d = {"object_device_id": self._id}
         if service_id is not None:
             d["service_id"] = _text(service_id, "service_id")
-        self._pub(SHADOW_GET, d, 1, rid)
+        self._pub(_K_SHADOW_GET, d, 1, rid)
         return rid
 
     def _event(self, service_id, event_type, paras, time=None, qos=1):
@@ -369,7 +387,7 @@ class HuaweiCloud:
         if time is not None:
             svc["event_time"] = time if isinstance(time, str) else event_time(time)
         svc["paras"] = {} if paras is None else paras
-        return self._pub(EVENTS_UP, {"object_device_id": self._id, "services": [svc]}, qos)
+        return self._pub(_K_EVENTS_UP, {"object_device_id": self._id, "services": [svc]}, qos)
 
     def report_event(self, service_id, event_type, paras, event_time=None, qos=1):
         return self._event(service_id, event_type, paras, event_time, _qos(qos))
@@ -424,12 +442,12 @@ class HuaweiCloud:
         try:
             kind, rid = parse_topic(topic, self._id) or (0, None)
             cb = self._cb
-            if kind == MESSAGES_DOWN and cb[_MESSAGE] is not None:
+            if kind == _K_MESSAGES_DOWN and cb[_MESSAGE] is not None:
                 obj = self._js(None, msg)
                 self._call("message callback", cb[_MESSAGE], msg if obj is None else obj)
-            elif kind == COMMAND or kind == PROPERTIES_SET:
+            elif kind == _K_COMMAND or kind == _K_PROPERTIES_SET:
                 # the default reply: a command's response_name, a property set's result_desc
-                c = kind == COMMAND
+                c = kind == _K_COMMAND
                 code, why = 1, "malformed request"
                 what = "command" if c else "property set"
                 req = self._js(what if c else what + " request", msg)
@@ -453,14 +471,14 @@ class HuaweiCloud:
                                     code, why = r, "failure"
                             if isinstance(r, dict):
                                 r.setdefault("result_code", 0)
-                                return self._pub(COMMAND_RESPONSE if c else PROPERTIES_SET_RESPONSE, r, 1, rid)
+                                return self._pub(_K_COMMAND_RESPONSE if c else _K_PROPERTIES_SET_RESPONSE, r, 1, rid)
                             if why == "handler error":  # none of the above
                                 self._report(name + ": bad return")
                 if c:
                     self.respond_command(rid, 1, why)
                 else:
-                    self._pub(PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": why}, 1, rid)
-            elif kind == PROPERTIES_GET:
+                    self._pub(_K_PROPERTIES_SET_RESPONSE, {"result_code": code, "result_desc": why}, 1, rid)
+            elif kind == _K_PROPERTIES_GET:
                 services = []
                 what = "property get"
                 req = self._js(what + " request", msg)
@@ -472,12 +490,12 @@ class HuaweiCloud:
                             r = r["services"]
                         ok, s = self._call(name + " result", _services, r)
                         services = s if ok else []
-                self._pub(PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
-            elif kind == SHADOW_GET_RESPONSE and cb[_SHADOW] is not None:
+                self._pub(_K_PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
+            elif kind == _K_SHADOW_GET_RESPONSE and cb[_SHADOW] is not None:
                 r = self._js("shadow response", msg)
                 if r is not None:
                     self._call("shadow callback", cb[_SHADOW], rid, r)
-            elif kind == EVENTS_DOWN:
+            elif kind == _K_EVENTS_DOWN:
                 self._on_events(topic, msg)
             else:
                 self._rw(topic, msg)

@@ -164,4 +164,14 @@ ck.eq(c.getHuaweiCloudSta(), 0, "connected after setMqtt()")
 ck.ok("MQTTClient" in repr(c._mqtt), "_mqtt is the umqtt client")
 ck.ok("VerySecret" not in repr(c._mqtt), "umqtt client repr does not show the secret")
 c.disconnect()
+
+# the topic kinds the class uses as literals (_K_* = const(n), folded away in
+# the firmware) are _huaweicloud's: read from the module's source
+kinds = {}
+for line in open("../micropython/modules/huaweicloud.py"):
+    if line.startswith("_K_") and "= const(" in line:
+        name, value = line.split(" = const(")
+        kinds[name[3:]] = int(value.split(")")[0])
+ck.ok(len(kinds) >= 10, "the class's kind literals found: %d" % len(kinds))
+ck.eq([k for k in kinds if getattr(hc, k) != kinds[k]], [], "each kind literal equals _huaweicloud's constant")
 ck.finish()
