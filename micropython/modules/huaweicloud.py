@@ -9,15 +9,14 @@
 # argument names; not locals) is a QSTR in the firmware, its length + 8 B;
 # so the private ones are short. What they are:
 #   _sk secret (None: certificate device)  _sg sign type
-#   _cn connected                          _gn receive thread's generation
+#   _cn connected
 #   _op setMqtt's arguments (for start(); [2], reconn, for the receive loop)
 #   _sq get_shadow() counter               _cb callbacks, by the _RAW.. indexes
 #   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
 #   _m the client, OSError(107) when not connected   _js JSON object or report
-#   _rw to the raw (setCallback) callback
 # Names the optional modules (huaweicloud_ota, _gateway, ...) and tests use
 # keep their long names: _id _server _port _ssl _ssl_params _credentials
-# _mqtt _running _versions _services _sub_commands _check _report
+# _mqtt _running (the receive thread's token, False when stopped) _versions _services _sub_commands _check _report
 # _report_exc _call _event _pub _dispatch _on_events, and _text.
 import json
 # conninfo, topic, parse_topic, check_id, subscriptions, event_time, the
@@ -107,6 +106,14 @@ def _setter(i):
 
 
 class HuaweiCloud:
+    # state before setMqtt() (class attributes: less flash than set in __init__)
+    _mqtt = None
+    _cn = False
+    _running = False
+    _sq = 0
+    _op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
+    _versions = None
+
     def __init__(self, device_id, secret, server=None, port=None, ssl=None, ssl_params=None,
                  check_timestamp=True, region=None, instance=None, sign_type=None):
         self._id = check_id(_text(device_id, "device_id"))
@@ -126,7 +133,7 @@ class HuaweiCloud:
             ssl_params = {}
         elif not isinstance(ssl_params, dict):
             raise TypeError("ssl_params must be a dict")
-        p = ssl_params
+        self._ssl_params = p = ssl_params
         if ssl and not ("cadata" in p or "ca_certs" in p or "cafile" in p) and p.get("cert_reqs") != 0:
             raise ValueError("TLS needs ssl_params['cadata'] (or cert_reqs=0)")
         # no secret: a certificate (X.509) device, the TLS client certificate is its credential
@@ -135,16 +142,8 @@ class HuaweiCloud:
         self._sk = secret
         self._port = port
         self._ssl = bool(ssl)
-        self._ssl_params = ssl_params
-        self._sg = int(bool(check_timestamp)) if sign_type is None else sign_type
+        self._sg = (1 if check_timestamp else 0) if sign_type is None else sign_type
         self._credentials()  # ValueError now for a sign type other than 0, 1, 2
-        self._mqtt = None
-        self._cn = False
-        self._running = False
-        self._gn = 0
-        self._sq = 0
-        self._op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
-        self._versions = None
         self._cb = [None] * 9  # by the _RAW.._TIME_SYNC indexes
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
         self._sub_commands = {}  # sub-device id -> command callback (huaweicloud_gateway)
@@ -213,19 +212,19 @@ class HuaweiCloud:
         if not self._cn:
             self._co()
         if background and _thread:
-            self._gn += 1
-            self._running = True
-            _thread.start_new_thread(self._lp, (self._gn,))
+            # a new token: a thread ends when _running is no longer its own
+            self._running = t = [0]
+            _thread.start_new_thread(self._lp, (t,))
 
     def _lp(self, seq):
-        # seq: the generation (_gn) this thread serves; it ends when that changes.
+        # seq: the token (_running) this thread serves; it ends when that changes.
         # Blocks in wait_msg(): umqtt releases the GIL while it waits
         from time import sleep
-        while self._running and self._gn == seq:
+        while self._running is seq:
             try:
                 self._mqtt.wait_msg()
             except Exception as e:
-                if self._running and self._gn == seq:
+                if self._running is seq:
                     self._report_exc("receive", e)
                     sta = self._mqtt.get_mqttsta()
                     if sta == -1 or (sta == 2 and not self._op[2]):
@@ -310,10 +309,11 @@ class HuaweiCloud:
     def _report(self, msg):
         f = self._cb[_ERROR]
         if f is not None:
+            h = "huaweicloud: "
             try:
-                f("huaweicloud: " + msg)
+                f(h + msg)
             except Exception as e:
-                print("huaweicloud: callback raised: %s: %s" % (type(e).__name__, e))
+                print(h + "%s: %s: %s" % ("callback raised", type(e).__name__, e))
 
     def _report_exc(self, name, e):
         self._report("%s: %s: %s" % (name, type(e).__name__, e))
@@ -421,10 +421,6 @@ class HuaweiCloud:
 
     # -- downlinks -----------------------------------------------------------
 
-    def _rw(self, topic, msg):
-        if self._cb[_RAW] is not None:
-            self._call("callback", self._cb[_RAW], topic, msg)
-
     def _js(self, name, msg):
         # a downlink's JSON object, or None (reported unless name is None)
         try:
@@ -497,8 +493,8 @@ class HuaweiCloud:
                     self._call("shadow callback", cb[_SHADOW], rid, r)
             elif kind == _K_EVENTS_DOWN:
                 self._on_events(topic, msg)
-            else:
-                self._rw(topic, msg)
+            elif cb[_RAW] is not None:
+                self._call("callback", cb[_RAW], topic, msg)
         except Exception as e:
             self._report_exc("downlink", e)
 
@@ -541,5 +537,5 @@ class HuaweiCloud:
                 self._event("$ota", "version_report", self._versions)
             else:
                 unhandled = True
-        if unhandled:
-            self._rw(topic, msg)
+        if unhandled and cb[_RAW] is not None:
+            self._call("callback", cb[_RAW], topic, msg)
