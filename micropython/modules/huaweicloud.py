@@ -8,7 +8,7 @@
 # Flash: every name of this module's own (globals, attributes, method and
 # argument names; not locals) is a QSTR in the firmware, its length + 8 B;
 # so the private ones are short. What they are:
-#   _sk secret (None: certificate device)  _sg sign type
+#   _sk (secret or None for a certificate device, sign type)
 #   _cn connected
 #   _op setMqtt's arguments (for start(); [2], reconn, for the receive loop)
 #   _sq get_shadow() counter               _cb callbacks, by the _RAW.. indexes
@@ -139,10 +139,9 @@ class HuaweiCloud:
         # no secret: a certificate (X.509) device, the TLS client certificate is its credential
         if secret is None and not (ssl and ("cert" in p or "certfile" in p) and ("key" in p or "keyfile" in p)):
             raise ValueError("give secret, or TLS with ssl_params cert and key")
-        self._sk = secret
         self._port = port
         self._ssl = bool(ssl)
-        self._sg = (1 if check_timestamp else 0) if sign_type is None else sign_type
+        self._sk = secret, (1 if check_timestamp else 0) if sign_type is None else sign_type
         self._credentials()  # ValueError now for a sign type other than 0, 1, 2
         self._cb = [None] * 9  # by the _RAW.._TIME_SYNC indexes
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
@@ -154,9 +153,10 @@ class HuaweiCloud:
     # -- connection (aLiYun flow) ------------------------------------------
 
     def _credentials(self):
-        if self._sk is None:  # certificate device: no password (Huawei's CERTIFICATES auth)
-            return conninfo(self._id, "", sign_type=self._sg)[0], self._id, None
-        return conninfo(self._id, self._sk, sign_type=self._sg)
+        k, g = self._sk
+        c = conninfo(self._id, k or "", sign_type=g)
+        # certificate device (no secret): no password (Huawei's CERTIFICATES auth)
+        return c if k is not None else (c[0], c[1], None)
 
     def _co(self):
         import umqtt
@@ -180,8 +180,7 @@ class HuaweiCloud:
         (the reason goes to the error callback)."""
         if self._running:
             raise ValueError("already started")
-        if self._mqtt is not None:
-            self._cq()
+        self._cq()  # a previous client, if any
         self._op = (clean_session, keepAlive, reconn)
         try:
             self._co()
@@ -192,6 +191,7 @@ class HuaweiCloud:
             return -1
 
     def _cq(self):
+        # also before setMqtt(): _mqtt None raises AttributeError, passed
         try:
             self._mqtt.close()
         except Exception:
@@ -274,8 +274,7 @@ class HuaweiCloud:
 
     def close(self):
         self._running = False
-        if self._mqtt is not None:
-            self._cq()
+        self._cq()
 
     def getHuaweiCloudSta(self):
         """0 connected, 1 connecting, 2 server closed, -1 closed / not set up."""
