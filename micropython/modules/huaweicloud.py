@@ -10,16 +10,17 @@
 # so the private ones are short. A string constant of 25+ characters costs
 # ~21 B more than its text: a few messages are joined from strings that are
 # QSTRs already ("malformed " + ...). What the private names are:
-#   _sk (secret or None for a certificate device, sign type)
-#   _cn connected
+#   _sk (secret, None for a certificate device; sign type)
+#   _cn connected        _sq get_shadow() counter
 #   _op setMqtt's arguments (for start(); [2], reconn, for the receive loop)
-#   _sq get_shadow() counter               _cb callbacks, by the _RAW.. indexes
+#   _cb callbacks, by the _RAW.. indexes
 #   _co connect   _cq close quietly   _lp receive loop   _tr subscribe/publish
 #   _m the client, OSError(107) when not connected   _js JSON object or report
 # Names the optional modules (huaweicloud_ota, _gateway, ...) and tests use
 # keep their long names: _id _server _port _ssl _ssl_params _credentials
-# _mqtt _running (the receive thread's token, False when stopped) _versions _services _sub_commands _check _report
-# _report_exc _call _event _pub _dispatch _on_events, and _text.
+# _mqtt _running (the receive thread's token, False when stopped) _versions
+# _services _sub_commands _check _report _report_exc _call _event _pub
+# _dispatch _on_events, and _text.
 import json
 # conninfo, topic, parse_topic, check_id, subscriptions, event_time, the
 # clock, the kind constants: used below by name and re-exported
@@ -485,8 +486,9 @@ class HuaweiCloud:
                     if ok and r is not None:
                         if isinstance(r, dict) and "services" in r:
                             r = r["services"]
-                        ok, s = self._call(name + " result", _services, r)
-                        services = s if ok else []
+                        ok, r = self._call(name + " result", _services, r)
+                        if ok:
+                            services = r
                 self._pub(_K_PROPERTIES_GET_RESPONSE, {"services": services}, 1, rid)
             elif kind == _K_SHADOW_GET_RESPONSE and cb[_SHADOW] is not None:
                 r = self._js("shadow response", msg)
