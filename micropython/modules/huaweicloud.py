@@ -51,7 +51,7 @@ def _text(value, name):
 
 
 def _qos(qos):
-    if qos not in (0, 1):
+    if qos != 0 and qos != 1:  # no (0, 1) tuple constant in flash
         raise ValueError("qos 0 or 1")
     return qos
 
