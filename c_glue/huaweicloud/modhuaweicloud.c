@@ -204,7 +204,7 @@ static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_ma
     size_t len;
     // first without a parameter: the kinds that need one fail here
     int32_t st = iotda_topic((const uint8_t *)id, id_len, kind, NULL, 0, buf, sizeof(buf), &len);
-    if (p != NULL) {
+    if (p != NULL) { // request_id given (str/bytes data is never NULL)
         // a kind without a parameter would ignore it in Rust; say so instead
         if (st == IOTDA_OK) {
             mp_raise_ValueError(MP_ERROR_TEXT("this topic kind takes no request_id"));
