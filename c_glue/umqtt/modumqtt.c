@@ -576,18 +576,24 @@ static bool readable(umqtt_client_obj_t *self) {
     return ret == MP_STREAM_ERROR || (ret & (MP_STREAM_POLL_RD | MP_STREAM_POLL_ERR | MP_STREAM_POLL_HUP)) != 0;
 }
 
+// Moves the unparsed bytes to the start of the receive buffer.
+static MP_NOINLINE void rx_compact(umqtt_client_obj_t *self) {
+    if (self->rx_start == 0) {
+        return;
+    }
+    memmove(self->rx, self->rx + self->rx_start, self->rx_end - self->rx_start);
+    self->rx_end -= self->rx_start;
+    self->rx_start = 0;
+}
+
 // Reads what has arrived, without blocking. Returns bytes read; 0 also when
 // the link was lost (the status tells).
 static size_t fill_rx(umqtt_client_obj_t *self) {
     if (self->sock == MP_OBJ_NULL || !readable(self)) {
         return 0;
     }
-    if (self->rx_start == self->rx_end) {
-        self->rx_start = self->rx_end = 0;
-    } else if (self->rx_end == self->rx_cap && self->rx_start > 0) {
-        memmove(self->rx, self->rx + self->rx_start, self->rx_end - self->rx_start);
-        self->rx_end -= self->rx_start;
-        self->rx_start = 0;
+    if (self->rx_start == self->rx_end || self->rx_end == self->rx_cap) {
+        rx_compact(self);
     }
     if (self->rx_end == self->rx_cap) {
         return 0; // a packet announced larger: the parser sized the buffer
@@ -659,11 +665,7 @@ static bool tx_reserve(umqtt_client_obj_t *self, size_t size) {
 
 // Makes room for a packet of `size` bytes starting at rx_start.
 static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
-    if (self->rx_start > 0) {
-        memmove(self->rx, self->rx + self->rx_start, self->rx_end - self->rx_start);
-        self->rx_end -= self->rx_start;
-        self->rx_start = 0;
-    }
+    rx_compact(self);
     if (size > self->rx_cap) {
         uint8_t *bigger = m_renew_maybe(uint8_t, self->rx, self->rx_cap, size, true);
         if (bigger == NULL) {
@@ -683,9 +685,7 @@ static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
 // After a large packet, give the memory back.
 static void rx_shrink(umqtt_client_obj_t *self) {
     if (self->rx_cap > RX_BUF_DEFAULT && self->rx_end - self->rx_start <= RX_BUF_DEFAULT) {
-        memmove(self->rx, self->rx + self->rx_start, self->rx_end - self->rx_start);
-        self->rx_end -= self->rx_start;
-        self->rx_start = 0;
+        rx_compact(self);
         self->rx = m_renew(uint8_t, self->rx, self->rx_cap, RX_BUF_DEFAULT);
         self->rx_cap = RX_BUF_DEFAULT;
     }
@@ -1819,15 +1819,14 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
     umqtt_slice topic = slice_of(a->topic);
     umqtt_slice payload = slice_of(a->msg);
     umqtt_publish_info info;
-    uint32_t now = now_ms();
-    int32_t st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now,
-        self->tx, self->tx_cap, &info);
-    if (st == UMQTT_ERR_BUFFER_TOO_SMALL) {
-        tx_reserve(self, info.len);
+    uint32_t now;
+    int32_t st;
+    // again once the buffer grew to the size the core asked for
+    do {
         now = now_ms();
         st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now,
             self->tx, self->tx_cap, &info);
-    }
+    } while (st == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, info.len));
     switch (st) {
         case UMQTT_OK:
             break;
