@@ -181,7 +181,7 @@ static uint32_t now_ms(void) {
     return (uint32_t)mp_hal_ticks_ms();
 }
 
-static int8_t status(umqtt_client_obj_t *self) {
+static MP_NOINLINE int8_t status(umqtt_client_obj_t *self) {
     return umqtt_status(&self->session);
 }
 
@@ -205,7 +205,7 @@ static void lock_raw(umqtt_client_obj_t *self) {
     #endif
 }
 
-static void unlock_raw(umqtt_client_obj_t *self) {
+static MP_NOINLINE void unlock_raw(umqtt_client_obj_t *self) {
     #if MICROPY_PY_THREAD
     mp_thread_mutex_unlock(&self->mutex);
     #else
