@@ -897,12 +897,23 @@ static mp_obj_t read_file(mp_obj_t path) {
     nlr_jump(nlr.ret_val);
 }
 
-typedef struct {
-    mp_obj_t ca, cert, key, hostname, cert_reqs;
-} tls_options_t;
+// The options, in the order of ussl.wrap_socket's keywords (below).
+enum { TLS_CA, TLS_CERT, TLS_KEY, TLS_CERT_REQS, TLS_HOSTNAME, TLS_N };
+
+// ssl_params' keys: (data, file) for each option, then ca_certs (the CA
+// when neither cadata nor cafile is given); 0: none. The constructor
+// refuses any other key.
+static const qstr_short_t tls_keys[TLS_N + 1][2] = {
+    [TLS_CA] = { MP_QSTR_cadata, MP_QSTR_cafile },
+    [TLS_CERT] = { MP_QSTR_cert, MP_QSTR_certfile },
+    [TLS_KEY] = { MP_QSTR_key, MP_QSTR_keyfile },
+    [TLS_CERT_REQS] = { MP_QSTR_cert_reqs, 0 },
+    [TLS_HOSTNAME] = { MP_QSTR_server_hostname, 0 },
+    [TLS_N] = { MP_QSTR_ca_certs, 0 },
+};
 
 static mp_obj_t tls_param(mp_map_t *params, qstr data_key, qstr file_key) {
-    mp_map_elem_t *data = data_key ? mp_map_lookup(params, MP_OBJ_NEW_QSTR(data_key), MP_MAP_LOOKUP) : NULL;
+    mp_map_elem_t *data = mp_map_lookup(params, MP_OBJ_NEW_QSTR(data_key), MP_MAP_LOOKUP);
     mp_map_elem_t *file = file_key ? mp_map_lookup(params, MP_OBJ_NEW_QSTR(file_key), MP_MAP_LOOKUP) : NULL;
     if (data != NULL && data->value != mp_const_none) {
         return data->value;
@@ -913,27 +924,26 @@ static mp_obj_t tls_param(mp_map_t *params, qstr data_key, qstr file_key) {
     return MP_OBJ_NULL;
 }
 
-static void tls_options(umqtt_client_obj_t *self, tls_options_t *o) {
+// o[TLS_*]: MP_OBJ_NULL when not given. Files are read in this order.
+static void tls_options(umqtt_client_obj_t *self, mp_obj_t *o) {
     mp_map_t *params = mp_obj_dict_get_map(self->ssl_params);
-    o->ca = tls_param(params, MP_QSTR_cadata, MP_QSTR_cafile);
-    if (o->ca == MP_OBJ_NULL) {
-        o->ca = tls_param(params, MP_QSTR_ca_certs, 0);
+    for (size_t i = 0; i < TLS_N; i++) {
+        o[i] = tls_param(params, tls_keys[i][0], tls_keys[i][1]);
     }
-    o->cert = tls_param(params, MP_QSTR_cert, MP_QSTR_certfile);
-    o->key = tls_param(params, MP_QSTR_key, MP_QSTR_keyfile);
-    o->hostname = tls_param(params, MP_QSTR_server_hostname, 0);
-    if (o->hostname == MP_OBJ_NULL) {
-        o->hostname = self->server;
+    if (o[TLS_CA] == MP_OBJ_NULL) {
+        o[TLS_CA] = tls_param(params, tls_keys[TLS_N][0], 0);
     }
-    o->cert_reqs = tls_param(params, MP_QSTR_cert_reqs, 0);
-    if ((o->cert == MP_OBJ_NULL) != (o->key == MP_OBJ_NULL)) {
+    if (o[TLS_HOSTNAME] == MP_OBJ_NULL) {
+        o[TLS_HOSTNAME] = self->server;
+    }
+    if ((o[TLS_CERT] == MP_OBJ_NULL) != (o[TLS_KEY] == MP_OBJ_NULL)) {
         mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: cert and key go together"));
     }
 }
 
 static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
-    tls_options_t o;
-    tls_options(self, &o);
+    mp_obj_t o[TLS_N];
+    tls_options(self, o);
     mp_obj_t ussl = MP_OBJ_NULL;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -942,17 +952,19 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
     }
     if (ussl != MP_OBJ_NULL) {
         // QuecPython: ussl.wrap_socket(sock, keyfile=, certfile=, cert_reqs=, ca_certs=, server_hostname=)
-        mp_obj_t args[1 + 2 * 5] = { tcp };
+        mp_obj_t args[1 + 2 * TLS_N] = { tcp };
         size_t n_kw = 0;
-        static const qstr_short_t names[5] = { MP_QSTR_ca_certs, MP_QSTR_certfile, MP_QSTR_keyfile, MP_QSTR_cert_reqs, MP_QSTR_server_hostname };
-        mp_obj_t values[5] = { o.ca, o.cert, o.key, o.cert_reqs, o.hostname };
-        if (o.ca != MP_OBJ_NULL && o.cert_reqs == MP_OBJ_NULL) {
-            values[3] = MP_OBJ_NEW_SMALL_INT(2); // CERT_REQUIRED
+        static const qstr_short_t names[TLS_N] = {
+            [TLS_CA] = MP_QSTR_ca_certs, [TLS_CERT] = MP_QSTR_certfile, [TLS_KEY] = MP_QSTR_keyfile,
+            [TLS_CERT_REQS] = MP_QSTR_cert_reqs, [TLS_HOSTNAME] = MP_QSTR_server_hostname,
+        };
+        if (o[TLS_CA] != MP_OBJ_NULL && o[TLS_CERT_REQS] == MP_OBJ_NULL) {
+            o[TLS_CERT_REQS] = MP_OBJ_NEW_SMALL_INT(2); // CERT_REQUIRED
         }
-        for (size_t i = 0; i < 5; i++) {
-            if (values[i] != MP_OBJ_NULL) {
+        for (size_t i = 0; i < TLS_N; i++) {
+            if (o[i] != MP_OBJ_NULL) {
                 args[1 + 2 * n_kw] = MP_OBJ_NEW_QSTR(names[i]);
-                args[2 + 2 * n_kw] = values[i];
+                args[2 + 2 * n_kw] = o[i];
                 n_kw++;
             }
         }
@@ -961,21 +973,21 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
     mp_obj_t tls = mp_import_name(MP_QSTR_tls, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
     mp_obj_t ctx = mp_call_function_1(mp_load_attr(tls, MP_QSTR_SSLContext), mp_load_attr(tls, MP_QSTR_PROTOCOL_TLS_CLIENT));
     mp_obj_t required = mp_load_attr(tls, MP_QSTR_CERT_REQUIRED);
-    mp_obj_t mode = o.cert_reqs != MP_OBJ_NULL ? o.cert_reqs : mp_load_attr(tls, MP_QSTR_CERT_NONE);
-    if (o.ca != MP_OBJ_NULL) {
-        if (o.cert_reqs != MP_OBJ_NULL && !mp_obj_equal(o.cert_reqs, required)) {
+    mp_obj_t mode = o[TLS_CERT_REQS] != MP_OBJ_NULL ? o[TLS_CERT_REQS] : mp_load_attr(tls, MP_QSTR_CERT_NONE);
+    if (o[TLS_CA] != MP_OBJ_NULL) {
+        if (o[TLS_CERT_REQS] != MP_OBJ_NULL && !mp_obj_equal(o[TLS_CERT_REQS], required)) {
             mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: a CA is given, so cert_reqs must be CERT_REQUIRED"));
         }
         mode = required;
     }
     mp_store_attr(ctx, MP_QSTR_verify_mode, mode);
-    if (o.ca != MP_OBJ_NULL) {
-        mp_call_function_1(mp_load_attr(ctx, MP_QSTR_load_verify_locations), o.ca);
+    if (o[TLS_CA] != MP_OBJ_NULL) {
+        mp_call_function_1(mp_load_attr(ctx, MP_QSTR_load_verify_locations), o[TLS_CA]);
     }
-    if (o.cert != MP_OBJ_NULL) {
-        mp_call_function_2(mp_load_attr(ctx, MP_QSTR_load_cert_chain), o.cert, o.key);
+    if (o[TLS_CERT] != MP_OBJ_NULL) {
+        mp_call_function_2(mp_load_attr(ctx, MP_QSTR_load_cert_chain), o[TLS_CERT], o[TLS_KEY]);
     }
-    mp_obj_t args[3] = { tcp, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), o.hostname };
+    mp_obj_t args[3] = { tcp, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), o[TLS_HOSTNAME] };
     return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, NULL);
 }
 
@@ -1532,10 +1544,6 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
         mp_raise_TypeError(MP_ERROR_TEXT("ssl_params must be a dict"));
     }
     // every key a QuecPython or MicroPython user passes; a typo is an error
-    static const qstr_short_t tls_keys[] = {
-        MP_QSTR_ca_certs, MP_QSTR_cafile, MP_QSTR_cadata, MP_QSTR_cert, MP_QSTR_certfile,
-        MP_QSTR_key, MP_QSTR_keyfile, MP_QSTR_server_hostname, MP_QSTR_cert_reqs,
-    };
     mp_map_t *params = mp_obj_dict_get_map(ssl_params);
     for (size_t i = 0; i < params->alloc; i++) {
         if (!mp_map_slot_is_filled(params, i)) {
@@ -1546,11 +1554,12 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
             mp_raise_ValueError(MP_ERROR_TEXT("ssl_params: keys must be str"));
         }
         qstr name = mp_obj_str_get_qstr(key);
+        const qstr_short_t *known = &tls_keys[0][0];
         size_t j = 0;
-        while (j < MP_ARRAY_SIZE(tls_keys) && tls_keys[j] != name) {
+        while (j < 2 * (TLS_N + 1) && known[j] != name) {
             j++;
         }
-        if (j == MP_ARRAY_SIZE(tls_keys)) {
+        if (j == 2 * (TLS_N + 1)) {
             mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("ssl_params: unknown key '%s'"), mp_obj_str_get_str(key));
         }
     }
