@@ -941,35 +941,10 @@ static void tls_options(umqtt_client_obj_t *self, mp_obj_t *o) {
     }
 }
 
-static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
-    mp_obj_t o[TLS_N];
-    tls_options(self, o);
-    mp_obj_t ussl = MP_OBJ_NULL;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        ussl = mp_import_name(MP_QSTR_ussl, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-        nlr_pop();
-    }
-    if (ussl != MP_OBJ_NULL) {
-        // QuecPython: ussl.wrap_socket(sock, keyfile=, certfile=, cert_reqs=, ca_certs=, server_hostname=)
-        mp_obj_t args[1 + 2 * TLS_N] = { tcp };
-        size_t n_kw = 0;
-        static const qstr_short_t names[TLS_N] = {
-            [TLS_CA] = MP_QSTR_ca_certs, [TLS_CERT] = MP_QSTR_certfile, [TLS_KEY] = MP_QSTR_keyfile,
-            [TLS_CERT_REQS] = MP_QSTR_cert_reqs, [TLS_HOSTNAME] = MP_QSTR_server_hostname,
-        };
-        if (o[TLS_CA] != MP_OBJ_NULL && o[TLS_CERT_REQS] == MP_OBJ_NULL) {
-            o[TLS_CERT_REQS] = MP_OBJ_NEW_SMALL_INT(2); // CERT_REQUIRED
-        }
-        for (size_t i = 0; i < TLS_N; i++) {
-            if (o[i] != MP_OBJ_NULL) {
-                args[1 + 2 * n_kw] = MP_OBJ_NEW_QSTR(names[i]);
-                args[2 + 2 * n_kw] = o[i];
-                n_kw++;
-            }
-        }
-        return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1, n_kw, args, NULL);
-    }
+#if MICROPY_PY_SSL
+// MicroPython's tls module, where there is no ussl. Only a firmware built
+// with MICROPY_PY_SSL has it (QuecPython's has ussl only).
+static mp_obj_t wrap_tls_context(umqtt_client_obj_t *self, mp_obj_t tcp, const mp_obj_t *o) {
     mp_obj_t tls = mp_import_name(MP_QSTR_tls, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
     mp_obj_t ctx = mp_call_function_1(mp_load_attr(tls, MP_QSTR_SSLContext), mp_load_attr(tls, MP_QSTR_PROTOCOL_TLS_CLIENT));
     mp_obj_t required = mp_load_attr(tls, MP_QSTR_CERT_REQUIRED);
@@ -989,6 +964,43 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
     }
     mp_obj_t args[3] = { tcp, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), o[TLS_HOSTNAME] };
     return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, NULL);
+}
+#endif
+
+static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
+    mp_obj_t o[TLS_N];
+    tls_options(self, o);
+    #if MICROPY_PY_SSL
+    mp_obj_t ussl = MP_OBJ_NULL;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        ussl = mp_import_name(MP_QSTR_ussl, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        nlr_pop();
+    }
+    if (ussl == MP_OBJ_NULL) {
+        return wrap_tls_context(self, tcp, o);
+    }
+    #else
+    mp_obj_t ussl = mp_import_name(MP_QSTR_ussl, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    #endif
+    // QuecPython: ussl.wrap_socket(sock, keyfile=, certfile=, cert_reqs=, ca_certs=, server_hostname=)
+    mp_obj_t args[1 + 2 * TLS_N] = { tcp };
+    size_t n_kw = 0;
+    static const qstr_short_t names[TLS_N] = {
+        [TLS_CA] = MP_QSTR_ca_certs, [TLS_CERT] = MP_QSTR_certfile, [TLS_KEY] = MP_QSTR_keyfile,
+        [TLS_CERT_REQS] = MP_QSTR_cert_reqs, [TLS_HOSTNAME] = MP_QSTR_server_hostname,
+    };
+    if (o[TLS_CA] != MP_OBJ_NULL && o[TLS_CERT_REQS] == MP_OBJ_NULL) {
+        o[TLS_CERT_REQS] = MP_OBJ_NEW_SMALL_INT(2); // CERT_REQUIRED
+    }
+    for (size_t i = 0; i < TLS_N; i++) {
+        if (o[i] != MP_OBJ_NULL) {
+            args[1 + 2 * n_kw] = MP_OBJ_NEW_QSTR(names[i]);
+            args[2 + 2 * n_kw] = o[i];
+            n_kw++;
+        }
+    }
+    return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1, n_kw, args, NULL);
 }
 
 // getaddrinfo, unlocked. Its failure in QuecPython's words (ValueError).
