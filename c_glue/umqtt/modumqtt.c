@@ -1149,7 +1149,7 @@ static void send_connect(umqtt_client_obj_t *self) {
 }
 
 // Waits for CONNACK on the new link. Returns the session-present flag.
-static MP_NOINLINE bool await_connack(umqtt_client_obj_t *self) {
+static bool await_connack(umqtt_client_obj_t *self) {
     uint32_t start = now_ms();
     uint32_t link = self->link_id;
     for (;;) {
