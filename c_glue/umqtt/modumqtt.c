@@ -345,10 +345,14 @@ static mp_obj_t import_first(qstr name, qstr fallback) {
     return mp_import_name(fallback, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
 }
 
+// time.sleep_ms (QuecPython: utime.sleep_ms)
+static MP_NOINLINE mp_obj_t sleep_ms_fun(void) {
+    return mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms);
+}
+
 static void sleep_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
-    mp_obj_t time = import_first(MP_QSTR_time, MP_QSTR_utime);
     mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms);
-    call_unlocked(self, mp_load_attr(time, MP_QSTR_sleep_ms), 1, 0, &arg, NULL);
+    call_unlocked(self, sleep_ms_fun(), 1, 0, &arg, NULL);
 }
 
 /******************************************************************************/
@@ -529,7 +533,7 @@ static MP_NOINLINE size_t write_loop(umqtt_client_obj_t *self, const uint8_t *bu
         }
         if (n == MP_STREAM_ERROR && mp_is_nonblocking_error(*err)) {
             mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(10);
-            mp_call_function_1(mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms), arg);
+            mp_call_function_1(sleep_ms_fun(), arg);
         } else if (n == MP_STREAM_ERROR || n == 0) {
             break;
         } else {
@@ -1459,7 +1463,7 @@ static void start_keeper(umqtt_client_obj_t *self) {
     k->state = KEEPER_RUNNING;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        k->sleep_ms = mp_load_attr(import_first(MP_QSTR_time, MP_QSTR_utime), MP_QSTR_sleep_ms);
+        k->sleep_ms = sleep_ms_fun();
         mp_obj_t thread = mp_import_name(MP_QSTR__thread, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
         mp_obj_t arg = MP_OBJ_FROM_PTR(k);
         mp_obj_t start_args[2] = { MP_OBJ_FROM_PTR(&keeper_thread_obj), mp_obj_new_tuple(1, &arg) };
