@@ -617,7 +617,7 @@ static size_t fill_rx(umqtt_client_obj_t *self) {
         bool os_error = is_instance_of(exc, &mp_type_OSError) && mp_obj_is_small_int(value);
         // MicroPython's tls lets go of its TCP socket before it raises its
         // own error: closing the TLS stream no longer closes that one
-        mp_obj_t dropped = self->tcp != self->sock && !goes_through(exc) ? self->tcp : MP_OBJ_NULL;
+        mp_obj_t dropped = self->tcp != self->sock ? self->tcp : MP_OBJ_NULL;
         int lost = is_instance_of(exc, &mp_type_MemoryError) ? MP_ENOMEM : MP_EIO;
         link_lost(self, os_error ? MP_OBJ_SMALL_INT_VALUE(value) : lost);
         if (goes_through(exc)) {
