@@ -1985,7 +1985,7 @@ static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
     }
     if (got == PUMP_TIMEOUT) {
         // no answer: the server is gone; the next login restores the table
-        umqtt_request_forget(&self->session, a->packet_id);
+        // (the request is forgotten below, as for any lost link)
         link_lost(self, MP_ETIMEDOUT);
         got = PUMP_OFFLINE;
     }
