@@ -159,18 +159,34 @@ typedef struct _umqtt_client_obj_t {
     // reconn=False: a lost link the keeper still has to report (REP_*), and why
     int lost_errno;
     uint8_t lost_report;
-    uint16_t keepalive;
-    uint8_t version, pingmaxnum, will_qos, queue_size, callers;
+    // CONNECT's fixed options, in umqtt_connect_options' layout: copied as one
+    struct {
+        uint16_t keepalive;
+        uint8_t version, will_qos;
+        bool will_retain, clean_session;
+        uint8_t pingmaxnum;
+    } connect;
+    uint8_t queue_size, callers;
     // bumped by disconnect(): a wait_msg() blocked across it returns None,
     // also when connect() came before it woke
     uint8_t disconnects;
-    bool will_retain, ssl, reconn, clean_session, has_password, session_present;
+    bool ssl, reconn, has_password, session_present;
     // error_register_cb(f, True); disconnect() called (wait_msg returns None)
     bool detailed_reports, disconnected, manage, ipv6;
     #if MICROPY_PY_THREAD
     mp_thread_mutex_t mutex;
     #endif
 } umqtt_client_obj_t;
+
+// connect: each field where umqtt_connect_options has it, from keep_alive_s on
+#define CONNECT_AT(member, field) \
+    (offsetof(umqtt_connect_options, member) - offsetof(umqtt_connect_options, keep_alive_s) \
+    == offsetof(umqtt_client_obj_t, connect.field) - offsetof(umqtt_client_obj_t, connect))
+typedef char connect_layout_matches[CONNECT_AT(protocol_level, version) && CONNECT_AT(will_qos, will_qos)
+    && CONNECT_AT(will_retain, will_retain) && CONNECT_AT(clean_session, clean_session)
+    && CONNECT_AT(ping_max_unanswered, pingmaxnum)
+    && sizeof(((umqtt_client_obj_t *)0)->connect) == sizeof(umqtt_connect_options) - offsetof(umqtt_connect_options, keep_alive_s)
+    ? 1 : -1];
 
 MP_DEFINE_EXCEPTION(MQTTException, ValueError)
 
@@ -1126,13 +1142,8 @@ static void send_connect(umqtt_client_obj_t *self) {
         .password = { self->has_password ? (self->password ? self->password : (const uint8_t *)"") : NULL, self->password_len },
         .will_topic = slice_of(self->will_topic),
         .will_payload = slice_of(self->will_msg),
-        .keep_alive_s = self->keepalive,
-        .protocol_level = self->version,
-        .will_qos = self->will_qos,
-        .will_retain = self->will_retain,
-        .clean_session = self->clean_session,
-        .ping_max_unanswered = self->pingmaxnum,
     };
+    memcpy(&opts.keep_alive_s, &self->connect, sizeof(self->connect));
     if (opts.client_id.ptr == NULL) {
         opts.client_id.ptr = (const uint8_t *)"";
     }
@@ -1608,14 +1619,14 @@ static mp_obj_t umqtt_client_make_new(const mp_obj_type_t *type, size_t n_args, 
     // sock, tcp, ipoll, given_stream, report_exc, attrs: MP_OBJ_NULL (0) from the memset
     self->ssl = args[ARG_ssl].u_bool;
     self->port = port ? port : (self->ssl ? 8883 : 1883);
-    self->keepalive = keepalive;
-    self->version = version;
-    self->pingmaxnum = pingmaxnum;
+    self->connect.keepalive = keepalive;
+    self->connect.version = version;
+    self->connect.pingmaxnum = pingmaxnum;
     self->reconn = args[ARG_reconn].u_bool;
     self->queue_size = queue_size;
     self->manage = args[ARG_manage].u_bool;
     self->ipv6 = ipvtype == 1;
-    self->clean_session = true;
+    self->connect.clean_session = true;
     self->rx = m_new(uint8_t, RX_BUF_DEFAULT);
     self->rx_cap = RX_BUF_DEFAULT;
     self->tx = m_new(uint8_t, TX_BUF_DEFAULT);
@@ -1734,10 +1745,10 @@ static mp_obj_t umqtt_set_last_will(size_t n_args, const mp_obj_t *pos_args, mp_
     if (st != UMQTT_OK) {
         raise_status(st);
     }
-    self->will_qos = qos;
+    self->connect.will_qos = qos;
     self->will_topic = args[MSG_TOPIC].u_obj;
     self->will_msg = check_payload(args[MSG_MSG].u_obj);
-    self->will_retain = args[MSG_RETAIN].u_bool;
+    self->connect.will_retain = args[MSG_RETAIN].u_bool;
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(umqtt_set_last_will_obj, 1, umqtt_set_last_will);
@@ -1783,7 +1794,7 @@ static NORETURN void raise_connect_failure(mp_obj_t exc) {
 static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
     connect_args_t *a = ctx;
     self->disconnected = false;
-    self->clean_session = a->clean_session;
+    self->connect.clean_session = a->clean_session;
     // sock=: log in over an already open stream (a custom transport, or an
     // in-memory one in tests); such a link is not reopened by reconn.
     self->given_stream = a->stream == mp_const_none ? MP_OBJ_NULL : a->stream;
@@ -2176,13 +2187,13 @@ static const field_t fields[] = {
     FIELD(server, F_OBJ, server),
     FIELD(port, F_INT, port),
     FIELD(user, F_OBJ, user),
-    FIELD(keepalive, F_U16, keepalive),
+    FIELD(keepalive, F_U16, connect.keepalive),
     FIELD(ssl, F_BOOL, ssl),
     FIELD(ssl_params, F_OBJ, ssl_params),
     FIELD(reconn, F_BOOL, reconn),
-    FIELD(mqttversion, F_U8, version),
-    FIELD(clean_session, F_BOOL, clean_session),
-    FIELD(pingmaxnum, F_U8, pingmaxnum),
+    FIELD(mqttversion, F_U8, connect.version),
+    FIELD(clean_session, F_BOOL, connect.clean_session),
+    FIELD(pingmaxnum, F_U8, connect.pingmaxnum),
     FIELD(ipvtype, F_U8, ipv6), // a bool read as 0 or 1
     FIELD(manage, F_BOOL, manage),
     FIELD(cb, F_OBJ, callback),
@@ -2190,8 +2201,8 @@ static const field_t fields[] = {
     FIELD(sock, F_OBJ, sock),
     FIELD(lw_topic, F_OBJ, will_topic),
     FIELD(lw_msg, F_OBJ, will_msg),
-    FIELD(lw_qos, F_U8, will_qos),
-    FIELD(lw_retain, F_BOOL, will_retain),
+    FIELD(lw_qos, F_U8, connect.will_qos),
+    FIELD(lw_retain, F_BOOL, connect.will_retain),
     FIELD(session_present, F_BOOL, session_present),
 };
 typedef char fields_fit[sizeof(umqtt_client_obj_t) < (1 << 13) ? 1 : -1];
