@@ -748,6 +748,12 @@ static void make_message(umqtt_client_obj_t *self, const umqtt_event *ev, delive
     }
 }
 
+// Hands the buffered bytes to the core: one packet at most is taken.
+static MP_NOINLINE int32_t receive(umqtt_client_obj_t *self, umqtt_event *ev, uint8_t *reply, size_t *reply_len) {
+    return umqtt_receive(&self->session, self->subs, self->subs_cap, self->rx + self->rx_start,
+        self->rx_end - self->rx_start, now_ms(), ev, reply, UMQTT_REPLY_MAX, reply_len);
+}
+
 // Parses one buffered packet. A PUBLISH to deliver comes back in *d (its
 // reply is sent once the callback returned); everything else is done here.
 static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at_publish) {
@@ -760,8 +766,7 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
     }
     umqtt_event ev;
     d->reply_len = 0;
-    int32_t st = umqtt_receive(&self->session, self->subs, self->subs_cap, self->rx + self->rx_start, avail,
-        now_ms(), &ev, d->reply, sizeof(d->reply), &d->reply_len);
+    int32_t st = receive(self, &ev, d->reply, &d->reply_len);
     if (st != UMQTT_OK) {
         // a protocol violation: this link cannot be trusted any more
         link_lost(self, MP_EIO);
@@ -1171,8 +1176,7 @@ static bool await_connack(umqtt_client_obj_t *self) {
         umqtt_event ev;
         uint8_t reply[UMQTT_REPLY_MAX];
         size_t reply_len;
-        int32_t st = umqtt_receive(&self->session, self->subs, self->subs_cap, self->rx + self->rx_start,
-            self->rx_end - self->rx_start, now_ms(), &ev, reply, sizeof(reply), &reply_len);
+        int32_t st = receive(self, &ev, reply, &reply_len);
         if (st == UMQTT_ERR_REFUSED) {
             // the code alone, as QuecPython's protocol layer; connect() words it
             nlr_raise(mp_obj_new_exception_arg1(&mp_type_MQTTException, MP_OBJ_NEW_SMALL_INT(ev.return_code)));
