@@ -672,10 +672,10 @@ static void wait_readable(umqtt_client_obj_t *self, uint32_t ms) {
     call_unlocked(self, self->ipoll, 1, 0, &arg, NULL);
 }
 
-// Whether the buffer grew: a retry after UMQTT_ERR_BUFFER_TOO_SMALL is
-// worth it only then.
-static bool tx_reserve(umqtt_client_obj_t *self, size_t size) {
-    if (size <= self->tx_cap) {
+// Whether to call the core again: it said UMQTT_ERR_BUFFER_TOO_SMALL and
+// the buffer grew to the size it asked for.
+static MP_NOINLINE bool tx_grown(umqtt_client_obj_t *self, int32_t st, size_t size) {
+    if (st != UMQTT_ERR_BUFFER_TOO_SMALL || size <= self->tx_cap) {
         return false;
     }
     self->tx = m_renew(uint8_t, self->tx, self->tx_cap, size);
@@ -1155,9 +1155,9 @@ static void send_connect(umqtt_client_obj_t *self) {
     size_t len;
     int32_t st;
     // again once the buffer grew to the size the core asked for
-    while ((st = umqtt_connect(&self->session, &opts, now_ms(), self->tx, self->tx_cap, &len))
-           == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, len)) {
-    }
+    do {
+        st = umqtt_connect(&self->session, &opts, now_ms(), self->tx, self->tx_cap, &len);
+    } while (tx_grown(self, st, len));
     if (st != UMQTT_OK) {
         raise_status(st);
     }
@@ -1218,7 +1218,7 @@ static void restore_session(umqtt_client_obj_t *self) {
         uint8_t slot = 0;
         int32_t action = umqtt_restore_next(&self->session, self->subs, self->subs_cap, now_ms(),
             self->tx, self->tx_cap, &len, &slot);
-        if (action == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, len)) {
+        if (tx_grown(self, action, len)) {
             continue;
         }
         if (action < 0) {
@@ -1233,9 +1233,9 @@ static void restore_session(umqtt_client_obj_t *self) {
             umqtt_slice topic = slice_of(self->inflight[slot][0]);
             payload = slice_of(self->inflight[slot][1]);
             int32_t st;
-            while ((st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap,
-                &info)) == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, info.len)) {
-            }
+            do {
+                st = umqtt_retransmit(&self->session, slot, topic, payload, now_ms(), self->tx, self->tx_cap, &info);
+            } while (tx_grown(self, st, info.len));
             if (st != UMQTT_OK) {
                 raise_status(st);
             }
@@ -1863,7 +1863,7 @@ static mp_obj_t publish_op(umqtt_client_obj_t *self, void *ctx) {
         now = now_ms();
         st = umqtt_publish(&self->session, topic, payload, a->qos, a->retain, self->queue_size, now,
             self->tx, self->tx_cap, &info);
-    } while (st == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, info.len));
+    } while (tx_grown(self, st, info.len));
     switch (st) {
         case UMQTT_OK:
             break;
@@ -1980,7 +1980,7 @@ static mp_obj_t request_op(umqtt_client_obj_t *self, void *ctx) {
                 self->tx, self->tx_cap, &len, &a->packet_id)
             : umqtt_unsubscribe(&self->session, self->subs, self->subs_cap, filter, now_ms(),
                 self->tx, self->tx_cap, &len, &a->packet_id);
-        if (st == UMQTT_ERR_BUFFER_TOO_SMALL && tx_reserve(self, len)) {
+        if (tx_grown(self, st, len)) {
             // again, with the buffer the core asked for
         } else if (st == UMQTT_ERR_PENDING_FULL && now_ms() - start < ACK_TIMEOUT_MS) {
             // as many requests wait as the core tracks: let answers come in
