@@ -1046,10 +1046,10 @@ static mp_obj_t resolve(umqtt_client_obj_t *self, mp_obj_t socket_mod) {
 // Opens TCP (and TLS) to the server, unlocked where it blocks; closes what it
 // opened when any step fails. link[0..2]: stream, TCP socket, bound ipoll.
 static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
-    mp_obj_t tcp;
-    if (self->given_stream != MP_OBJ_NULL) {
-        tcp = link[0] = self->given_stream;
-    } else {
+    mp_obj_t tcp = self->given_stream;
+    bool own = tcp == MP_OBJ_NULL; // a given stream is the script's to close
+    mp_obj_t fields[5];
+    if (own) {
         mp_obj_t socket_mod = import_first(MP_QSTR_socket, MP_QSTR_usocket);
         mp_obj_t infos = resolve(self, socket_mod);
         size_t n_infos, n_fields = 0;
@@ -1067,11 +1067,15 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
         }
         // copied: `items` points inside the tuple, which the GC does not
         // count as a reference, and the calls below allocate
-        mp_obj_t fields[5] = { items[0], items[1], items[2], items[3], items[4] };
+        memcpy(fields, items, sizeof(fields));
         tcp = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_socket), 3, 0, fields);
-        link[0] = tcp;
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
+    }
+    link[0] = link[1] = tcp;
+    // one frame for every step after the socket exists: a failure closes
+    // the stream (the TLS one once there is one, which closes the TCP one)
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        if (own) {
             mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_MS / 1000);
             mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), timeout);
             call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4], NULL);
@@ -1088,15 +1092,7 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
             }
             mp_obj_t call_timeout = MP_OBJ_NEW_SMALL_INT(self->ssl ? WRITE_TIMEOUT_MS / 1000 : WRITE_CALL_TIMEOUT_S);
             mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), call_timeout);
-            nlr_pop();
-        } else {
-            close_quietly(tcp);
-            nlr_jump(nlr.ret_val);
         }
-    }
-    link[1] = tcp;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
         mp_get_stream_raise(link[0], MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
         mp_obj_t select_mod = import_first(MP_QSTR_select, MP_QSTR_uselect);
         mp_obj_t poller = mp_call_function_0(mp_load_attr(select_mod, MP_QSTR_poll));
@@ -1104,7 +1100,7 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
         link[2] = mp_load_attr(poller, MP_QSTR_ipoll);
         nlr_pop();
     } else {
-        if (self->given_stream == MP_OBJ_NULL) {
+        if (own) {
             close_quietly(link[0]);
         }
         nlr_jump(nlr.ret_val);
