@@ -683,23 +683,25 @@ static MP_NOINLINE bool tx_grown(umqtt_client_obj_t *self, int32_t st, size_t si
     return true;
 }
 
-// Makes room for a packet of `size` bytes starting at rx_start.
+// Makes room for a packet of `size` bytes starting at rx_start, when the
+// buffer is smaller.
 static void rx_reserve(umqtt_client_obj_t *self, size_t size) {
-    rx_compact(self);
-    if (size > self->rx_cap) {
-        uint8_t *bigger = m_renew_maybe(uint8_t, self->rx, self->rx_cap, size, true);
-        if (bigger == NULL) {
-            // a packet this heap cannot hold: drop the link, keep the client
-            link_lost(self, MP_ENOMEM);
-            if (can_reconnect(self)) {
-                return; // the reconnect comes; the status tells the caller
-            }
-            mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("incoming packet of %u bytes does not fit in memory"),
-                (unsigned)size);
-        }
-        self->rx = bigger;
-        self->rx_cap = size;
+    if (size <= self->rx_cap) {
+        return;
     }
+    rx_compact(self);
+    uint8_t *bigger = m_renew_maybe(uint8_t, self->rx, self->rx_cap, size, true);
+    if (bigger == NULL) {
+        // a packet this heap cannot hold: drop the link, keep the client
+        link_lost(self, MP_ENOMEM);
+        if (can_reconnect(self)) {
+            return; // the reconnect comes; the status tells the caller
+        }
+        mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("incoming packet of %u bytes does not fit in memory"),
+            (unsigned)size);
+    }
+    self->rx = bigger;
+    self->rx_cap = size;
 }
 
 // After a large packet, give the memory back.
@@ -774,9 +776,7 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
         return PKT_HANDLED;
     }
     if (ev.kind == UMQTT_EVENT_NEED_MORE) {
-        if (ev.packet_len > self->rx_cap) {
-            rx_reserve(self, ev.packet_len);
-        }
+        rx_reserve(self, ev.packet_len);
         return PKT_NONE;
     }
     self->packets_handled++;
@@ -1187,9 +1187,7 @@ static bool await_connack(umqtt_client_obj_t *self) {
             }
             return ev.session_present;
         }
-        if (ev.packet_len > self->rx_cap) {
-            rx_reserve(self, ev.packet_len);
-        }
+        rx_reserve(self, ev.packet_len);
         uint32_t elapsed = now_ms() - start;
         if (elapsed >= CONNECT_TIMEOUT_MS) {
             mp_raise_OSError(MP_ETIMEDOUT);
