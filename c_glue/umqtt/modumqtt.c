@@ -1271,10 +1271,11 @@ static void login(umqtt_client_obj_t *self, bool background) {
         return;
     }
     mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
-    if (status(self) == UMQTT_STA_CONNECTED) {
+    int8_t sta = status(self);
+    if (sta == UMQTT_STA_CONNECTED) {
         // logged in, but the link failed while restoring the session
         link_lost(self, self->last_errno ? self->last_errno : MP_EIO);
-    } else if (status(self) == UMQTT_STA_CONNECTING) {
+    } else if (sta == UMQTT_STA_CONNECTING) {
         close_link(self);
         uint8_t code = 0;
         if (is_instance_of(exc, &mp_type_MQTTException)) {
