@@ -1500,19 +1500,22 @@ typedef mp_obj_t (*op_fn)(umqtt_client_obj_t *self, void *ctx);
 static mp_obj_t run_locked(umqtt_client_obj_t *self, op_fn op, void *ctx) {
     lock_raw(self);
     self->callers++;
+    mp_obj_t result = MP_OBJ_NULL;
+    void *raised = NULL; // raised again once the lock is released
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_obj_t result = op(self, ctx);
+        result = op(self, ctx);
         nlr_pop();
-        self->callers--;
-        self->packets_seen = self->packets_handled;
-        unlock(self);
-        return result;
+    } else {
+        raised = nlr.ret_val;
     }
     self->callers--;
     self->packets_seen = self->packets_handled;
     unlock(self);
-    nlr_jump(nlr.ret_val);
+    if (raised != NULL) {
+        nlr_jump(raised);
+    }
+    return result;
 }
 
 // Whether an operation may go on offline: the core reconnects (or queues).
