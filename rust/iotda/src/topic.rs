@@ -79,26 +79,30 @@ impl Kind {
 
     /// The path after `$oc/devices/{device_id}/`, up to the parameter (for
     /// request-id kinds it ends in `request_id=`, for [`Kind::User`] in `/`).
-    pub const fn path(self) -> &'static str {
-        match self {
-            Kind::MessagesUp => "sys/messages/up",
-            Kind::MessagesDown => "sys/messages/down",
-            Kind::PropertiesReport => "sys/properties/report",
-            Kind::GatewaySubDevicesReport => "sys/gateway/sub_devices/properties/report",
-            Kind::PropertiesSet => "sys/properties/set/request_id=",
-            Kind::PropertiesSetResponse => "sys/properties/set/response/request_id=",
-            Kind::PropertiesGet => "sys/properties/get/request_id=",
-            Kind::PropertiesGetResponse => "sys/properties/get/response/request_id=",
-            Kind::ShadowGet => "sys/shadow/get/request_id=",
-            Kind::ShadowGetResponse => "sys/shadow/get/response/request_id=",
-            Kind::Command => "sys/commands/request_id=",
-            Kind::CommandResponse => "sys/commands/response/request_id=",
-            Kind::EventsUp => "sys/events/up",
-            Kind::EventsDown => "sys/events/down",
-            Kind::BootstrapUp => "sys/bootstrap/up",
-            Kind::BootstrapDown => "sys/bootstrap/down",
-            Kind::User => "user/",
-        }
+    pub fn path(self) -> &'static [u8] {
+        // one blob indexed by code, not a table of pointers: flash
+        nth_path(
+            b"\0\
+              sys/messages/up\0\
+              sys/messages/down\0\
+              sys/properties/report\0\
+              sys/gateway/sub_devices/properties/report\0\
+              sys/properties/set/request_id=\0\
+              sys/properties/set/response/request_id=\0\
+              sys/properties/get/request_id=\0\
+              sys/properties/get/response/request_id=\0\
+              sys/shadow/get/request_id=\0\
+              sys/shadow/get/response/request_id=\0\
+              sys/commands/request_id=\0\
+              sys/commands/response/request_id=\0\
+              sys/events/up\0\
+              sys/events/down\0\
+              sys/bootstrap/up\0\
+              sys/bootstrap/down\0\
+              user/\0\
+",
+            self as usize,
+        )
     }
 
     /// The parameter that follows [`Kind::path`].
@@ -293,13 +297,7 @@ pub fn build_kind(
     };
     concat(
         out,
-        &[
-            PREFIX.as_bytes(),
-            id.as_bytes(),
-            b"/",
-            kind.path().as_bytes(),
-            param,
-        ],
+        &[PREFIX.as_bytes(), id.as_bytes(), b"/", kind.path(), param],
     )
 }
 
@@ -341,17 +339,26 @@ impl Subscription {
     ];
 
     /// The filter after `$oc/devices/{device_id}/`.
-    pub const fn path(self) -> &'static str {
-        match self {
-            Subscription::MessagesDown => "sys/messages/down",
-            Subscription::Commands => "sys/commands/#",
-            Subscription::PropertiesSet => "sys/properties/set/#",
-            Subscription::PropertiesGet => "sys/properties/get/#",
-            Subscription::ShadowGetResponse => "sys/shadow/get/response/#",
-            Subscription::EventsDown => "sys/events/down",
-            Subscription::BootstrapDown => "sys/bootstrap/down",
-        }
+    pub fn path(self) -> &'static [u8] {
+        nth_path(
+            b"\0\
+              sys/messages/down\0\
+              sys/commands/#\0\
+              sys/properties/set/#\0\
+              sys/properties/get/#\0\
+              sys/shadow/get/response/#\0\
+              sys/events/down\0\
+              sys/bootstrap/down\0\
+",
+            self as usize,
+        )
     }
+}
+
+/// Text number `index` of `blob` (texts each ended by a NUL); empty when out
+/// of range.
+fn nth_path(blob: &'static [u8], index: usize) -> &'static [u8] {
+    blob.split(|&b| b == 0).nth(index).unwrap_or_default()
 }
 
 /// Write the subscription filter `sub` for `device_id` into `out`.
@@ -361,15 +368,7 @@ pub fn build_subscription(
     out: &mut [u8],
 ) -> Result<usize, Error> {
     let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
-    concat(
-        out,
-        &[
-            PREFIX.as_bytes(),
-            id.as_bytes(),
-            b"/",
-            sub.path().as_bytes(),
-        ],
-    )
+    concat(out, &[PREFIX.as_bytes(), id.as_bytes(), b"/", sub.path()])
 }
 
 /// Classify a device topic: `Some((device_id, topic))` for a topic under
@@ -383,20 +382,22 @@ pub fn parse(topic: &[u8]) -> Option<(&str, Topic<'_>)> {
 /// [`parse`] as plain parts: the device id, the kind and its parameter
 /// (`""` for parameterless kinds).
 fn parse_parts(topic: &[u8]) -> Option<(&str, Kind, &str)> {
-    let s = core::str::from_utf8(topic).ok()?;
-    let rest = s.strip_prefix(PREFIX)?;
+    // bytes, not core::str::from_utf8 of the whole topic: every piece that
+    // is not ASCII text of ours is validated as UTF-8 below, and pieces split
+    // at ASCII bytes are valid UTF-8 exactly when the whole topic is
+    let rest = topic.strip_prefix(PREFIX.as_bytes())?;
     // a byte search, not split_once: core's memchr costs flash
-    let slash = rest.bytes().position(|b| b == b'/')?;
+    let slash = rest.iter().position(|&b| b == b'/')?;
     let (id, rest) = (rest.get(..slash)?, rest.get(slash.checked_add(1)?..)?);
-    validate::device_id(id.as_bytes()).ok()?;
+    let id = validate::device_id(id).ok()?;
     Kind::ALL.iter().find_map(|&kind| {
         let param = rest.strip_prefix(kind.path())?;
-        let ok = match kind.param() {
-            Param::None => param.is_empty(),
-            Param::RequestId => validate::request_id(param.as_bytes()).is_ok(),
-            Param::Name => validate::topic_name(param.as_bytes()).is_ok(),
+        let param = match kind.param() {
+            Param::None => param.is_empty().then_some("")?,
+            Param::RequestId => validate::request_id(param).ok()?,
+            Param::Name => validate::topic_name(param).ok()?,
         };
-        ok.then_some((id, kind, param))
+        Some((id, kind, param))
     })
 }
 
@@ -665,6 +666,16 @@ mod tests {
         );
     }
 
+    const PATH_SAMPLES: [&str; 7] = [
+        "sys/messages/up",
+        "sys/properties/set/request_id=",
+        "sys/properties/set/response/request_id=",
+        "sys/commands/",
+        "user/",
+        "user",
+        "",
+    ];
+
     fn id_strategy() -> impl Strategy<Value = String> {
         // Any UTF-8 without / + # NUL, 1..=128 bytes after truncation.
         proptest::string::string_regex("[^/+#\\x00]{1,40}")
@@ -691,6 +702,39 @@ mod tests {
             let _ = validate::device_id(&bytes);
             let _ = validate::request_id(&bytes);
             let _ = validate::topic_name(&bytes);
+        }
+
+        // parse_parts on bytes against the original definition, which
+        // required the whole topic to be UTF-8 first and matched `&str`s
+        #[test]
+        fn parse_parts_matches_the_str_reference(
+            id in proptest::collection::vec(prop_oneof![Just(b'd'), Just(0xC3), Just(0xA9), Just(0xFF), Just(b'/')], 1..4),
+            path in proptest::sample::select(PATH_SAMPLES.to_vec()),
+            tail in proptest::collection::vec(prop_oneof![Just(b'a'), Just(0xE2), Just(0x82), Just(0xAC), Just(0x80), Just(b'/'), Just(b'+')], 0..5),
+        ) {
+            let mut t = std::vec::Vec::from(PREFIX.as_bytes());
+            t.extend_from_slice(&id);
+            t.push(b'/');
+            t.extend_from_slice(path.as_bytes());
+            t.extend_from_slice(&tail);
+            fn reference(topic: &[u8]) -> Option<(&str, Kind, &str)> {
+                let s = core::str::from_utf8(topic).ok()?;
+                let rest = s.strip_prefix(PREFIX)?;
+                let slash = rest.bytes().position(|b| b == b'/')?;
+                let (id, rest) = (rest.get(..slash)?, rest.get(slash + 1..)?);
+                validate::device_id(id.as_bytes()).ok()?;
+                Kind::ALL.iter().find_map(|&kind| {
+                    let path = core::str::from_utf8(kind.path()).unwrap();
+                    let param = rest.strip_prefix(path)?;
+                    let ok = match kind.param() {
+                        Param::None => param.is_empty(),
+                        Param::RequestId => validate::request_id(param.as_bytes()).is_ok(),
+                        Param::Name => validate::topic_name(param.as_bytes()).is_ok(),
+                    };
+                    ok.then_some((id, kind, param))
+                })
+            }
+            prop_assert_eq!(parse_parts(&t), reference(&t));
         }
 
         // classify_with_query and classify_kind against the original
