@@ -1017,15 +1017,17 @@ impl Session {
             })
             .encoded_len()
         };
+        // the most topics that fit; when not even one does, its size is the error
         let mut count = 0;
-        while count < topics.len() && encoded_len(count.saturating_add(1))? <= out.len() {
-            count = count.saturating_add(1);
-        }
-        if count == 0 {
-            return Err(EncodeError::BufferTooSmall {
-                needed: encoded_len(1)?,
+        for more in 1..=topics.len() {
+            let needed = encoded_len(more)?;
+            if needed > out.len() {
+                if count == 0 {
+                    return Err(EncodeError::BufferTooSmall { needed }.into());
+                }
+                break;
             }
-            .into());
+            count = more;
         }
         let len = Packet::Subscribe(Subscribe {
             packet_id,
