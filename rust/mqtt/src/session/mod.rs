@@ -550,7 +550,7 @@ impl Session {
     ) -> Result<(Event<'static>, usize), SessionError> {
         // PUBCOMP even for an unknown id, so a server retrying PUBREL can finish.
         let reply_len = Packet::PubComp(packet_id).encode(reply)?;
-        self.inbound_qos2.retain(|&id| id != packet_id);
+        self.inbound_forget(packet_id);
         Ok((Event::PubRel { packet_id }, reply_len))
     }
 
