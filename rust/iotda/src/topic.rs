@@ -138,7 +138,8 @@ impl Kind {
 
     /// The kind with code `code`.
     pub fn from_code(code: u8) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| *k as u8 == code)
+        // ALL is in code order from 1: an index, not a search
+        Kind::ALL.get(usize::from(code).wrapping_sub(1)).copied()
     }
 }
 
