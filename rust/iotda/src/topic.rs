@@ -359,7 +359,16 @@ impl Subscription {
 /// Text number `index` of `blob` (texts each ended by a NUL); empty when out
 /// of range.
 fn nth_path(blob: &'static [u8], index: usize) -> &'static [u8] {
-    blob.split(|&b| b == 0).nth(index).unwrap_or_default()
+    // a plain scan: core's Split iterator is compiled out of line
+    let (mut start, mut seen) = (0, 0);
+    for (at, _) in blob.iter().enumerate().filter(|&(_, &b)| b == 0) {
+        if seen == index {
+            return blob.get(start..at).unwrap_or_default();
+        }
+        seen = seen.saturating_add(1);
+        start = at.saturating_add(1);
+    }
+    &[]
 }
 
 /// Write the subscription filter `sub` for `device_id` into `out`.
@@ -665,6 +674,15 @@ mod tests {
             Topic::PropertiesGet { request_id: "1" }.response_kind(),
             Some(Kind::PropertiesGetResponse)
         );
+    }
+
+    #[test]
+    fn nth_path_counts_nul_ended_texts() {
+        assert_eq!(nth_path(b"\0a\0bc\0", 0), b"");
+        assert_eq!(nth_path(b"\0a\0bc\0", 1), b"a");
+        assert_eq!(nth_path(b"\0a\0bc\0", 2), b"bc");
+        assert_eq!(nth_path(b"\0a\0bc\0", 3), b"");
+        assert_eq!(nth_path(b"\0a\0bc\0", usize::MAX), b"");
     }
 
     const PATH_SAMPLES: [&str; 7] = [
