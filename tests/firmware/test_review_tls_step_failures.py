@@ -4,7 +4,8 @@
 # and never a stream the script gave with connect(sock=). The TLS steps run
 # on QuecPython's path (ussl.wrap_socket), here through a stand-in ussl on
 # sys.path (the unix port has none), so each failure can be chosen. The
-# error text is QuecPython's "MQTT Connect error='<str(exc)>' FAIL".
+# error text is QuecPython's "MQTT Connect error='<str(exc)>' FAIL", all of
+# str(exc) (a NUL in it included).
 import os
 import sys
 
@@ -23,7 +24,7 @@ with open(d + "/ussl.py", "w") as f:
     f.write("mode = None\n"
             "def wrap_socket(sock, **kw):\n"
             "    if mode == 'value':\n"
-            "        raise ValueError('bad cert')\n"
+            "        raise ValueError('bad\\x00cert')\n"
             "    if mode == 'os':\n"
             "        raise OSError(-9984)\n"
             "    return sock\n")
@@ -49,11 +50,11 @@ def fail_connects(what, ssl, expect_text=None, **kw):
     after = open_fds()
     ck.ok(after - before <= 2, "{}: descriptors before {}, after {} connects {}".format(what, before, N, after))
     if expect_text is not None:
-        ck.eq(sorted(texts), [expect_text], what + ": QuecPython's text")
+        ck.eq(sorted(texts), [expect_text], what + ": QuecPython's text, all of str(exc)")
 
 
 ussl.mode = "value"
-fail_connects("ussl.wrap_socket raises ValueError", True, "MQTT Connect error='bad cert' FAIL")
+fail_connects("ussl.wrap_socket raises ValueError", True, "MQTT Connect error='bad\x00cert' FAIL")
 ussl.mode = "os"
 fail_connects("ussl.wrap_socket raises OSError", True, "MQTT Connect error='-9984' FAIL")
 
