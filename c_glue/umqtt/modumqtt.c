@@ -1786,11 +1786,14 @@ static NORETURN void raise_connect_failure(mp_obj_t exc) {
             tail = "' Timeout.Need Check Network";
         }
     }
+    vstr_t vstr;
+    mp_print_t print;
+    vstr_init_print(&vstr, 64, &print);
     // QuecPython's capital E goes with the three worded errnos
-    size_t len;
-    const char *text = mp_obj_str_get_data(mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), what), &len);
-    mp_raise_msg_varg(type, MP_ERROR_TEXT("MQTT Connect %crror='%.*s%s"), tail == fail ? 'e' : 'E',
-        (int)len, text, tail);
+    mp_printf(&print, "MQTT Connect %crror='", tail == fail ? 'e' : 'E');
+    mp_obj_print_helper(&print, what, PRINT_STR);
+    mp_print_str(&print, tail);
+    nlr_raise(mp_obj_new_exception_arg1(type, mp_obj_new_str_from_vstr(&vstr)));
 }
 
 static mp_obj_t connect_op(umqtt_client_obj_t *self, void *ctx) {
