@@ -1088,7 +1088,11 @@ static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
                 nlr_pop();
             }
             if (self->ssl) {
-                link[0] = wrap_tls(self, tcp);
+                // checked before it is the stream to close: a failure closes
+                // the TCP socket, not an object that has no close
+                mp_obj_t tls = wrap_tls(self, tcp);
+                mp_get_stream_raise(tls, MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
+                link[0] = tls;
             }
             mp_obj_t call_timeout = MP_OBJ_NEW_SMALL_INT(self->ssl ? WRITE_TIMEOUT_MS / 1000 : WRITE_CALL_TIMEOUT_S);
             mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), call_timeout);
