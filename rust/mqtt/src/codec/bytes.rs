@@ -53,11 +53,31 @@ impl<'a> Reader<'a> {
 pub(crate) struct Writer<'a> {
     out: &'a mut [u8],
     position: usize,
+    counting: bool,
 }
 
 impl<'a> Writer<'a> {
     pub(crate) fn new(out: &'a mut [u8]) -> Self {
-        Writer { out, position: 0 }
+        Writer {
+            out,
+            position: 0,
+            counting: false,
+        }
+    }
+
+    /// A writer with nowhere to write: it only counts.
+    pub(crate) fn counter() -> Self {
+        Writer {
+            out: &mut [],
+            position: 0,
+            counting: true,
+        }
+    }
+
+    /// Whether this is the counting pass, the one that runs a packet's
+    /// field checks (see `codec::encode`).
+    pub(crate) fn counting(&self) -> bool {
+        self.counting
     }
 
     pub(crate) fn position(&self) -> usize {

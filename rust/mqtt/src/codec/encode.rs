@@ -3,7 +3,9 @@
 //!
 //! One function per packet both validates and writes its body; run over an
 //! empty [`Writer`] it only counts (and validates), so sizing and writing
-//! cannot disagree and the device carries one body encoder, not two.
+//! cannot disagree and the device carries one body encoder, not two. Every
+//! write follows a count of the same packet, so the costly checks (UTF-8,
+//! topic rules) run on the counting pass only, once per packet.
 
 use super::bytes::Writer;
 use super::error::{EncodeError, FieldError};
@@ -52,7 +54,7 @@ impl Packet<'_> {
 
     /// Validates the packet and counts its body.
     fn body_len(&self) -> Result<usize, EncodeError> {
-        let mut counter = Writer::new(&mut []);
+        let mut counter = Writer::counter();
         self.write_body(&mut counter)?;
         Ok(counter.position())
     }
@@ -103,7 +105,9 @@ impl Packet<'_> {
                     }
                     SubscribeTopics::Slice([]) => Err(FieldError::NoTopics),
                     SubscribeTopics::Slice(topics) => topics.iter().try_for_each(|topic| {
-                        validate::topic_filter(topic.filter)?;
+                        if writer.counting() {
+                            validate::topic_filter(topic.filter)?;
+                        }
                         writer.binary(topic.filter.as_bytes())?;
                         writer.u8(topic.qos.as_u8());
                         Ok(())
@@ -130,7 +134,9 @@ impl Packet<'_> {
                     }
                     UnsubscribeTopics::Slice([]) => Err(FieldError::NoTopics),
                     UnsubscribeTopics::Slice(filters) => filters.iter().try_for_each(|filter| {
-                        validate::topic_filter(filter)?;
+                        if writer.counting() {
+                            validate::topic_filter(filter)?;
+                        }
                         writer.binary(filter.as_bytes())
                     }),
                 }
@@ -176,15 +182,21 @@ fn write_connect(writer: &mut Writer<'_>, connect: &Connect<'_>) -> Result<(), F
     writer.u8(connect.protocol.level());
     writer.u8(connect_flags(connect));
     writer.u16(connect.keep_alive);
-    validate::string(connect.client_id)?;
+    if writer.counting() {
+        validate::string(connect.client_id)?;
+    }
     writer.binary(connect.client_id.as_bytes())?;
     if let Some(will) = &connect.will {
-        validate::topic_name(will.topic)?;
+        if writer.counting() {
+            validate::topic_name(will.topic)?;
+        }
         writer.binary(will.topic.as_bytes())?;
         writer.binary(will.message)?;
     }
     if let Some(username) = connect.username {
-        validate::string(username)?;
+        if writer.counting() {
+            validate::string(username)?;
+        }
         writer.binary(username.as_bytes())?;
     }
     if let Some(password) = connect.password {
@@ -206,7 +218,9 @@ fn write_publish_variable_header(
     writer: &mut Writer<'_>,
     publish: &Publish<'_>,
 ) -> Result<(), FieldError> {
-    validate::topic_name(publish.topic)?;
+    if writer.counting() {
+        validate::topic_name(publish.topic)?;
+    }
     writer.binary(publish.topic.as_bytes())?;
     if let Some(id) = publish.qos_pid.packet_id() {
         writer.u16(validate::packet_id(id)?);
