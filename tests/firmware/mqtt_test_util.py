@@ -62,6 +62,26 @@ def sleep_ms(ms):
         time.sleep(ms / 1000)
 
 
+def open_fds():
+    """Descriptors this process holds (unix port: /proc/self/fd)."""
+    return len(list(os.ilistdir("/proc/self/fd")))
+
+
+def stand_in_module(name, source, tag):
+    """Writes `source` as module `name` into a fresh directory put first on
+    sys.path (e.g. a `ussl` the unix port lacks) and imports it; returns the
+    module and the directory."""
+    d = "/tmp/umqtt-%s-%s" % (tag, uid(tag))
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+    with open(d + "/" + name + ".py", "w") as f:
+        f.write(source)
+    sys.path.insert(0, d)
+    return __import__(name), d
+
+
 _n = [0]
 
 

@@ -1,17 +1,12 @@
 # Issue 10, defect 2: a failed connect closes every socket it opened. Before:
 # one socket leaked per failed connect (plain and TLS), so a long outage ran
 # the process out of descriptors.
-import os
 from umqtt import MQTTClient
-from mqtt_test_util import (HOST, PORT, Checker, uid)
+from mqtt_test_util import HOST, PORT, Checker, open_fds, uid
 
 N = 1000
 ck = Checker("no descriptor leaks on failed connects")
 cid = uid("fd")
-
-
-def open_fds():
-    return len(list(os.ilistdir("/proc/self/fd")))
 
 
 def fail_connects(what, **kw):

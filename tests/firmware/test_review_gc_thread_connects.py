@@ -4,11 +4,10 @@
 # unix port's collector signals every thread, so connect() and the handshake
 # are interrupted and restarted inside open_link's one nlr frame.
 import gc
-import os
 import _thread
 
 from umqtt import MQTTClient
-from mqtt_test_util import HOST, PORT, Checker, uid, sleep_ms
+from mqtt_test_util import HOST, PORT, Checker, uid, sleep_ms, open_fds
 
 ck = Checker("review: failing connects with a collector thread")
 cid = uid("rv-gc")
@@ -20,10 +19,6 @@ def collector():
     while not stop[0]:
         gc.collect()
     done[0] = True
-
-
-def open_fds():
-    return len(list(os.ilistdir("/proc/self/fd")))
 
 
 _thread.start_new_thread(collector, ())

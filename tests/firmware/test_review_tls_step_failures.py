@@ -7,33 +7,20 @@
 # error text is QuecPython's "MQTT Connect error='<str(exc)>' FAIL", all of
 # str(exc) (a NUL in it included).
 import os
-import sys
 
 from umqtt import MQTTClient
-from mqtt_test_util import HOST, PORT, Checker, uid
+from mqtt_test_util import HOST, PORT, Checker, uid, open_fds, stand_in_module
 
 N = 200
 ck = Checker("review: every failing connect() step closes what it opened")
 cid = uid("rv-steps")
-d = "/tmp/umqtt-rv-steps-" + cid
-try:
-    os.mkdir(d)
-except OSError:
-    pass
-with open(d + "/ussl.py", "w") as f:
-    f.write("mode = None\n"
-            "def wrap_socket(sock, **kw):\n"
-            "    if mode == 'value':\n"
-            "        raise ValueError('bad\\x00cert')\n"
-            "    if mode == 'os':\n"
-            "        raise OSError(-9984)\n"
-            "    return sock\n")
-sys.path.insert(0, d)
-import ussl  # noqa: E402
-
-
-def open_fds():
-    return len(list(os.ilistdir("/proc/self/fd")))
+ussl, d = stand_in_module("ussl", "mode = None\n"
+                                  "def wrap_socket(sock, **kw):\n"
+                                  "    if mode == 'value':\n"
+                                  "        raise ValueError('bad\\x00cert')\n"
+                                  "    if mode == 'os':\n"
+                                  "        raise OSError(-9984)\n"
+                                  "    return sock\n", "rv-steps")
 
 
 def fail_connects(what, ssl, expect_text=None, **kw):

@@ -5,34 +5,21 @@
 # close_quietly()'s mp_stream_close() called a stream protocol it does not
 # have: the firmware crashed (SIGSEGV) instead of raising.
 import os
-import sys
 
 from umqtt import MQTTClient
-from mqtt_test_util import HOST, PORT, Checker, uid
+from mqtt_test_util import HOST, PORT, Checker, uid, open_fds, stand_in_module
 
 ck = Checker("review: wrap_socket returning no stream")
 cid = uid("rv-nostream")
-d = "/tmp/umqtt-rv-nostream-" + cid
-try:
-    os.mkdir(d)
-except OSError:
-    pass
-with open(d + "/ussl.py", "w") as f:
-    f.write("closed = []\n"
-            "class NotAStream:\n"
-            "    def __init__(self, sock):\n"
-            "        self.sock = sock\n"
-            "    def close(self):\n"
-            "        closed.append(self)\n"
-            "        self.sock.close()\n"
-            "def wrap_socket(sock, **kw):\n"
-            "    return NotAStream(sock)\n")
-sys.path.insert(0, d)
-import ussl  # noqa: E402
-
-
-def open_fds():
-    return len(list(os.ilistdir("/proc/self/fd")))
+ussl, d = stand_in_module("ussl", "closed = []\n"
+                                  "class NotAStream:\n"
+                                  "    def __init__(self, sock):\n"
+                                  "        self.sock = sock\n"
+                                  "    def close(self):\n"
+                                  "        closed.append(self)\n"
+                                  "        self.sock.close()\n"
+                                  "def wrap_socket(sock, **kw):\n"
+                                  "    return NotAStream(sock)\n", "rv-nostream")
 
 
 N = 50

@@ -5,25 +5,16 @@
 # on sys.path records the call and returns the plain socket, so the login
 # then runs over plain TCP against the test broker.
 import os
-import sys
 
 from umqtt import MQTTClient
-from mqtt_test_util import HOST, PORT, Checker, uid
+from mqtt_test_util import HOST, PORT, Checker, uid, stand_in_module
 
 ck = Checker("ussl.wrap_socket keywords")
 cid = uid("ussl")
-d = "/tmp/umqtt-ussl-" + cid
-try:
-    os.mkdir(d)
-except OSError:
-    pass
-with open(d + "/ussl.py", "w") as f:
-    f.write("calls = []\n"
-            "def wrap_socket(sock, **kw):\n"
-            "    calls.append(kw)\n"
-            "    return sock\n")
-sys.path.insert(0, d)
-import ussl  # noqa: E402
+ussl, d = stand_in_module("ussl", "calls = []\n"
+                                  "def wrap_socket(sock, **kw):\n"
+                                  "    calls.append(kw)\n"
+                                  "    return sock\n", "ussl")
 
 
 def login(params):
