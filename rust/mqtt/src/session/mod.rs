@@ -695,7 +695,7 @@ impl Session {
             topic,
             payload,
         };
-        let (len, payload_included) = encode_publish_into(&publish, out)?;
+        let (len, payload_included) = encode_publish(&publish, out)?;
         if let Some(slot) = slot {
             let stage = if qos == QoS::AtLeastOnce {
                 OutgoingStage::AwaitPubAck
@@ -838,7 +838,7 @@ impl Session {
                     topic,
                     payload,
                 };
-                encode_publish_into(&publish, out)?
+                encode_publish(&publish, out)?
             }
         };
         if let Some(sent) = self.outgoing.by_slot_mut(slot) {
@@ -1095,14 +1095,6 @@ impl Session {
             }
         }
     }
-}
-
-/// Whole packet if it fits, else the header alone if that fits.
-fn encode_publish_into(
-    publish: &Publish<'_>,
-    out: &mut [u8],
-) -> Result<(usize, bool), SessionError> {
-    Ok(encode_publish(publish, out)?)
 }
 
 #[cfg(test)]
