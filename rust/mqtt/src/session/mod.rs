@@ -697,21 +697,7 @@ impl Session {
         };
         let (len, payload_included) = encode_publish(&publish, out)?;
         if let Some(slot) = slot {
-            let stage = if qos == QoS::AtLeastOnce {
-                OutgoingStage::AwaitPubAck
-            } else {
-                OutgoingStage::AwaitPubRec
-            };
-            self.outgoing
-                .push(Outgoing {
-                    slot,
-                    packet_id,
-                    stage,
-                    retain,
-                    sent: true,
-                })
-                .map_err(|_| SessionError::InflightFull)?;
-            self.commit_packet_id(packet_id);
+            self.track(slot, packet_id, qos, retain, true);
             // A message first sent during a restore is not resent by it.
             self.restored_slots |= slot_bit(slot);
         }
@@ -772,11 +758,9 @@ impl Session {
         retain: bool,
         max_unsent: u8,
     ) -> Result<(u16, u8), SessionError> {
-        let stage = match qos {
-            QoS::AtMostOnce => return Err(EncodeError::Field(FieldError::InvalidQos).into()),
-            QoS::AtLeastOnce => OutgoingStage::AwaitPubAck,
-            QoS::ExactlyOnce => OutgoingStage::AwaitPubRec,
-        };
+        if qos == QoS::AtMostOnce {
+            return Err(EncodeError::Field(FieldError::InvalidQos).into());
+        }
         if self.outgoing.unsent() >= usize::from(max_unsent) {
             return Err(SessionError::QueueFull);
         }
@@ -793,17 +777,28 @@ impl Session {
             topic,
             payload,
         })?;
-        self.outgoing
-            .push(Outgoing {
-                slot,
-                packet_id,
-                stage,
-                retain,
-                sent: false,
-            })
-            .map_err(|_| SessionError::InflightFull)?;
-        self.commit_packet_id(packet_id);
+        self.track(slot, packet_id, qos, retain, false);
         Ok((packet_id, slot))
+    }
+
+    /// Records a new QoS 1/2 message in flight (`sent`, or queued offline) in
+    /// `slot` and takes its packet id: shared by `publish` and `queue`. The
+    /// push cannot fail: `slot` came from `free_slot`, and slots are unique,
+    /// so a free one means the table has room.
+    fn track(&mut self, slot: u8, packet_id: u16, qos: QoS, retain: bool, sent: bool) {
+        let stage = if qos == QoS::AtLeastOnce {
+            OutgoingStage::AwaitPubAck
+        } else {
+            OutgoingStage::AwaitPubRec
+        };
+        let _ = self.outgoing.push(Outgoing {
+            slot,
+            packet_id,
+            stage,
+            retain,
+            sent,
+        });
+        self.commit_packet_id(packet_id);
     }
 
     /// Re-encodes an in-flight message after a reconnect: the PUBLISH with DUP set
