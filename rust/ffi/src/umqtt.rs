@@ -998,28 +998,21 @@ pub unsafe extern "C" fn umqtt_subscribe(
     len: *mut usize,
     packet_id: *mut u16,
 ) -> i32 {
-    // SAFETY: `s` is NULL or a valid session not otherwise accessed.
-    let session = unsafe { session_mut(s) };
-    // SAFETY: `len` is NULL or valid for writing a size_t.
-    let len = unsafe { abi::out_param(len) };
-    // SAFETY: `packet_id` is NULL or valid for writing a u16.
-    let packet_id = unsafe { abi::out_param(packet_id) };
-    // SAFETY: `subs` is NULL or the caller's arena of `subs_cap` bytes.
-    let subs = unsafe { abi::output(subs, subs_cap) };
-    // SAFETY: `filter` is NULL or valid for reading its length.
-    let filter = unsafe { abi::input(filter.ptr, filter.len) };
-    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
-    let out = unsafe { abi::output(out, out_cap) };
-    status((|| {
-        let session = session?;
-        let len = cleared(len, 0)?;
-        let packet_id = cleared(packet_id, 0)?;
-        let (subs, filter, out) = (subs?, text(filter?)?, out?);
-        let qos = self::qos(qos)?;
-        let result = session.subscribe(subs, filter, qos, now_ms, out);
-        (_, *packet_id) = report_len(result, len, |(written, _)| *written)?;
-        Ok(())
-    })())
+    // SAFETY: forwarded contract (`umqtt_subscribe`'s is `request`'s).
+    unsafe {
+        request(
+            s,
+            subs,
+            subs_cap,
+            filter,
+            Some(qos),
+            now_ms,
+            out,
+            out_cap,
+            len,
+            packet_id,
+        )
+    }
 }
 
 /// UNSUBSCRIBE one filter. Online: encodes it, records a request and sets the
@@ -1034,6 +1027,33 @@ pub unsafe extern "C" fn umqtt_unsubscribe(
     subs: *mut u8,
     subs_cap: usize,
     filter: umqtt_slice,
+    now_ms: u32,
+    out: *mut u8,
+    out_cap: usize,
+    len: *mut usize,
+    packet_id: *mut u16,
+) -> i32 {
+    // SAFETY: forwarded contract (`umqtt_unsubscribe`'s is `request`'s).
+    unsafe {
+        request(
+            s, subs, subs_cap, filter, None, now_ms, out, out_cap, len, packet_id,
+        )
+    }
+}
+
+/// `umqtt_subscribe` (`qos` given) and `umqtt_unsubscribe` (`None`): one body
+/// for their shared argument handling.
+///
+/// # Safety
+/// As `umqtt_subscribe`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn request(
+    s: *mut umqtt_session,
+    subs: *mut u8,
+    subs_cap: usize,
+    filter: umqtt_slice,
+    qos: Option<u8>,
     now_ms: u32,
     out: *mut u8,
     out_cap: usize,
@@ -1057,7 +1077,10 @@ pub unsafe extern "C" fn umqtt_unsubscribe(
         let len = cleared(len, 0)?;
         let packet_id = cleared(packet_id, 0)?;
         let (subs, filter, out) = (subs?, text(filter?)?, out?);
-        let result = session.unsubscribe(subs, filter, now_ms, out);
+        let result = match qos {
+            Some(qos) => session.subscribe(subs, filter, self::qos(qos)?, now_ms, out),
+            None => session.unsubscribe(subs, filter, now_ms, out),
+        };
         (_, *packet_id) = report_len(result, len, |(written, _)| *written)?;
         Ok(())
     })())
