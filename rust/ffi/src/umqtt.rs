@@ -782,6 +782,14 @@ fn fill_event(ev: &mut umqtt_event, buf: &[u8], event: &Event<'_>) {
     ev.kind = kind as u8;
 }
 
+/// Size of the packet starting `input` once its fixed header is complete, else 0.
+fn packet_len(input: &[u8]) -> usize {
+    match decode_fixed_header(input) {
+        Ok(Status::Complete(header)) => header.packet_len(),
+        _ => 0,
+    }
+}
+
 /// Parses at most one packet from `buf` and writes any reply. SUBACK and
 /// UNSUBACK update the subscription table in `subs` and the request records;
 /// an accepted CONNACK starts the restore (`umqtt_restore_next`). A refused
@@ -824,9 +832,7 @@ pub unsafe extern "C" fn umqtt_receive(
         match session.receive(subs, input, now_ms, reply) {
             Ok(Status::Partial(needed)) => {
                 ev.needed = needed;
-                if let Ok(Status::Complete(header)) = decode_fixed_header(input) {
-                    ev.packet_len = header.packet_len();
-                }
+                ev.packet_len = packet_len(input);
                 Ok(())
             }
             Ok(Status::Complete(received)) => {
@@ -840,10 +846,7 @@ pub unsafe extern "C" fn umqtt_receive(
                 ev.return_code = code.as_u8();
                 // The whole CONNACK: 4 bytes, or more when its remaining
                 // length takes more bytes than needed (the decoder accepts that).
-                ev.consumed = match decode_fixed_header(input) {
-                    Ok(Status::Complete(header)) => header.packet_len(),
-                    _ => 0,
-                };
+                ev.consumed = packet_len(input);
                 Err(UMQTT_ERR_REFUSED)
             }
             Err(error) => Err(session_status(error)),
