@@ -16,7 +16,7 @@ use super::validate;
 use super::varint;
 
 /// First byte plus length bytes plus body; rejects bodies over the 4-byte limit.
-fn packet_len(body_len: usize) -> Result<usize, EncodeError> {
+pub fn packet_len(body_len: usize) -> Result<usize, EncodeError> {
     let length_bytes = varint::encoded_len(body_len).ok_or(EncodeError::PacketTooLarge)?;
     body_len
         .checked_add(length_bytes)

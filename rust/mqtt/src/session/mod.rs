@@ -19,10 +19,10 @@ pub use link::{Link, LinkStatus, LoginFailure, ReconnectPoll};
 pub use subs::{SubEntry, SubState, MAX_SUBSCRIPTIONS, SUBS_MAX_BYTES};
 
 use crate::codec::{
-    decode_from_server, encode_publish, publish_header_len, ConnAck, Connect, ConnectReturnCode,
-    EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status,
-    SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics, Unsubscribe,
-    UnsubscribeTopics,
+    decode_from_server, encode_publish, packet_len, publish_header_len, ConnAck, Connect,
+    ConnectReturnCode, EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish,
+    QoS, QosPid, Status, SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics,
+    Unsubscribe, UnsubscribeTopics,
 };
 use heapless::Vec;
 use inflight::OutgoingTable;
@@ -1005,24 +1005,22 @@ impl Session {
         if self.unacked.is_full() {
             return Err(SessionError::PendingFull);
         }
-        let encoded_len = |count: usize| {
-            Packet::Subscribe(Subscribe {
-                packet_id,
-                topics: SubscribeTopics::Slice(topics.get(..count).unwrap_or(&[])),
-            })
-            .encoded_len()
-        };
-        // the most topics that fit; when not even one does, its size is the error
-        let mut count = 0;
-        for more in 1..=topics.len() {
-            let needed = encoded_len(more)?;
+        // The most topics that fit; when not even one does, its size is the
+        // error. Sized by sum (packet id, then length, filter and QoS byte per
+        // topic): the table's filters were validated when added, and the
+        // encoder below checks them again.
+        let mut body_len: usize = 2;
+        let mut count: usize = 0;
+        for topic in &topics {
+            body_len = body_len.saturating_add(topic.filter.len().saturating_add(3));
+            let needed = packet_len(body_len)?;
             if needed > out.len() {
                 if count == 0 {
                     return Err(EncodeError::BufferTooSmall { needed }.into());
                 }
                 break;
             }
-            count = more;
+            count = count.saturating_add(1);
         }
         let len = Packet::Subscribe(Subscribe {
             packet_id,

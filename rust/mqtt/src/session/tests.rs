@@ -1156,3 +1156,46 @@ fn inbound_forget_lets_the_redelivery_through() {
         }
     ));
 }
+
+/// The rule restore sized its packets by before summing: the most leading
+/// entries whose SUBSCRIBE `encoded_len` fits `out`, else the size of one.
+fn restore_by_encoded_len(topics: &[SubscribeTopic<'_>], cap: usize) -> Result<usize, usize> {
+    let len = |count: usize| {
+        Packet::Subscribe(Subscribe {
+            packet_id: 1,
+            topics: SubscribeTopics::Slice(&topics[..count]),
+        })
+        .encoded_len()
+        .unwrap()
+    };
+    match (1..=topics.len()).take_while(|&n| len(n) <= cap).last() {
+        Some(count) => Ok(len(count)),
+        None => Err(len(1)),
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn restore_sizing_matches_encoded_len(
+        names in proptest::collection::vec("[a-z/]{1,150}", 1..8),
+        cap in 0usize..700,
+    ) {
+        let mut session = Session::new();
+        let mut subs = [0u8; 2048];
+        for name in &names {
+            session.subscribe(&mut subs, name, QoS::AtLeastOnce, NOW, &mut []).unwrap();
+        }
+        login(&mut session, &mut subs, false);
+        let entries: std::vec::Vec<_> = subs::entries(&subs)
+            .map(|e| SubscribeTopic { filter: e.filter, qos: e.qos })
+            .collect();
+        let expected = restore_by_encoded_len(&entries, cap);
+        let mut out = std::vec![0u8; cap];
+        let got = match session.restore_next(&mut subs, NOW, &mut out) {
+            Ok(RestoreStep::Send { len }) => Ok(len),
+            Err(SessionError::Encode(EncodeError::BufferTooSmall { needed })) => Err(needed),
+            other => panic!("{other:?}"),
+        };
+        proptest::prop_assert_eq!(got, expected);
+    }
+}
