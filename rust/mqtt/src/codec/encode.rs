@@ -10,7 +10,8 @@
 use super::bytes::Writer;
 use super::error::{EncodeError, FieldError};
 use super::packet::{
-    Connect, Packet, Publish, QosPid, SubackReturnCode, SubscribeTopics, UnsubscribeTopics,
+    Connect, Packet, PacketType, Publish, QosPid, SubackReturnCode, SubscribeTopic,
+    SubscribeTopics, UnsubscribeTopics,
 };
 use super::validate;
 use super::varint;
@@ -32,15 +33,7 @@ impl Packet<'_> {
 
     /// Encodes into `out`, returning the bytes written.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let body_len = self.body_len()?;
-        let total = packet_len(body_len)?;
-        let out = out
-            .get_mut(..total)
-            .ok_or(EncodeError::BufferTooSmall { needed: total })?;
-        let mut writer = Writer::new(out);
-        write_fixed_header(&mut writer, self.first_byte(), body_len)?;
-        self.write_body(&mut writer)?;
-        Ok(writer.position())
+        encode_frame(self.first_byte(), &|writer| self.write_body(writer), out)
     }
 
     fn first_byte(&self) -> u8 {
@@ -61,20 +54,14 @@ impl Packet<'_> {
 
     /// Validates and writes (or counts) the body.
     fn write_body(&self, writer: &mut Writer<'_>) -> Result<(), EncodeError> {
-        self.write_fields(writer)?;
         match self {
-            // after the topic's checks, as the only field error of a QoS 0
-            // PUBLISH is its topic's
-            Packet::Publish(Publish {
-                dup: true,
-                qos_pid: QosPid::AtMostOnce,
-                ..
-            }) => Err(EncodeError::DupWithQos0),
-            _ => Ok(()),
+            Packet::Publish(publish) => write_publish_body(writer, publish),
+            _ => Ok(self.write_fields(writer)?),
         }
     }
 
-    /// The body's fields in wire order, each validated before it is written.
+    /// The body's fields in wire order, each validated before it is written
+    /// (PUBLISH aside: [`write_publish_body`]).
     fn write_fields(&self, writer: &mut Writer<'_>) -> Result<(), FieldError> {
         match self {
             Packet::Connect(connect) => write_connect(writer, connect),
@@ -96,24 +83,16 @@ impl Packet<'_> {
                 writer.u16(validate::packet_id(*id)?);
                 Ok(())
             }
-            Packet::Subscribe(subscribe) => {
-                writer.u16(validate::packet_id(subscribe.packet_id)?);
-                match subscribe.topics {
-                    SubscribeTopics::Wire(list) => {
-                        writer.bytes(list.as_bytes());
-                        Ok(())
-                    }
-                    SubscribeTopics::Slice([]) => Err(FieldError::NoTopics),
-                    SubscribeTopics::Slice(topics) => topics.iter().try_for_each(|topic| {
-                        if writer.counting() {
-                            validate::topic_filter(topic.filter)?;
-                        }
-                        writer.binary(topic.filter.as_bytes())?;
-                        writer.u8(topic.qos.as_u8());
-                        Ok(())
-                    }),
+            Packet::Subscribe(subscribe) => match subscribe.topics {
+                SubscribeTopics::Wire(list) => {
+                    writer.u16(validate::packet_id(subscribe.packet_id)?);
+                    writer.bytes(list.as_bytes());
+                    Ok(())
                 }
-            }
+                SubscribeTopics::Slice(topics) => {
+                    write_subscribe(writer, subscribe.packet_id, topics)
+                }
+            },
             Packet::SubAck(suback) => {
                 writer.u16(validate::packet_id(suback.packet_id)?);
                 if suback.return_codes.is_empty() {
@@ -125,25 +104,134 @@ impl Packet<'_> {
                 writer.bytes(suback.return_codes);
                 Ok(())
             }
-            Packet::Unsubscribe(unsubscribe) => {
-                writer.u16(validate::packet_id(unsubscribe.packet_id)?);
-                match unsubscribe.topics {
-                    UnsubscribeTopics::Wire(list) => {
-                        writer.bytes(list.as_bytes());
-                        Ok(())
-                    }
-                    UnsubscribeTopics::Slice([]) => Err(FieldError::NoTopics),
-                    UnsubscribeTopics::Slice(filters) => filters.iter().try_for_each(|filter| {
-                        if writer.counting() {
-                            validate::topic_filter(filter)?;
-                        }
-                        writer.binary(filter.as_bytes())
-                    }),
+            Packet::Unsubscribe(unsubscribe) => match unsubscribe.topics {
+                UnsubscribeTopics::Wire(list) => {
+                    writer.u16(validate::packet_id(unsubscribe.packet_id)?);
+                    writer.bytes(list.as_bytes());
+                    Ok(())
                 }
-            }
+                UnsubscribeTopics::Slice(filters) => {
+                    write_unsubscribe(writer, unsubscribe.packet_id, filters)
+                }
+            },
             Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(()),
         }
     }
+}
+
+/// Sizes and validates a packet by running `body` over a counting writer,
+/// then writes its fixed header and runs `body` again over `out`. One frame
+/// for every packet; `dyn`, so the device carries it once.
+fn encode_frame(
+    first_byte: u8,
+    body: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut counter = Writer::counter();
+    body(&mut counter)?;
+    let body_len = counter.position();
+    let total = packet_len(body_len)?;
+    let out = out
+        .get_mut(..total)
+        .ok_or(EncodeError::BufferTooSmall { needed: total })?;
+    let mut writer = Writer::new(out);
+    write_fixed_header(&mut writer, first_byte, body_len)?;
+    body(&mut writer)?;
+    Ok(writer.position())
+}
+
+// The packets a client sends, each encoded without going through [`Packet`]:
+// the same bytes and errors as `Packet::encode`, but a client's build then
+// carries no encoder for the packets only a server sends.
+
+/// CONNECT, as `Packet::Connect(*connect).encode(out)`.
+pub fn encode_connect(connect: &Connect<'_>, out: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_frame(0x10, &|writer| Ok(write_connect(writer, connect)?), out)
+}
+
+/// SUBSCRIBE of `topics`, as `Packet::Subscribe` with `SubscribeTopics::Slice`.
+pub fn encode_subscribe(
+    packet_id: u16,
+    topics: &[SubscribeTopic<'_>],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    encode_frame(
+        0x82,
+        &|writer| Ok(write_subscribe(writer, packet_id, topics)?),
+        out,
+    )
+}
+
+/// UNSUBSCRIBE of `filters`, as `Packet::Unsubscribe` with `UnsubscribeTopics::Slice`.
+pub fn encode_unsubscribe(
+    packet_id: u16,
+    filters: &[&str],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    encode_frame(
+        0xA2,
+        &|writer| Ok(write_unsubscribe(writer, packet_id, filters)?),
+        out,
+    )
+}
+
+/// PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK (`packet_type`) for
+/// `packet_id`, as `Packet::encode` writes it.
+pub fn encode_ack(
+    packet_type: PacketType,
+    packet_id: u16,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let first = ((packet_type as u8) << 4) | packet_type.required_flags().unwrap_or(0);
+    encode_frame(
+        first,
+        &|writer| {
+            writer.u16(validate::packet_id(packet_id)?);
+            Ok(())
+        },
+        out,
+    )
+}
+
+/// PINGREQ, PINGRESP or DISCONNECT (`packet_type`): no body.
+pub fn encode_empty(packet_type: PacketType, out: &mut [u8]) -> Result<usize, EncodeError> {
+    encode_frame((packet_type as u8) << 4, &|_| Ok(()), out)
+}
+
+fn write_subscribe(
+    writer: &mut Writer<'_>,
+    packet_id: u16,
+    topics: &[SubscribeTopic<'_>],
+) -> Result<(), FieldError> {
+    writer.u16(validate::packet_id(packet_id)?);
+    if topics.is_empty() {
+        return Err(FieldError::NoTopics);
+    }
+    topics.iter().try_for_each(|topic| {
+        if writer.counting() {
+            validate::topic_filter(topic.filter)?;
+        }
+        writer.binary(topic.filter.as_bytes())?;
+        writer.u8(topic.qos.as_u8());
+        Ok(())
+    })
+}
+
+fn write_unsubscribe(
+    writer: &mut Writer<'_>,
+    packet_id: u16,
+    filters: &[&str],
+) -> Result<(), FieldError> {
+    writer.u16(validate::packet_id(packet_id)?);
+    if filters.is_empty() {
+        return Err(FieldError::NoTopics);
+    }
+    filters.iter().try_for_each(|filter| {
+        if writer.counting() {
+            validate::topic_filter(filter)?;
+        }
+        writer.binary(filter.as_bytes())
+    })
 }
 
 fn write_fixed_header(
@@ -228,9 +316,27 @@ fn write_publish_variable_header(
     Ok(())
 }
 
+/// Topic, packet id and payload, validated; DUP with QoS 0 after the
+/// topic's checks, as the only field error of a QoS 0 PUBLISH is its topic's.
+fn write_publish_body(writer: &mut Writer<'_>, publish: &Publish<'_>) -> Result<(), EncodeError> {
+    write_publish_variable_header(writer, publish)?;
+    writer.bytes(publish.payload);
+    if publish.dup && publish.qos_pid == QosPid::AtMostOnce {
+        return Err(EncodeError::DupWithQos0);
+    }
+    Ok(())
+}
+
+/// Validates a PUBLISH and counts its body.
+fn publish_body_len(publish: &Publish<'_>) -> Result<usize, EncodeError> {
+    let mut counter = Writer::counter();
+    write_publish_body(&mut counter, publish)?;
+    Ok(counter.position())
+}
+
 /// Size of a PUBLISH without its payload: fixed header, topic, packet id.
 pub fn publish_header_len(publish: &Publish<'_>) -> Result<usize, EncodeError> {
-    let total = Packet::Publish(*publish).encoded_len()?;
+    let total = packet_len(publish_body_len(publish)?)?;
     Ok(total.saturating_sub(publish.payload.len()))
 }
 
@@ -252,8 +358,7 @@ fn encode_publish_upto(
     out: &mut [u8],
     whole_allowed: bool,
 ) -> Result<(usize, bool), EncodeError> {
-    let packet = Packet::Publish(*publish);
-    let body_len = packet.body_len()?;
+    let body_len = publish_body_len(publish)?;
     let total = packet_len(body_len)?;
     let header_len = total.saturating_sub(publish.payload.len());
     let whole = whole_allowed && out.len() >= total;
@@ -262,9 +367,9 @@ fn encode_publish_upto(
         .get_mut(..len)
         .ok_or(EncodeError::BufferTooSmall { needed: header_len })?;
     let mut writer = Writer::new(out);
-    write_fixed_header(&mut writer, packet.first_byte(), body_len)?;
+    write_fixed_header(&mut writer, 0x30 | publish_flags(publish), body_len)?;
     // without room for it, the payload is only counted
-    packet.write_body(&mut writer)?;
+    write_publish_body(&mut writer, publish)?;
     Ok((len, whole))
 }
 
@@ -273,11 +378,131 @@ fn encode_publish_upto(
 mod tests {
     use super::*;
     use crate::codec::packet::{ConnAck, ConnectReturnCode, Protocol, QoS, SubscribeTopic};
+    use std::string::String;
+    use std::vec;
+    use std::vec::Vec;
 
     fn encode_to_vec<'b>(packet: &Packet<'_>, buf: &'b mut [u8]) -> &'b [u8] {
         let len = packet.encode(buf).unwrap();
         assert_eq!(packet.encoded_len(), Ok(len));
         &buf[..len]
+    }
+
+    /// What `Packet::encode` returns and writes into a buffer of `cap` bytes.
+    fn via_packet(packet: &Packet<'_>, cap: usize) -> (Result<usize, EncodeError>, Vec<u8>) {
+        let mut buf = vec![0u8; cap];
+        (packet.encode(&mut buf), buf)
+    }
+
+    fn via(
+        encode: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+        cap: usize,
+    ) -> (Result<usize, EncodeError>, Vec<u8>) {
+        let mut buf = vec![0u8; cap];
+        (encode(&mut buf), buf)
+    }
+
+    proptest::proptest! {
+        /// The client's direct encoders write what `Packet::encode` writes,
+        /// with the same errors, for any fields and buffer size.
+        #[test]
+        fn client_encoders_match_packet_encode(
+            names in proptest::collection::vec("[a/+#\\x00é]{0,6}", 0..4),
+            packet_id in proptest::prop_oneof![proptest::strategy::Just(0u16), 1u16..],
+            qos in 0u8..3,
+            flags in 0u8..32,
+            payload in proptest::collection::vec(0u8.., 0..40),
+            cap in 0usize..80,
+        ) {
+            let qos = QoS::from_u8(qos).unwrap();
+            let topics: Vec<SubscribeTopic<'_>> =
+                names.iter().map(|name| SubscribeTopic { filter: name, qos }).collect();
+            let filters: Vec<&str> = names.iter().map(|name| name.as_str()).collect();
+            let subscribe = Packet::Subscribe(crate::codec::Subscribe {
+                packet_id,
+                topics: SubscribeTopics::Slice(&topics),
+            });
+            proptest::prop_assert_eq!(
+                via(|out| encode_subscribe(packet_id, &topics, out), cap),
+                via_packet(&subscribe, cap)
+            );
+            let unsubscribe = Packet::Unsubscribe(crate::codec::Unsubscribe {
+                packet_id,
+                topics: UnsubscribeTopics::Slice(&filters),
+            });
+            proptest::prop_assert_eq!(
+                via(|out| encode_unsubscribe(packet_id, &filters, out), cap),
+                via_packet(&unsubscribe, cap)
+            );
+            for (packet_type, packet) in [
+                (PacketType::PubAck, Packet::PubAck(packet_id)),
+                (PacketType::PubRec, Packet::PubRec(packet_id)),
+                (PacketType::PubRel, Packet::PubRel(packet_id)),
+                (PacketType::PubComp, Packet::PubComp(packet_id)),
+                (PacketType::UnsubAck, Packet::UnsubAck(packet_id)),
+            ] {
+                proptest::prop_assert_eq!(
+                    via(|out| encode_ack(packet_type, packet_id, out), cap),
+                    via_packet(&packet, cap)
+                );
+            }
+            for (packet_type, packet) in [
+                (PacketType::PingReq, Packet::PingReq),
+                (PacketType::PingResp, Packet::PingResp),
+                (PacketType::Disconnect, Packet::Disconnect),
+            ] {
+                proptest::prop_assert_eq!(
+                    via(|out| encode_empty(packet_type, out), cap),
+                    via_packet(&packet, cap)
+                );
+            }
+            let name = |i: usize| names.get(i).map(String::as_str);
+            let connect = Connect {
+                protocol: if flags & 1 == 0 { Protocol::V311 } else { Protocol::V31 },
+                clean_session: flags & 2 != 0,
+                keep_alive: packet_id,
+                client_id: name(0).unwrap_or(""),
+                will: name(1).filter(|_| flags & 4 != 0).map(|topic| crate::codec::LastWill {
+                    topic,
+                    message: &payload,
+                    qos,
+                    retain: flags & 8 != 0,
+                }),
+                username: name(2),
+                password: Some(&payload[..]).filter(|_| flags & 16 != 0),
+            };
+            proptest::prop_assert_eq!(
+                via(|out| encode_connect(&connect, out), cap),
+                via_packet(&Packet::Connect(connect), cap)
+            );
+            let publish = Publish {
+                dup: flags & 1 != 0,
+                qos_pid: QosPid::new(qos, packet_id),
+                retain: flags & 2 != 0,
+                topic: name(0).unwrap_or(""),
+                payload: &payload,
+            };
+            let mut whole = vec![0u8; cap];
+            let encoded = encode_publish(&publish, &mut whole);
+            let (expected, bytes) = via_packet(&Packet::Publish(publish), cap);
+            match encoded {
+                Ok((len, true)) => {
+                    proptest::prop_assert_eq!(Ok(len), expected);
+                    proptest::prop_assert_eq!(&whole, &bytes);
+                }
+                Ok((len, false)) => {
+                    proptest::prop_assert_eq!(Ok(len), publish_header_len(&publish));
+                    let total = Packet::Publish(publish).encoded_len().unwrap();
+                    let mut full = vec![0u8; total];
+                    Packet::Publish(publish).encode(&mut full).unwrap();
+                    proptest::prop_assert_eq!(&whole[..len], &full[..len]);
+                }
+                Err(EncodeError::BufferTooSmall { needed }) => {
+                    proptest::prop_assert_eq!(Ok(needed), publish_header_len(&publish));
+                }
+                Err(error) => proptest::prop_assert_eq!(Err(error), expected),
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,10 @@ pub mod validate;
 pub mod varint;
 
 pub use decode::{decode, decode_fixed_header, decode_from_server, FixedHeader, Status};
-pub use encode::{encode_publish, encode_publish_header, packet_len, publish_header_len};
+pub use encode::{
+    encode_ack, encode_connect, encode_empty, encode_publish, encode_publish_header,
+    encode_subscribe, encode_unsubscribe, packet_len, publish_header_len,
+};
 pub use error::{DecodeError, EncodeError, FieldError};
 pub use packet::{
     ConnAck, Connect, ConnectReturnCode, LastWill, Packet, PacketType, Protocol, Publish, QoS,

@@ -19,10 +19,10 @@ pub use link::{Link, LinkStatus, LoginFailure, ReconnectPoll};
 pub use subs::{SubEntry, SubState, MAX_SUBSCRIPTIONS, SUBS_MAX_BYTES};
 
 use crate::codec::{
-    decode_from_server, encode_publish, packet_len, publish_header_len, ConnAck, Connect,
-    ConnectReturnCode, EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish,
-    QoS, QosPid, Status, SubAck, SubackReturnCode, Subscribe, SubscribeTopic, SubscribeTopics,
-    Unsubscribe, UnsubscribeTopics,
+    decode_from_server, encode_ack, encode_connect, encode_empty, encode_publish, encode_subscribe,
+    encode_unsubscribe, packet_len, publish_header_len, ConnAck, Connect, ConnectReturnCode,
+    EncodeError, FieldError, LastWill, Packet, PacketType, Protocol, Publish, QoS, QosPid, Status,
+    SubAck, SubackReturnCode, SubscribeTopic,
 };
 use heapless::Vec;
 use inflight::OutgoingTable;
@@ -349,7 +349,7 @@ impl Session {
         if options.client_id.len() > client_id_limit {
             return Err(SessionError::ClientIdTooLong);
         }
-        let connect = Packet::Connect(Connect {
+        let connect = Connect {
             protocol: options.protocol,
             clean_session: options.clean_session,
             keep_alive: options.keep_alive_s,
@@ -357,8 +357,8 @@ impl Session {
             will: options.will,
             username: options.username,
             password: options.password,
-        });
-        let len = connect.encode(out)?;
+        };
+        let len = encode_connect(&connect, out)?;
         if !self.link.is_connecting() {
             // No login_begin: this is the script's own login.
             let _ = self.link.begin(false);
@@ -477,7 +477,7 @@ impl Session {
                 0,
             )),
             QosPid::AtLeastOnce(packet_id) => {
-                let reply_len = Packet::PubAck(packet_id).encode(reply)?;
+                let reply_len = encode_ack(PacketType::PubAck, packet_id, reply)?;
                 Ok((
                     Event::Publish {
                         publish,
@@ -491,7 +491,7 @@ impl Session {
                 if !duplicate && self.inbound_qos2.is_full() {
                     return Err(SessionError::InboundFull);
                 }
-                let reply_len = Packet::PubRec(packet_id).encode(reply)?;
+                let reply_len = encode_ack(PacketType::PubRec, packet_id, reply)?;
                 if !duplicate {
                     self.inbound_qos2
                         .push(packet_id)
@@ -536,7 +536,7 @@ impl Session {
             }
             _ => return Ok((Event::Ignored, 0)),
         };
-        let reply_len = Packet::PubRel(packet_id).encode(reply)?;
+        let reply_len = encode_ack(PacketType::PubRel, packet_id, reply)?;
         if let Some(entry) = self.outgoing.by_slot_mut(slot) {
             entry.stage = OutgoingStage::AwaitPubComp;
         }
@@ -549,7 +549,7 @@ impl Session {
         reply: &mut [u8],
     ) -> Result<(Event<'static>, usize), SessionError> {
         // PUBCOMP even for an unknown id, so a server retrying PUBREL can finish.
-        let reply_len = Packet::PubComp(packet_id).encode(reply)?;
+        let reply_len = encode_ack(PacketType::PubComp, packet_id, reply)?;
         self.inbound_forget(packet_id);
         Ok((Event::PubRel { packet_id }, reply_len))
     }
@@ -819,7 +819,9 @@ impl Session {
             .by_slot(slot)
             .ok_or(SessionError::NoSuchSlot)?;
         let (len, payload_included) = match entry.stage {
-            OutgoingStage::AwaitPubComp => (Packet::PubRel(entry.packet_id).encode(out)?, true),
+            OutgoingStage::AwaitPubComp => {
+                (encode_ack(PacketType::PubRel, entry.packet_id, out)?, true)
+            }
             OutgoingStage::AwaitPubAck | OutgoingStage::AwaitPubRec => {
                 let qos = if entry.stage == OutgoingStage::AwaitPubAck {
                     QoS::AtLeastOnce
@@ -877,11 +879,7 @@ impl Session {
         }
         let packet_id = self.prepare_request(subs)?;
         let topics = [SubscribeTopic { filter, qos }];
-        let len = Packet::Subscribe(Subscribe {
-            packet_id,
-            topics: SubscribeTopics::Slice(&topics),
-        })
-        .encode(out)?;
+        let len = encode_subscribe(packet_id, &topics, out)?;
         subs::upsert(
             subs,
             filter,
@@ -913,11 +911,7 @@ impl Session {
         }
         let packet_id = self.prepare_request(subs)?;
         let filters = [filter];
-        let len = Packet::Unsubscribe(Unsubscribe {
-            packet_id,
-            topics: UnsubscribeTopics::Slice(&filters),
-        })
-        .encode(out)?;
+        let len = encode_unsubscribe(packet_id, &filters, out)?;
         subs::set_state(subs, filter, SubState::Removing { packet_id });
         self.add_request(packet_id, RequestKind::Unsubscribe, now_ms);
         Ok((len, packet_id))
@@ -1022,11 +1016,7 @@ impl Session {
             }
             count = count.saturating_add(1);
         }
-        let len = Packet::Subscribe(Subscribe {
-            packet_id,
-            topics: SubscribeTopics::Slice(topics.get(..count).unwrap_or(&[])),
-        })
-        .encode(out)?;
+        let len = encode_subscribe(packet_id, topics.get(..count).unwrap_or(&[]), out)?;
         drop(topics);
         let mut index: u8 = 0;
         let limit = u8::try_from(count).unwrap_or(u8::MAX);
@@ -1052,14 +1042,14 @@ impl Session {
     /// Encodes PINGREQ on request; it counts as an unanswered ping until bytes arrive.
     pub fn ping(&mut self, now_ms: u32, out: &mut [u8]) -> Result<usize, SessionError> {
         self.require_connected()?;
-        let len = Packet::PingReq.encode(out)?;
+        let len = encode_empty(PacketType::PingReq, out)?;
         self.keep_alive.on_ping_sent(now_ms);
         Ok(len)
     }
 
     /// Encodes DISCONNECT and closes the link; in-flight messages are kept.
     pub fn disconnect(&mut self, out: &mut [u8]) -> Result<usize, SessionError> {
-        let len = Packet::Disconnect.encode(out)?;
+        let len = encode_empty(PacketType::Disconnect, out)?;
         self.close();
         Ok(len)
     }
@@ -1078,7 +1068,7 @@ impl Session {
             KeepAliveAction::Idle { wait_ms } => Ok(Tick::Idle { wait_ms }),
             KeepAliveAction::Dead => Ok(Tick::Dead),
             KeepAliveAction::SendPing => {
-                let len = Packet::PingReq.encode(out)?;
+                let len = encode_empty(PacketType::PingReq, out)?;
                 self.keep_alive.on_ping_sent(now_ms);
                 let wait_ms = match self.keep_alive.poll(now_ms) {
                     KeepAliveAction::Idle { wait_ms } => wait_ms,

@@ -6,7 +6,7 @@
 )]
 
 use super::*;
-use crate::codec::{DecodeError, FieldError};
+use crate::codec::{DecodeError, FieldError, Subscribe, SubscribeTopics};
 
 const NOW: u32 = 1_000;
 
