@@ -182,20 +182,22 @@ pub fn encode_ack(
     packet_id: u16,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
+    let [high, low] = validate::packet_id(packet_id)?.to_be_bytes();
     let first = ((packet_type as u8) << 4) | packet_type.required_flags().unwrap_or(0);
-    encode_frame(
-        first,
-        &|writer| {
-            writer.u16(validate::packet_id(packet_id)?);
-            Ok(())
-        },
-        out,
-    )
+    let out = out
+        .get_mut(..4)
+        .ok_or(EncodeError::BufferTooSmall { needed: 4 })?;
+    out.copy_from_slice(&[first, 2, high, low]);
+    Ok(4)
 }
 
 /// PINGREQ, PINGRESP or DISCONNECT (`packet_type`): no body.
 pub fn encode_empty(packet_type: PacketType, out: &mut [u8]) -> Result<usize, EncodeError> {
-    encode_frame((packet_type as u8) << 4, &|_| Ok(()), out)
+    let out = out
+        .get_mut(..2)
+        .ok_or(EncodeError::BufferTooSmall { needed: 2 })?;
+    out.copy_from_slice(&[(packet_type as u8) << 4, 0]);
+    Ok(2)
 }
 
 fn write_subscribe(
