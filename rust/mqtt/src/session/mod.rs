@@ -468,23 +468,11 @@ impl Session {
         publish: Publish<'a>,
         reply: &mut [u8],
     ) -> Result<(Event<'a>, usize), SessionError> {
-        match publish.qos_pid {
-            QosPid::AtMostOnce => Ok((
-                Event::Publish {
-                    publish,
-                    duplicate: false,
-                },
-                0,
-            )),
+        // One Event built after the match, not one per QoS.
+        let (duplicate, reply_len) = match publish.qos_pid {
+            QosPid::AtMostOnce => (false, 0),
             QosPid::AtLeastOnce(packet_id) => {
-                let reply_len = encode_ack(PacketType::PubAck, packet_id, reply)?;
-                Ok((
-                    Event::Publish {
-                        publish,
-                        duplicate: false,
-                    },
-                    reply_len,
-                ))
+                (false, encode_ack(PacketType::PubAck, packet_id, reply)?)
             }
             QosPid::ExactlyOnce(packet_id) => {
                 let duplicate = self.inbound_qos2.contains(&packet_id);
@@ -493,13 +481,13 @@ impl Session {
                 }
                 let reply_len = encode_ack(PacketType::PubRec, packet_id, reply)?;
                 if !duplicate {
-                    self.inbound_qos2
-                        .push(packet_id)
-                        .map_err(|_| SessionError::InboundFull)?;
+                    // room was checked above
+                    let _ = self.inbound_qos2.push(packet_id);
                 }
-                Ok((Event::Publish { publish, duplicate }, reply_len))
+                (duplicate, reply_len)
             }
-        }
+        };
+        Ok((Event::Publish { publish, duplicate }, reply_len))
     }
 
     fn on_puback(&mut self, packet_id: u16) -> Event<'static> {
