@@ -512,7 +512,7 @@ impl Session {
         packet_id: u16,
         reply: &mut [u8],
     ) -> Result<(Event<'static>, usize), SessionError> {
-        let slot = match self.outgoing.by_packet_id_mut(packet_id) {
+        let entry = match self.outgoing.by_packet_id_mut(packet_id) {
             // A repeated PUBREC (our PUBREL was lost) is answered again.
             Some(entry)
                 if matches!(
@@ -520,14 +520,13 @@ impl Session {
                     OutgoingStage::AwaitPubRec | OutgoingStage::AwaitPubComp
                 ) =>
             {
-                entry.slot
+                entry
             }
             _ => return Ok((Event::Ignored, 0)),
         };
         let reply_len = encode_ack(PacketType::PubRel, packet_id, reply)?;
-        if let Some(entry) = self.outgoing.by_slot_mut(slot) {
-            entry.stage = OutgoingStage::AwaitPubComp;
-        }
+        entry.stage = OutgoingStage::AwaitPubComp;
+        let slot = entry.slot;
         Ok((Event::PubRec { packet_id, slot }, reply_len))
     }
 
