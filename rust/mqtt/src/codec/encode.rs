@@ -127,17 +127,35 @@ fn encode_frame(
     body: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
+    encode_frame_upto(first_byte, body, out, 0, true).map(|(len, _)| len)
+}
+
+/// [`encode_frame`] for a body ending in `tail` bytes (a PUBLISH payload)
+/// the caller can send itself: the whole packet when `whole_allowed` and it
+/// fits `out`, else all but the tail (which is then only counted). The bytes
+/// written and whether the tail is among them; `BufferTooSmall` names the
+/// size without the tail.
+fn encode_frame_upto(
+    first_byte: u8,
+    body: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
+    out: &mut [u8],
+    tail: usize,
+    whole_allowed: bool,
+) -> Result<(usize, bool), EncodeError> {
     let mut counter = Writer::counter();
     body(&mut counter)?;
     let body_len = counter.position();
     let total = packet_len(body_len)?;
+    let head_len = total.saturating_sub(tail);
+    let whole = whole_allowed && out.len() >= total;
+    let len = if whole { total } else { head_len };
     let out = out
-        .get_mut(..total)
-        .ok_or(EncodeError::BufferTooSmall { needed: total })?;
+        .get_mut(..len)
+        .ok_or(EncodeError::BufferTooSmall { needed: head_len })?;
     let mut writer = Writer::new(out);
     write_fixed_header(&mut writer, first_byte, body_len)?;
     body(&mut writer)?;
-    Ok(writer.position())
+    Ok((len, whole))
 }
 
 // The packets a client sends, each encoded without going through [`Packet`]:
@@ -360,19 +378,13 @@ fn encode_publish_upto(
     out: &mut [u8],
     whole_allowed: bool,
 ) -> Result<(usize, bool), EncodeError> {
-    let body_len = publish_body_len(publish)?;
-    let total = packet_len(body_len)?;
-    let header_len = total.saturating_sub(publish.payload.len());
-    let whole = whole_allowed && out.len() >= total;
-    let len = if whole { total } else { header_len };
-    let out = out
-        .get_mut(..len)
-        .ok_or(EncodeError::BufferTooSmall { needed: header_len })?;
-    let mut writer = Writer::new(out);
-    write_fixed_header(&mut writer, 0x30 | publish_flags(publish), body_len)?;
-    // without room for it, the payload is only counted
-    write_publish_body(&mut writer, publish)?;
-    Ok((len, whole))
+    encode_frame_upto(
+        0x30 | publish_flags(publish),
+        &|writer| write_publish_body(writer, publish),
+        out,
+        publish.payload.len(),
+        whole_allowed,
+    )
 }
 
 #[cfg(test)]
