@@ -64,10 +64,10 @@ def _services(services):
             out.append({"service_id": _text(k, "service_id"), "properties": services[k]})
         return out
     if not isinstance(services, (list, tuple)):
-        raise TypeError("services: list or dict")
+        raise TypeError("services" + ": list or dict")
     for s in services:
         if not isinstance(s, dict) or "service_id" not in s:
-            raise ValueError("service without service_id")
+            raise ValueError("service without " + "service_id")
     return list(services)
 
 
@@ -114,7 +114,7 @@ class HuaweiCloud:
     _cn = False
     _running = False
     _sq = 0
-    _op = (True, 120, True)  # setMqtt()'s, for start() after disconnect()
+    _op = [True, 120, True]  # setMqtt()'s, for start() after disconnect(); never mutated (a list: no constant tuple in flash)
     _versions = None
 
     def __init__(self, device_id, secret, server=None, port=None, ssl=None, ssl_params=None,
@@ -288,7 +288,7 @@ class HuaweiCloud:
     @staticmethod
     def _check(f):
         if f is not None and not callable(f):
-            raise TypeError("callback must be callable or None")
+            raise TypeError("callback" + " must be callable or None")
         return f
 
     set_message_callback = _setter(_MESSAGE)
@@ -325,7 +325,7 @@ class HuaweiCloud:
             return True, f(*args)
         except Exception as e:
             self._report_exc(name, e)
-            return False, None
+            return False, e  # (False, None) would be a constant tuple: more flash
 
     # -- uplinks -------------------------------------------------------------
 
@@ -342,7 +342,7 @@ class HuaweiCloud:
         _qos(qos)
         m = isinstance(devices, dict)
         if not m and not isinstance(devices, (list, tuple)):
-            raise TypeError("devices: list or dict")
+            raise TypeError("devices" + ": list or dict")
         out = []
         for d in devices:
             if m:
@@ -373,7 +373,8 @@ class HuaweiCloud:
             d["response_name"] = response_name
         if paras is not None:
             d["paras"] = paras
-        return self._pub(_K_COMMAND_RESPONSE, d, 1, _text(request_id, "request_id"))
+        # topic() checks request_id (str or bytes, the same TypeError)
+        return self._pub(_K_COMMAND_RESPONSE, d, 1, request_id)
 
     def get_shadow(self, service_id=None):
         self._sq += 1
@@ -399,7 +400,7 @@ class HuaweiCloud:
 
     def report_version(self, sw_version=None, fw_version=None):
         if sw_version is None and fw_version is None:
-            raise ValueError("give sw_version and/or fw_version")
+            raise ValueError("give " + "sw_version" + " and/or " + "fw_version")
         p = {}
         if sw_version is not None:
             p["sw_version"] = _text(sw_version, "sw_version")
@@ -438,7 +439,7 @@ class HuaweiCloud:
     def _dispatch(self, topic, msg):
         # umqtt's callback for every downlink; what goes wrong goes to the error callback
         try:
-            kind, rid = parse_topic(topic, self._id) or (0, None)
+            kind, rid = parse_topic(topic, self._id) or [0, None]  # a list: no constant tuple in flash
             cb = self._cb
             if kind == _K_MESSAGES_DOWN and cb[_MESSAGE] is not None:
                 obj = self._js(None, msg)
@@ -446,7 +447,8 @@ class HuaweiCloud:
             elif kind == _K_COMMAND or kind == _K_PROPERTIES_SET:
                 # the default reply: a command's response_name, a property set's result_desc
                 c = kind == _K_COMMAND
-                code, why = 1, "malformed request"
+                code = 1  # separate stores: a constant tuple costs more flash
+                why = "malformed request"
                 what = "command" if c else "property set"
                 req = self._js(what if c else what + " request", msg)
                 if req is not None:
@@ -461,7 +463,8 @@ class HuaweiCloud:
                             if r is None and c:
                                 return  # answered later with respond_command()
                             if not c and (r is None or r == 0):
-                                code, why = 0, "success"
+                                code = 0
+                                why = "success"
                             elif isinstance(r, int) and not isinstance(r, bool):
                                 if c:
                                     r = {"result_code": r}
@@ -507,7 +510,7 @@ class HuaweiCloud:
             return
         services = obj.get("services")
         if not isinstance(services, list):
-            return self._report("malformed " + 'event (no "services" list)')
+            return self._report("malformed " + "event" + ' (no "services" list)')
         unhandled = False
         cb = self._cb
         for s in services:
@@ -535,7 +538,7 @@ class HuaweiCloud:
                 if cb[_TIME_SYNC] is not None:
                     self._call("time sync callback", cb[_TIME_SYNC], utc)
             elif cb[_EVENT] is not None:
-                self._call("event callback", cb[_EVENT], sid, typ, paras)
+                self._call("event" + " callback", cb[_EVENT], sid, typ, paras)
             elif sid == "$ota" and typ == "version_query" and self._versions:
                 self._event("$ota", "version_report", self._versions)
             else:
