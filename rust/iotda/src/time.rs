@@ -112,13 +112,15 @@ impl DateTime {
         if secs > MAX_UNIX.unsigned_abs() {
             return Err(TimeError::OutOfRange);
         }
-        let days = u32::try_from(secs / SECS_PER_DAY).map_err(|_| TimeError::OutOfRange)?;
-        // < 86400, fits u32
-        let sod = u32::try_from(secs % SECS_PER_DAY).map_err(|_| TimeError::OutOfRange)?;
+        // Plain casts, each in range: secs <= MAX_UNIX < 2^38 makes the days
+        // (< 2^22) and the second of the day (< 86400) fit u32, the hour,
+        // minute and second u8 (no error branches that are never taken).
+        let days = (secs / SECS_PER_DAY) as u32;
+        let sod = (secs % SECS_PER_DAY) as u32;
         let (year, month, day) = civil_from_days(days);
-        let hour = u8::try_from(sod / 3600).map_err(|_| TimeError::OutOfRange)?;
-        let minute = u8::try_from(sod % 3600 / 60).map_err(|_| TimeError::OutOfRange)?;
-        let second = u8::try_from(sod % 60).map_err(|_| TimeError::OutOfRange)?;
+        let hour = (sod / 3600) as u8;
+        let minute = (sod % 3600 / 60) as u8;
+        let second = (sod % 60) as u8;
         Ok(DateTime {
             year,
             month,
@@ -162,40 +164,39 @@ impl DateTime {
     /// The hour stamp `YYYYMMDDHH`.
     pub fn hour_stamp(&self) -> [u8; 10] {
         let mut out = [0u8; 10];
-        let (y, rest) = out.split_at_mut(4);
-        let (mo, rest) = rest.split_at_mut(2);
-        let (d, h) = rest.split_at_mut(2);
-        put_digits(y, u32::from(self.year));
-        put_digits(mo, u32::from(self.month));
-        put_digits(d, u32::from(self.day));
+        let (date, h) = out.split_at_mut(8);
+        put_digits(date, self.date_number());
         put_digits(h, u32::from(self.hour));
         out
     }
 
     /// The event time `yyyyMMddTHHmmssZ`.
     pub fn event_time(&self) -> [u8; 16] {
-        let mut out = [0u8; 16];
+        // every byte but the 'T' is a digit or the final 'Z'
+        let mut out = [b'Z'; 16];
         let (date, rest) = out.split_at_mut(8);
-        let (t, rest) = rest.split_at_mut(1);
-        let (hh, rest) = rest.split_at_mut(2);
-        let (mm, rest) = rest.split_at_mut(2);
-        let (ss, z) = rest.split_at_mut(2);
-        let (y, md) = date.split_at_mut(4);
-        let (mo, d) = md.split_at_mut(2);
-        put_digits(y, u32::from(self.year));
-        put_digits(mo, u32::from(self.month));
-        put_digits(d, u32::from(self.day));
-        t.fill(b'T');
-        put_digits(hh, u32::from(self.hour));
-        put_digits(mm, u32::from(self.minute));
-        put_digits(ss, u32::from(self.second));
-        z.fill(b'Z');
+        put_digits(date, self.date_number());
+        if let Some((t, rest)) = rest.split_first_mut() {
+            *t = b'T';
+            put_digits(rest.get_mut(..6).unwrap_or_default(), self.time_number());
+        }
         out
+    }
+
+    /// `yyyyMMdd` as one number (at most 99991231: fits u32), so the date
+    /// is written by one digit loop instead of three.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn date_number(&self) -> u32 {
+        u32::from(self.year) * 10_000 + u32::from(self.month) * 100 + u32::from(self.day)
+    }
+
+    /// `HHmmss` as one number.
+    #[allow(clippy::arithmetic_side_effects)]
+    fn time_number(&self) -> u32 {
+        u32::from(self.hour) * 10_000 + u32::from(self.minute) * 100 + u32::from(self.second)
     }
 }
 
-/// Write `n` as zero-padded decimal filling `out` (most significant first;
-/// higher digits that do not fit are dropped, which callers never need).
 fn put_digits(out: &mut [u8], mut n: u32) {
     for slot in out.iter_mut().rev() {
         // n % 10 < 10, so the narrowing and the addition cannot overflow.
