@@ -105,6 +105,19 @@ impl Hasher {
     }
 
     pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
+        self.finish()
+    }
+
+    /// Back to the initial value, to hash a new message: HMAC runs its
+    /// three digests in one hasher (no 108-byte hasher moved or copied).
+    fn reset(&mut self) {
+        self.state = self.algorithm.iv();
+        // the block's bytes are garbage until `total` covers them
+        self.total = 0;
+    }
+
+    /// The digest of what was hashed; the hasher is spent until [`reset`].
+    fn finish(&mut self) -> [u8; DIGEST_LEN] {
         let bits = self.total.wrapping_mul(8);
         self.update(&[0x80]);
         while self.filled() != BLOCK - 8 {
@@ -130,9 +143,12 @@ pub fn digest(algorithm: Algorithm, data: &[u8]) -> [u8; DIGEST_LEN] {
 /// first, a shorter one zero-padded (RFC 2104).
 pub fn hmac(algorithm: Algorithm, key: &[u8], msg: &[u8]) -> [u8; DIGEST_LEN] {
     let mut k = [0u8; BLOCK];
+    let mut h = Hasher::new(algorithm);
     let short;
     let key = if key.len() > BLOCK {
-        short = digest(algorithm, key);
+        h.update(key);
+        short = h.finish();
+        h.reset();
         &short[..]
     } else {
         key
@@ -143,12 +159,12 @@ pub fn hmac(algorithm: Algorithm, key: &[u8], msg: &[u8]) -> [u8; DIGEST_LEN] {
     // one pad buffer, flipped from ipad to opad in place
     let xor = |k: &mut [u8; BLOCK], x: u8| k.iter_mut().for_each(|b| *b ^= x);
     xor(&mut k, 0x36);
-    let mut inner = Hasher::new(algorithm);
-    inner.update(&k);
-    inner.update(msg);
+    h.update(&k);
+    h.update(msg);
+    let inner = h.finish();
+    h.reset();
     xor(&mut k, 0x36 ^ 0x5c);
-    let mut outer = Hasher::new(algorithm);
-    outer.update(&k);
-    outer.update(&inner.finalize());
-    outer.finalize()
+    h.update(&k);
+    h.update(&inner);
+    h.finish()
 }
