@@ -10,7 +10,7 @@
 # so the private ones are short. A string constant of 25+ characters costs
 # ~21 B more than its text: a few messages are joined from strings that are
 # QSTRs already ("malformed " + ...). What the private names are:
-#   _sk (secret, None for a certificate device; sign type)
+#   _sk (secret, None for a certificate device; check_timestamp; sign_type)
 #   _cn connected        _sq get_shadow() counter
 #   _op setMqtt's arguments (for start(); [2], reconn, for the receive loop)
 #   _cb callbacks, by the _RAW.. indexes
@@ -144,7 +144,7 @@ class HuaweiCloud:
             raise ValueError("give secret, or TLS with ssl_params cert and key")
         self._port = port
         self._ssl = bool(ssl)
-        self._sk = secret, (1 if check_timestamp else 0) if sign_type is None else sign_type
+        self._sk = secret, check_timestamp, sign_type  # conninfo() picks the sign type
         self._credentials()  # ValueError now for a sign type other than 0, 1, 2
         self._cb = [None] * 9  # by the _RAW.._TIME_SYNC indexes
         self._services = {}  # service_id -> f(event_type, paras): extensions (OTA, gateway, ...)
@@ -156,8 +156,8 @@ class HuaweiCloud:
     # -- connection (aLiYun flow) ------------------------------------------
 
     def _credentials(self):
-        k, g = self._sk
-        c = conninfo(self._id, k or "", sign_type=g)
+        k, t, g = self._sk
+        c = conninfo(self._id, k or "", None, t, sign_type=g)
         # certificate device (no secret): no password (Huawei's CERTIFICATES auth)
         return c if k is not None else (c[0], c[1], None)
 
