@@ -272,13 +272,10 @@ pub unsafe extern "C" fn iotda_credentials(
     status_code((|| {
         let (id, secret, out, out_len, password) = (id?, secret?, out?, out_len?, password?);
         let sign = SignType::try_from(sign_type).map_err(|_| IOTDA_ERR_UNKNOWN_SIGN_TYPE)?;
-        // The username is the device id: a scratch buffer of the largest valid
-        // id satisfies the crate's API (an over-long id fails validation first).
-        let mut username = [0u8; MAX_ID_LEN];
+        // the username is the device id: the caller has it already
         *out_len = 0;
-        let creds = auth::credentials(id, secret, unix_s, sign, out, &mut username, password)
+        *out_len = auth::client_id_and_password(id, secret, unix_s, sign, out, password)
             .map_err(|e| error_status(e, out_len))?;
-        *out_len = creds.client_id_len;
         Ok(())
     })())
 }

@@ -127,6 +127,46 @@ pub fn credentials_for_hour(
     )
 }
 
+/// [`credentials`] without the Username (it is the device id itself):
+/// ClientId and Password only; returns the ClientId's length. A caller
+/// that already has the device id skips copying it (the C ABI).
+pub fn client_id_and_password(
+    device_id: &[u8],
+    secret: &[u8],
+    unix_secs: i64,
+    sign_type: SignType,
+    client_id: &mut [u8],
+    password_out: &mut [u8; PASSWORD_LEN],
+) -> Result<usize, Error> {
+    let stamp = DateTime::from_unix(unix_secs)?.hour_stamp();
+    write_client_id_and_password(
+        device_id,
+        secret,
+        &stamp,
+        sign_type,
+        client_id,
+        password_out,
+    )
+}
+
+/// ClientId and Password for a valid hour stamp: the ClientId's length.
+fn write_client_id_and_password(
+    device_id: &[u8],
+    secret: &[u8],
+    timestamp: &[u8; HOUR_STAMP_LEN],
+    sign_type: SignType,
+    client_id: &mut [u8],
+    password_out: &mut [u8; PASSWORD_LEN],
+) -> Result<usize, Error> {
+    let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
+    let client_id_len = concat(
+        client_id,
+        &[id.as_bytes(), b"_0_", &[sign_type.digit()], b"_", timestamp],
+    )?;
+    password_for(sign_type, timestamp, secret, password_out);
+    Ok(client_id_len)
+}
+
 /// [`credentials_for_hour`] once the hour stamp is known to be valid.
 fn write_credentials(
     device_id: &[u8],
@@ -137,13 +177,16 @@ fn write_credentials(
     username: &mut [u8],
     password_out: &mut [u8; PASSWORD_LEN],
 ) -> Result<Credentials, Error> {
-    let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
-    let client_id_len = concat(
+    let client_id_len = write_client_id_and_password(
+        device_id,
+        secret,
+        timestamp,
+        sign_type,
         client_id,
-        &[id.as_bytes(), b"_0_", &[sign_type.digit()], b"_", timestamp],
+        password_out,
     )?;
-    let username_len = concat(username, &[id.as_bytes()])?;
-    password_for(sign_type, timestamp, secret, password_out);
+    // the device id, validated above
+    let username_len = concat(username, &[device_id])?;
     Ok(Credentials {
         client_id_len,
         username_len,
@@ -483,6 +526,13 @@ mod tests {
             let sign = SignType::try_from(sign).unwrap();
             let (mut cid, mut user, mut pw) = ([0u8; 160], [0u8; 160], [0u8; 64]);
             let r = credentials(&id, &secret, t, sign, &mut cid[..cap], &mut user[..cap], &mut pw);
+            // the ClientId and Password alone (the C ABI's call): the same outcome
+            let (mut cid3, mut pw3) = ([0u8; 160], [0u8; 64]);
+            let r3 = client_id_and_password(&id, &secret, t, sign, &mut cid3[..cap], &mut pw3);
+            prop_assert_eq!(r3, r.map(|c| c.client_id_len));
+            if r.is_ok() {
+                prop_assert_eq!((cid3, pw3), (cid, pw));
+            }
             match crate::time::DateTime::from_unix(t) {
                 Err(e) => prop_assert_eq!(r, Err(e.into())),
                 Ok(time) => {
