@@ -28,10 +28,23 @@ impl Algorithm {
         }
     }
 
+    /// One block into `state`: the frame both digests share (the schedule
+    /// ring, 64 rounds over a copy of the state, the feed-forward), one copy
+    /// of it; only the round and the feed-forward's operation differ.
     fn compress(self, state: &mut [u32; 8], block: &[u8; BLOCK]) {
-        match self {
-            Algorithm::Sha256 => crate::sha256::compress(state, block),
-            Algorithm::Sm3 => crate::sm3::compress(state, block),
+        let mut w = words(block);
+        let mut v = *state;
+        for j in 0..64 {
+            match self {
+                Algorithm::Sha256 => crate::sha256::round(&mut v, &mut w, j),
+                Algorithm::Sm3 => crate::sm3::round(&mut v, &mut w, j),
+            }
+        }
+        for (s, x) in state.iter_mut().zip(v) {
+            *s = match self {
+                Algorithm::Sha256 => s.wrapping_add(x),
+                Algorithm::Sm3 => *s ^ x,
+            };
         }
     }
 }

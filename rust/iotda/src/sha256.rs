@@ -89,48 +89,37 @@ const K: [u32; 64] = [
     0xc671_78f2,
 ];
 
-// Every index is masked with `& 15` into a 16-word array, so none can be out
-// of bounds (and the compiler drops the checks).
+// Every index is masked (`& 15` into the 16-word schedule, `& 63` into K),
+// so none can be out of bounds (and the compiler drops the checks).
+/// Round `j` (0..64) on the working variables `v` (a..h) and the schedule
+/// ring `w` (the frame around the rounds is [`hash`]'s, shared with SM3).
 #[allow(clippy::indexing_slicing)]
-pub(crate) fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
-    let mut w = hash::words(block);
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for (j, k) in K.iter().enumerate() {
-        // W[j + n] lives at (j + n) & 15: W[j-16] at +0, W[j-15] at +1,
-        // W[j-7] at +9, W[j-2] at +14.
-        let at = |n: usize| j.wrapping_add(n) & 15;
-        if j >= 16 {
-            let w15 = w[at(1)];
-            let w2 = w[at(14)];
-            let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
-            let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
-            w[at(0)] = w[at(0)]
-                .wrapping_add(s0)
-                .wrapping_add(w[at(9)])
-                .wrapping_add(s1);
-        }
-        let big_s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-        let ch = (e & f) ^ (!e & g);
-        let t1 = h
-            .wrapping_add(big_s1)
-            .wrapping_add(ch)
-            .wrapping_add(*k)
-            .wrapping_add(w[at(0)]);
-        let big_s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-        let maj = (a & b) ^ (a & c) ^ (b & c);
-        let t2 = big_s0.wrapping_add(maj);
-        h = g;
-        g = f;
-        f = e;
-        e = d.wrapping_add(t1);
-        d = c;
-        c = b;
-        b = a;
-        a = t1.wrapping_add(t2);
+pub(crate) fn round(v: &mut [u32; 8], w: &mut [u32; 16], j: usize) {
+    // W[j + n] lives at (j + n) & 15: W[j-16] at +0, W[j-15] at +1,
+    // W[j-7] at +9, W[j-2] at +14.
+    let at = |n: usize| j.wrapping_add(n) & 15;
+    if j >= 16 {
+        let w15 = w[at(1)];
+        let w2 = w[at(14)];
+        let s0 = w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3);
+        let s1 = w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10);
+        w[at(0)] = w[at(0)]
+            .wrapping_add(s0)
+            .wrapping_add(w[at(9)])
+            .wrapping_add(s1);
     }
-    for (s, v) in state.iter_mut().zip(&[a, b, c, d, e, f, g, h]) {
-        *s = s.wrapping_add(*v);
-    }
+    let [a, b, c, d, e, f, g, h] = *v;
+    let big_s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+    let ch = (e & f) ^ (!e & g);
+    let t1 = h
+        .wrapping_add(big_s1)
+        .wrapping_add(ch)
+        .wrapping_add(K[j & 63])
+        .wrapping_add(w[at(0)]);
+    let big_s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+    let maj = (a & b) ^ (a & c) ^ (b & c);
+    let t2 = big_s0.wrapping_add(maj);
+    *v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
 }
 
 /// HMAC-SHA256(key, msg).

@@ -5,7 +5,7 @@
 //! [`crate::hash`] shares with SHA-256; one HMAC per login needs no speed.
 //! Checked against the standard's examples and OpenSSL (tests).
 
-use crate::hash::{self, Algorithm, BLOCK, DIGEST_LEN};
+use crate::hash::{self, Algorithm, DIGEST_LEN};
 
 pub(crate) const IV: [u32; 8] = [
     0x7380_166f,
@@ -28,52 +28,50 @@ fn p1(x: u32) -> u32 {
 
 // Every index is masked with `& 15` into a 16-word array, so none can be out
 // of bounds (and the compiler drops the checks).
+/// Round `j` (0..64) on the working variables `v` (A..H) and the schedule
+/// ring `w` (the frame around the rounds is [`hash`]'s, shared with SHA-256).
 #[allow(clippy::indexing_slicing)]
-pub(crate) fn compress(state: &mut [u32; 8], block: &[u8; BLOCK]) {
-    let mut w = hash::words(block);
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
-    for j in 0..64usize {
-        // W[j+4] joins the window (the expansion of GB/T 32905 5.3.2),
-        // replacing W[j-12], which no later round needs.
-        // W[j + k] lives at (j + k) & 15 (k = -12 is +4, -5 is +11, ...).
-        let at = |k: usize| j.wrapping_add(k) & 15;
-        if j >= 12 {
-            // W[j+4] = P1(W[j-12] ^ W[j-5] ^ (W[j+1] <<< 15)) ^ (W[j-9] <<< 7) ^ W[j-2]
-            w[at(4)] = p1(w[at(4)] ^ w[at(11)] ^ w[at(1)].rotate_left(15))
-                ^ w[at(7)].rotate_left(7)
-                ^ w[at(14)];
-        }
-        let wj = w[at(0)];
-        let wj2 = wj ^ w[at(4)];
-        let (t, ff, gg) = if j < 16 {
-            (0x79cc_4519u32, a ^ b ^ c, e ^ f ^ g)
-        } else {
-            (
-                0x7a87_9d8au32,
-                (a & b) | (a & c) | (b & c),
-                (e & f) | (!e & g),
-            )
-        };
-        let a12 = a.rotate_left(12);
-        let ss1 = a12
-            .wrapping_add(e)
-            .wrapping_add(t.rotate_left((j & 31) as u32))
-            .rotate_left(7);
-        let ss2 = ss1 ^ a12;
-        let tt1 = ff.wrapping_add(d).wrapping_add(ss2).wrapping_add(wj2);
-        let tt2 = gg.wrapping_add(h).wrapping_add(ss1).wrapping_add(wj);
-        d = c;
-        c = b.rotate_left(9);
-        b = a;
-        a = tt1;
-        h = g;
-        g = f.rotate_left(19);
-        f = e;
-        e = p0(tt2);
+pub(crate) fn round(v: &mut [u32; 8], w: &mut [u32; 16], j: usize) {
+    // W[j+4] joins the window (the expansion of GB/T 32905 5.3.2),
+    // replacing W[j-12], which no later round needs.
+    // W[j + k] lives at (j + k) & 15 (k = -12 is +4, -5 is +11, ...).
+    let at = |k: usize| j.wrapping_add(k) & 15;
+    if j >= 12 {
+        // W[j+4] = P1(W[j-12] ^ W[j-5] ^ (W[j+1] <<< 15)) ^ (W[j-9] <<< 7) ^ W[j-2]
+        w[at(4)] = p1(w[at(4)] ^ w[at(11)] ^ w[at(1)].rotate_left(15))
+            ^ w[at(7)].rotate_left(7)
+            ^ w[at(14)];
     }
-    for (s, v) in state.iter_mut().zip(&[a, b, c, d, e, f, g, h]) {
-        *s ^= *v;
-    }
+    let [a, b, c, d, e, f, g, h] = *v;
+    let wj = w[at(0)];
+    let wj2 = wj ^ w[at(4)];
+    let (t, ff, gg) = if j < 16 {
+        (0x79cc_4519u32, a ^ b ^ c, e ^ f ^ g)
+    } else {
+        (
+            0x7a87_9d8au32,
+            (a & b) | (a & c) | (b & c),
+            (e & f) | (!e & g),
+        )
+    };
+    let a12 = a.rotate_left(12);
+    let ss1 = a12
+        .wrapping_add(e)
+        .wrapping_add(t.rotate_left((j & 31) as u32))
+        .rotate_left(7);
+    let ss2 = ss1 ^ a12;
+    let tt1 = ff.wrapping_add(d).wrapping_add(ss2).wrapping_add(wj2);
+    let tt2 = gg.wrapping_add(h).wrapping_add(ss1).wrapping_add(wj);
+    *v = [
+        tt1,
+        a,
+        b.rotate_left(9),
+        c,
+        p0(tt2),
+        e,
+        f.rotate_left(19),
+        g,
+    ];
 }
 
 /// SM3 of `data`.
