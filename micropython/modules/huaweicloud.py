@@ -101,10 +101,10 @@ _EVENT = const(7)
 _TIME_SYNC = const(8)
 
 
-def _setter(i):
+def _setter(index):  # "index": a name MicroPython's core has (no new QSTR)
     # set_*_callback(f): one function per callback index
     def set_callback(self, f):
-        self._cb[i] = self._check(f)
+        self._cb[index] = self._check(f)
     return set_callback
 
 
