@@ -40,6 +40,13 @@
 #define IOTDA_DEVICE_SUBSCRIPTIONS 6
 
 /**
+ * `iotda_topic`'s kind for a subscription filter: this plus an
+ * `iotda_subscription_kind` (the parameter is ignored). One entry point for
+ * topics and filters: the firmware links one argument-checking wrapper.
+ */
+#define IOTDA_TOPIC_SUBSCRIPTION 128
+
+/**
  * IoTDA's keepalive range in seconds (`iotda::KEEPALIVE_MIN..=KEEPALIVE_MAX`).
  */
 #define IOTDA_KEEPALIVE_MIN 30
@@ -300,7 +307,7 @@ enum iotda_status
   IOTDA_ERR_TIME_MALFORMED = -16,
   /**
    * Not an `iotda_kind` (or `IOTDA_KIND_NOT_OURS`), or not an
-   * `iotda_subscription_kind`.
+   * `iotda_subscription_kind` (after `IOTDA_TOPIC_SUBSCRIPTION`).
    */
   IOTDA_ERR_UNKNOWN_KIND = -17,
   /**
@@ -553,7 +560,9 @@ int32_t iotda_credentials(const uint8_t *device_id,
  * Write the topic of `kind` for `device_id` into `out`. `param` is the
  * request id (request/response kinds) or the custom topic name
  * (`IOTDA_KIND_USER`), ignored by the other kinds (may be NULL then).
- * `*out_len` gets the length written (or needed).
+ * `*out_len` gets the length written (or needed). A `kind` of
+ * `IOTDA_TOPIC_SUBSCRIPTION` + an `iotda_subscription_kind` writes that
+ * subscription filter instead (as `iotda_subscription`).
  *
  * # Safety
  * Each pointer is NULL or valid for its length; `out_len` is NULL or
@@ -570,7 +579,8 @@ int32_t iotda_topic(const uint8_t *device_id,
 
 /**
  * Write the subscription filter `which` (an `iotda_subscription_kind`) for
- * `device_id` into `out`.
+ * `device_id` into `out`: `iotda_topic` of `IOTDA_TOPIC_SUBSCRIPTION +
+ * which`.
  *
  * # Safety
  * Each pointer is NULL or valid for its length; `out_len` is NULL or

@@ -186,7 +186,9 @@ static mp_obj_t huaweicloud_topic(size_t n_args, const mp_obj_t *pos_args, mp_ma
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
     mp_int_t kind = args[ARG_kind].u_int;
-    if (kind <= IOTDA_KIND_NOT_OURS || kind > 255) {
+    // from IOTDA_TOPIC_SUBSCRIPTION on, the core's codes are subscription
+    // filters: subscriptions()'s, not topic kinds
+    if (kind <= IOTDA_KIND_NOT_OURS || kind >= IOTDA_TOPIC_SUBSCRIPTION) {
         check_status(IOTDA_ERR_UNKNOWN_KIND); // raises
     }
     mp_obj_t rid = args[ARG_request_id].u_obj;
@@ -322,7 +324,9 @@ static mp_obj_t huaweicloud_subscriptions(mp_obj_t device_id) {
     for (uint8_t i = 0; i < IOTDA_DEVICE_SUBSCRIPTIONS; i++) {
         uint8_t buf[IOTDA_MAX_TOPIC_LEN];
         size_t len;
-        check_status(iotda_subscription((const uint8_t *)id, id_len, IOTDA_SUB_MESSAGES_DOWN + i, buf, sizeof(buf), &len));
+        // iotda_topic, not iotda_subscription: one core entry point linked for both
+        check_status(iotda_topic((const uint8_t *)id, id_len, IOTDA_TOPIC_SUBSCRIPTION + IOTDA_SUB_MESSAGES_DOWN + i,
+            NULL, 0, buf, sizeof(buf), &len));
         items[i] = new_core_str(buf, len);
     }
     return mp_obj_new_tuple(IOTDA_DEVICE_SUBSCRIPTIONS, items);

@@ -95,6 +95,7 @@ ck.eq(hc.parse_topic("plain/topic", "x"), None, "non-IoTDA topic -> None")
 # bad input
 ck.raises(ValueError, lambda: hc.topic(99, D), "topic(99) unknown kind")
 ck.raises(ValueError, lambda: hc.topic(0, D), "topic(0) unknown kind")
+ck.raises(ValueError, lambda: hc.topic(0x81, D), "topic(0x81): the core's subscription codes are no kinds")
 ck.raises(ValueError, lambda: hc.topic(hc.COMMAND, D), "COMMAND without request_id")
 ck.raises(ValueError, lambda: hc.topic(hc.COMMAND, D, "a/b"), "request_id with '/'")
 ck.raises(ValueError, lambda: hc.topic(hc.COMMAND, D, "a+"), "request_id with '+'")

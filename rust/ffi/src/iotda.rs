@@ -62,7 +62,7 @@ pub enum iotda_status {
     IOTDA_ERR_TIME_OUT_OF_RANGE = -15,
     IOTDA_ERR_TIME_MALFORMED = -16,
     /// Not an `iotda_kind` (or `IOTDA_KIND_NOT_OURS`), or not an
-    /// `iotda_subscription_kind`.
+    /// `iotda_subscription_kind` (after `IOTDA_TOPIC_SUBSCRIPTION`).
     IOTDA_ERR_UNKNOWN_KIND = -17,
     /// Not an `iotda_sign_type`.
     IOTDA_ERR_UNKNOWN_SIGN_TYPE = -18,
@@ -283,7 +283,9 @@ pub unsafe extern "C" fn iotda_credentials(
 /// Write the topic of `kind` for `device_id` into `out`. `param` is the
 /// request id (request/response kinds) or the custom topic name
 /// (`IOTDA_KIND_USER`), ignored by the other kinds (may be NULL then).
-/// `*out_len` gets the length written (or needed).
+/// `*out_len` gets the length written (or needed). A `kind` of
+/// `IOTDA_TOPIC_SUBSCRIPTION` + an `iotda_subscription_kind` writes that
+/// subscription filter instead (as `iotda_subscription`).
 ///
 /// # Safety
 /// Each pointer is NULL or valid for its length; `out_len` is NULL or
@@ -310,14 +312,29 @@ pub unsafe extern "C" fn iotda_topic(
     status_code((|| {
         let (id, param, out, out_len) = (id?, param?, out?, out_len?);
         *out_len = 0;
-        let kind = Kind::from_code(kind).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
-        *out_len = topic::build_kind(id, kind, param, out).map_err(|e| error_status(e, out_len))?;
+        let built = match kind.checked_sub(IOTDA_TOPIC_SUBSCRIPTION) {
+            Some(which) => {
+                let sub = subscription_from_code(which).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
+                topic::build_subscription(id, sub, out)
+            }
+            None => {
+                let kind = Kind::from_code(kind).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
+                topic::build_kind(id, kind, param, out)
+            }
+        };
+        *out_len = built.map_err(|e| error_status(e, out_len))?;
         Ok(())
     })())
 }
 
+/// `iotda_topic`'s kind for a subscription filter: this plus an
+/// `iotda_subscription_kind` (the parameter is ignored). One entry point for
+/// topics and filters: the firmware links one argument-checking wrapper.
+pub const IOTDA_TOPIC_SUBSCRIPTION: u8 = 0x80;
+
 /// Write the subscription filter `which` (an `iotda_subscription_kind`) for
-/// `device_id` into `out`.
+/// `device_id` into `out`: `iotda_topic` of `IOTDA_TOPIC_SUBSCRIPTION +
+/// which`.
 ///
 /// # Safety
 /// Each pointer is NULL or valid for its length; `out_len` is NULL or
@@ -331,19 +348,26 @@ pub unsafe extern "C" fn iotda_subscription(
     out_cap: usize,
     out_len: *mut usize,
 ) -> i32 {
-    // SAFETY: `device_id` is NULL or valid for reading `device_id_len` bytes.
-    let id = unsafe { abi::input(device_id, device_id_len) };
-    // SAFETY: `out` is NULL or valid for writing `out_cap` bytes.
-    let out = unsafe { abi::output(out, out_cap) };
-    // SAFETY: `out_len` is NULL or valid for writing a size_t.
-    let out_len = unsafe { abi::out_param(out_len) };
-    status_code((|| {
-        let (id, out, out_len) = (id?, out?, out_len?);
-        *out_len = 0;
-        let sub = subscription_from_code(which).ok_or(IOTDA_ERR_UNKNOWN_KIND)?;
-        *out_len = topic::build_subscription(id, sub, out).map_err(|e| error_status(e, out_len))?;
-        Ok(())
-    })())
+    // 0x80 and up are no subscription codes: `which` 0 stands in (unknown)
+    let kind = IOTDA_TOPIC_SUBSCRIPTION
+        | if which < IOTDA_TOPIC_SUBSCRIPTION {
+            which
+        } else {
+            0
+        };
+    // SAFETY: the caller's guarantees are iotda_topic's, without a parameter.
+    unsafe {
+        iotda_topic(
+            device_id,
+            device_id_len,
+            kind,
+            core::ptr::null(),
+            0,
+            out,
+            out_cap,
+            out_len,
+        )
+    }
 }
 
 fn subscription_from_code(which: u8) -> Option<Subscription> {
@@ -1012,6 +1036,46 @@ mod tests {
                 iotda_subscription(id.as_ptr(), id.len(), which, buf.as_mut_ptr(), 128, &mut n)
             };
             assert_eq!(st, want as i32);
+        }
+        // the same filters through iotda_topic (the firmware's call): the
+        // parameter is ignored; codes past the last subscription are unknown
+        for (i, w) in want.iter().enumerate() {
+            let kind = IOTDA_TOPIC_SUBSCRIPTION + i as u8 + 1;
+            let st = unsafe {
+                iotda_topic(
+                    b"d".as_ptr(),
+                    1,
+                    kind,
+                    b"x".as_ptr(),
+                    1,
+                    buf.as_mut_ptr(),
+                    128,
+                    &mut n,
+                )
+            };
+            assert_eq!(st, 0);
+            assert_eq!(&buf[..n], format!("$oc/devices/d/{w}").as_bytes());
+        }
+        for kind in [IOTDA_TOPIC_SUBSCRIPTION, IOTDA_TOPIC_SUBSCRIPTION + 8, 255] {
+            let st = unsafe {
+                iotda_topic(
+                    b"d".as_ptr(),
+                    1,
+                    kind,
+                    ptr::null(),
+                    0,
+                    buf.as_mut_ptr(),
+                    128,
+                    &mut n,
+                )
+            };
+            assert_eq!(st, IOTDA_ERR_UNKNOWN_KIND as i32, "kind {kind}");
+        }
+        for which in [0x81u8, 0xff] {
+            let st = unsafe {
+                iotda_subscription(b"d".as_ptr(), 1, which, buf.as_mut_ptr(), 128, &mut n)
+            };
+            assert_eq!(st, IOTDA_ERR_UNKNOWN_KIND as i32, "which {which}");
         }
         let st = unsafe { iotda_subscription(b"d".as_ptr(), 1, 1, ptr::null_mut(), 128, &mut n) };
         assert_eq!(st, IOTDA_ERR_INVALID_ARGUMENT as i32);
