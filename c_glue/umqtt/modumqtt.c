@@ -83,19 +83,21 @@ enum {
     REP_EXCEPTION, // str() of report_exc
 };
 
-static const char *const report_texts[] = {
-    [REP_RECONNECT_START] = "reconnect_start",
-    [REP_RECONNECT_SUCCESS] = "reconnect_success",
-    [REP_PING_DEAD] = "Send ping timeout.",
-    [REP_RECONNECT_STOP] = "reconnect_stop: connection refused",
-    [REP_PING_TIMEOUT] = "ping timeout: server not answering",
-    [REP_PUB_OFFLINE] = "publish: offline, QoS 0 message not sent",
-    [REP_PUB_QUEUE_FULL] = "publish: offline queue full, message not kept",
-    [REP_PUB_INFLIGHT_FULL] = "publish: too many messages awaiting acknowledgement",
-    [REP_PUB_NO_ACK] = "publish: no acknowledgement in time; kept for retransmission",
-    [REP_PUB_NETWORK] = "publish: network error",
-    [REP_SUB_REFUSED] = "subscribe failed: the server refused the topic",
-};
+// The texts in REP_* order, each ended by its NUL (REP_LINK_LOST's is
+// empty): one string, no table of pointers.
+static const char report_texts[] =
+    "reconnect_start\0"
+    "reconnect_success\0"
+    "\0" // REP_LINK_LOST
+    "Send ping timeout.\0"
+    "reconnect_stop: connection refused\0"
+    "ping timeout: server not answering\0"
+    "publish: offline, QoS 0 message not sent\0"
+    "publish: offline queue full, message not kept\0"
+    "publish: too many messages awaiting acknowledgement\0"
+    "publish: no acknowledgement in time; kept for retransmission\0"
+    "publish: network error\0"
+    "subscribe failed: the server refused the topic";
 
 // The background thread's handle. The thread holds it, not the client: an
 // unreachable client is collected, and its finaliser tells the thread.
@@ -295,7 +297,12 @@ static void unlock(umqtt_client_obj_t *self) {
                     : mp_obj_new_exception_arg1(&mp_type_OSError, MP_OBJ_NEW_SMALL_INT(lost_errno));
                 arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_str), arg);
             } else {
-                arg = mp_obj_new_str_from_cstr(report_texts[codes[i]]);
+                const char *text = report_texts;
+                for (uint8_t skip = codes[i]; skip > 0; skip--) {
+                    while (*text++ != '\0') {
+                    }
+                }
+                arg = mp_obj_new_str_from_cstr(text);
             }
             mp_call_function_1(cb, arg);
             nlr_pop();
