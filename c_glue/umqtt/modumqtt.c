@@ -944,26 +944,27 @@ static const qstr_short_t tls_keys[TLS_N + 1][2] = {
     [TLS_N] = { MP_QSTR_ca_certs, 0 },
 };
 
-static mp_obj_t tls_param(mp_map_t *params, qstr data_key, qstr file_key) {
-    mp_map_elem_t *data = mp_map_lookup(params, MP_OBJ_NEW_QSTR(data_key), MP_MAP_LOOKUP);
-    mp_map_elem_t *file = file_key ? mp_map_lookup(params, MP_OBJ_NEW_QSTR(file_key), MP_MAP_LOOKUP) : NULL;
-    if (data != NULL && data->value != mp_const_none) {
-        return data->value;
-    }
-    if (file != NULL && file->value != mp_const_none) {
-        return read_file(file->value);
-    }
-    return MP_OBJ_NULL;
+// The value of key, MP_OBJ_NULL when absent or None.
+static mp_obj_t tls_param(mp_map_t *params, qstr key) {
+    mp_map_elem_t *elem = mp_map_lookup(params, MP_OBJ_NEW_QSTR(key), MP_MAP_LOOKUP);
+    return elem == NULL || elem->value == mp_const_none ? MP_OBJ_NULL : elem->value;
 }
 
 // o[TLS_*]: MP_OBJ_NULL when not given. Files are read in this order.
 static void tls_options(umqtt_client_obj_t *self, mp_obj_t *o) {
     mp_map_t *params = mp_obj_dict_get_map(self->ssl_params);
     for (size_t i = 0; i < TLS_N; i++) {
-        o[i] = tls_param(params, tls_keys[i][0], tls_keys[i][1]);
+        // the data, else the file's contents
+        o[i] = tls_param(params, tls_keys[i][0]);
+        if (o[i] == MP_OBJ_NULL && tls_keys[i][1] != 0) {
+            mp_obj_t file = tls_param(params, tls_keys[i][1]);
+            if (file != MP_OBJ_NULL) {
+                o[i] = read_file(file);
+            }
+        }
     }
     if (o[TLS_CA] == MP_OBJ_NULL) {
-        o[TLS_CA] = tls_param(params, tls_keys[TLS_N][0], 0);
+        o[TLS_CA] = tls_param(params, tls_keys[TLS_N][0]);
     }
     if (o[TLS_HOSTNAME] == MP_OBJ_NULL) {
         o[TLS_HOSTNAME] = self->server;
