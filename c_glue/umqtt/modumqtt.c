@@ -115,7 +115,6 @@ enum { KEEPER_RUNNING, KEEPER_STOPPED, KEEPER_ORPHANED };
 
 typedef struct _umqtt_client_obj_t {
     mp_obj_base_t base;
-    umqtt_session session;
     // connection parameters, as given (str or bytes)
     mp_obj_t client_id, server, user, ssl_params, will_topic, will_msg;
     // our own copy of the password, wiped when replaced or finalised
@@ -127,8 +126,6 @@ typedef struct _umqtt_client_obj_t {
     mp_obj_t attrs;
     // returns (client_id, user, password) before every CONNECT, or None
     mp_obj_t credentials_callback;
-    // topic and payload of each in-flight QoS 1/2 message, for retransmission
-    mp_obj_t inflight[UMQTT_MAX_INFLIGHT][2];
     // the subscription table (layout private to the Rust core)
     uint8_t *subs;
     size_t subs_cap;
@@ -178,6 +175,11 @@ typedef struct _umqtt_client_obj_t {
     #if MICROPY_PY_THREAD
     mp_thread_mutex_t mutex;
     #endif
+    // Last, so that the fields above sit at small offsets, which Thumb-2
+    // reaches with 2-byte instructions (4 bytes beyond 124).
+    // topic and payload of each in-flight QoS 1/2 message, for retransmission
+    mp_obj_t inflight[UMQTT_MAX_INFLIGHT][2];
+    umqtt_session session;
 } umqtt_client_obj_t;
 
 // connect: each field where umqtt_connect_options has it, from keep_alive_s on
