@@ -113,51 +113,22 @@ typedef struct _umqtt_keeper_t {
 
 enum { KEEPER_RUNNING, KEEPER_STOPPED, KEEPER_ORPHANED };
 
+// The order is for code size: Thumb-2 reaches a byte field at offsets up to
+// 31 and a word field up to 124 with a 2-byte instruction (4 bytes beyond),
+// so the small fields come first, the words most used next, the session and
+// the in-flight table last.
 typedef struct _umqtt_client_obj_t {
     mp_obj_base_t base;
-    // connection parameters, as given (str or bytes)
-    mp_obj_t client_id, server, user, ssl_params, will_topic, will_msg;
-    // our own copy of the password, wiped when replaced or finalised
-    uint8_t *password;
-    size_t password_len;
-    mp_obj_t callback, error_callback;
-    // attributes a script set on the client (QuecPython's is a Python
-    // object), created with the first one
-    mp_obj_t attrs;
-    // returns (client_id, user, password) before every CONNECT, or None
-    mp_obj_t credentials_callback;
-    // the subscription table (layout private to the Rust core)
-    uint8_t *subs;
-    size_t subs_cap;
-    // the stream we read and write (TLS or TCP), the TCP socket, its ipoll
-    mp_obj_t sock, tcp, ipoll;
-    // a stream the script connected us over (connect(sock=...)), else NULL
-    mp_obj_t given_stream;
-    umqtt_keeper_t *keeper;
-    // error-callback reports made under the lock, told once it is released
-    mp_obj_t report_exc;
-    uint8_t reports[REPORTS_MAX];
-    uint8_t n_reports;
-    // receive buffer: bytes [rx_start, rx_end) are received, not yet parsed
-    uint8_t *rx;
-    size_t rx_cap, rx_start, rx_end;
-    uint8_t *tx;
-    size_t tx_cap;
-    mp_int_t port;
-    // bumped for every new link: a reply or wait spanning a relink is stale
-    uint32_t link_id;
-    // packets handled by any thread: wait_msg returns once it moves
-    uint32_t packets_handled;
-    // its value when a script call last returned: packets the background
-    // thread handled since (a PINGRESP after ping()) count for the next
-    // wait_msg, as they would wait in QuecPython's socket
-    uint32_t packets_seen;
-    // why the last link was lost: an errno, or a core status (protocol error)
-    int last_errno;
-    int32_t last_status;
-    // reconn=False: a lost link the keeper still has to report (REP_*), and why
-    int lost_errno;
+    uint8_t callers;
+    // bumped by disconnect(): a wait_msg() blocked across it returns None,
+    // also when connect() came before it woke
+    uint8_t disconnects;
+    // reconn=False: a lost link the keeper still has to report (REP_*); why: lost_errno
     uint8_t lost_report;
+    uint8_t n_reports, queue_size;
+    bool ssl, reconn, has_password, session_present;
+    // error_register_cb(f, True); disconnect() called (wait_msg returns None)
+    bool detailed_reports, disconnected, manage, ipv6;
     // CONNECT's fixed options, in umqtt_connect_options' layout: copied as one
     struct {
         uint16_t keepalive;
@@ -165,18 +136,49 @@ typedef struct _umqtt_client_obj_t {
         bool will_retain, clean_session;
         uint8_t pingmaxnum;
     } connect;
-    uint8_t queue_size, callers;
-    // bumped by disconnect(): a wait_msg() blocked across it returns None,
-    // also when connect() came before it woke
-    uint8_t disconnects;
-    bool ssl, reconn, has_password, session_present;
-    // error_register_cb(f, True); disconnect() called (wait_msg returns None)
-    bool detailed_reports, disconnected, manage, ipv6;
+    // error-callback reports made under the lock, told once it is released
+    uint8_t reports[REPORTS_MAX];
+    // the stream we read and write (TLS or TCP), the TCP socket, its ipoll
+    mp_obj_t sock, tcp, ipoll;
+    // receive buffer: bytes [rx_start, rx_end) are received, not yet parsed
+    uint8_t *rx;
+    size_t rx_cap, rx_start, rx_end;
+    uint8_t *tx;
+    size_t tx_cap;
+    // bumped for every new link: a reply or wait spanning a relink is stale
+    uint32_t link_id;
+    // packets handled by any thread: wait_msg returns once it moves
+    uint32_t packets_handled;
+    umqtt_keeper_t *keeper;
+    // the subscription table (layout private to the Rust core)
+    uint8_t *subs;
+    size_t subs_cap;
+    mp_obj_t callback, error_callback;
+    // a stream the script connected us over (connect(sock=...)), else NULL
+    mp_obj_t given_stream;
+    // why the last link was lost: an errno, or a core status (protocol error)
+    int last_errno;
+    int32_t last_status;
+    int lost_errno;
+    mp_obj_t report_exc;
+    // attributes a script set on the client (QuecPython's is a Python
+    // object), created with the first one
+    mp_obj_t attrs;
+    // our own copy of the password, wiped when replaced or finalised
+    uint8_t *password;
+    size_t password_len;
+    // its value when a script call last returned: packets the background
+    // thread handled since (a PINGRESP after ping()) count for the next
+    // wait_msg, as they would wait in QuecPython's socket
+    uint32_t packets_seen;
+    mp_int_t port;
+    // connection parameters, as given (str or bytes)
+    mp_obj_t client_id, server, user, ssl_params, will_topic, will_msg;
+    // returns (client_id, user, password) before every CONNECT, or None
+    mp_obj_t credentials_callback;
     #if MICROPY_PY_THREAD
     mp_thread_mutex_t mutex;
     #endif
-    // Last, so that the fields above sit at small offsets, which Thumb-2
-    // reaches with 2-byte instructions (4 bytes beyond 124).
     // topic and payload of each in-flight QoS 1/2 message, for retransmission
     mp_obj_t inflight[UMQTT_MAX_INFLIGHT][2];
     umqtt_session session;
