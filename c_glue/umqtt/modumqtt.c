@@ -330,8 +330,10 @@ typedef struct {
 // Calls fun with the client unlocked (blocking calls, user callbacks) and
 // locks it again, also when fun raises. msg: the message whose callback fun
 // is, else NULL; a callback's exception is printed.
-static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_args, size_t n_kw,
-    const mp_obj_t *args, const delivery_t *msg) {
+// n: the positional arguments' count, plus the keyword ones' times 256 (one
+// register argument fewer at each call).
+static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n, const mp_obj_t *args,
+    const delivery_t *msg) {
     // a user callback does not read the link: meanwhile the keeper keeps it
     // alive (msg is not changed after nlr_push: still valid after a raise)
     bool reading = msg != NULL;
@@ -340,7 +342,7 @@ static mp_obj_t call_unlocked(umqtt_client_obj_t *self, mp_obj_t fun, size_t n_a
     mp_obj_t result = mp_const_none;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        result = mp_call_function_n_kw(fun, n_args, n_kw, args);
+        result = mp_call_function_n_kw(fun, n & 0xff, n >> 8, args);
         nlr_pop();
     } else {
         mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
@@ -379,7 +381,7 @@ static MP_NOINLINE mp_obj_t sleep_ms_fun(void) {
 
 static void sleep_unlocked(umqtt_client_obj_t *self, uint32_t ms) {
     mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms);
-    call_unlocked(self, sleep_ms_fun(), 1, 0, &arg, NULL);
+    call_unlocked(self, sleep_ms_fun(), 1, &arg, NULL);
 }
 
 /******************************************************************************/
@@ -680,7 +682,7 @@ static void wait_readable(umqtt_client_obj_t *self, uint32_t ms) {
     uint32_t slice = self->callers > 1 ? WAIT_SLICE_SHARED_MS : WAIT_SLICE_MS;
     mp_obj_t arg = MP_OBJ_NEW_SMALL_INT(ms < slice ? ms : slice);
     // the bound ipoll keeps its poller (and socket) alive while we wait
-    call_unlocked(self, self->ipoll, 1, 0, &arg, NULL);
+    call_unlocked(self, self->ipoll, 1, &arg, NULL);
 }
 
 // Whether to call the core again: it said UMQTT_ERR_BUFFER_TOO_SMALL and
@@ -834,7 +836,7 @@ static int handle_buffered(umqtt_client_obj_t *self, delivery_t *d, bool stop_at
 static void deliver(umqtt_client_obj_t *self, delivery_t *d) {
     if (self->callback != mp_const_none) {
         mp_obj_t args[2] = { d->topic, d->msg };
-        call_unlocked(self, self->callback, 2, 0, args, d);
+        call_unlocked(self, self->callback, 2, args, d);
     }
     if (d->reply_len > 0 && self->link_id == d->link_id) {
         write_all(self, d->reply, d->reply_len);
@@ -1000,7 +1002,7 @@ static mp_obj_t wrap_tls_context(umqtt_client_obj_t *self, mp_obj_t tcp, const m
         mp_call_function_2(mp_load_attr(ctx, MP_QSTR_load_cert_chain), o[TLS_CERT], o[TLS_KEY]);
     }
     mp_obj_t args[3] = { tcp, MP_OBJ_NEW_QSTR(MP_QSTR_server_hostname), o[TLS_HOSTNAME] };
-    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1, 1, args, NULL);
+    return call_unlocked(self, mp_load_attr(ctx, MP_QSTR_wrap_socket), 1 + 256, args, NULL);
 }
 #endif
 
@@ -1037,7 +1039,7 @@ static mp_obj_t wrap_tls(umqtt_client_obj_t *self, mp_obj_t tcp) {
             n_kw++;
         }
     }
-    return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1, n_kw, args, NULL);
+    return call_unlocked(self, mp_load_attr(ussl, MP_QSTR_wrap_socket), 1 + 256 * n_kw, args, NULL);
 }
 
 // getaddrinfo, unlocked. Its failure in QuecPython's words (ValueError).
@@ -1045,7 +1047,7 @@ static mp_obj_t resolve(umqtt_client_obj_t *self, mp_obj_t socket_mod) {
     mp_obj_t args[2] = { self->server, MP_OBJ_NEW_SMALL_INT(self->port) };
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, 0, args, NULL);
+        mp_obj_t infos = call_unlocked(self, mp_load_attr(socket_mod, MP_QSTR_getaddrinfo), 2, args, NULL);
         nlr_pop();
         return infos;
     }
@@ -1092,7 +1094,7 @@ static inline MP_ALWAYSINLINE void open_link(umqtt_client_obj_t *self, mp_obj_t 
         if (own) {
             mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_MS / 1000);
             mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), timeout);
-            call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, 0, &fields[4], NULL);
+            call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, &fields[4], NULL);
             // one packet per write leaves at once (IPPROTO_TCP 6, TCP_NODELAY 1 on Linux and lwIP)
             mp_obj_t opt[3] = { MP_OBJ_NEW_SMALL_INT(6), MP_OBJ_NEW_SMALL_INT(1), MP_OBJ_NEW_SMALL_INT(1) };
             mp_obj_t setsockopt = mp_load_attr(tcp, MP_QSTR_setsockopt);
@@ -1142,7 +1144,7 @@ static void take_credentials(umqtt_client_obj_t *self) {
     // fresh credentials for every login (Huawei's hour-stamped passwords)
     // a non-NULL empty argument array: a bound method would memcpy from it
     mp_obj_t no_args[1] = { MP_OBJ_NULL };
-    mp_obj_t got = call_unlocked(self, self->credentials_callback, 0, 0, no_args, NULL);
+    mp_obj_t got = call_unlocked(self, self->credentials_callback, 0, no_args, NULL);
     size_t n;
     mp_obj_t *creds;
     mp_obj_get_array(got, &n, &creds);
