@@ -136,6 +136,7 @@ typedef struct _umqtt_client_obj_t {
         bool will_retain, clean_session;
         uint8_t pingmaxnum;
     } connect;
+    uint16_t port;
     // error-callback reports made under the lock, told once it is released
     uint8_t reports[REPORTS_MAX];
     // the stream we read and write (TLS or TCP), the TCP socket, its ipoll
@@ -171,7 +172,6 @@ typedef struct _umqtt_client_obj_t {
     // thread handled since (a PINGRESP after ping()) count for the next
     // wait_msg, as they would wait in QuecPython's socket
     uint32_t packets_seen;
-    mp_int_t port;
     // connection parameters, as given (str or bytes)
     mp_obj_t client_id, server, user, ssl_params, will_topic, will_msg;
     // returns (client_id, user, password) before every CONNECT, or None
@@ -2201,7 +2201,7 @@ static mp_obj_t topic_list_op(umqtt_client_obj_t *self, void *ctx) {
 
 // QuecPython's attribute names and the fields behind them: a table, smaller
 // than a switch.
-enum { F_OBJ, F_BOOL, F_U8, F_U16, F_INT };
+enum { F_OBJ, F_BOOL, F_U8, F_U16 };
 typedef struct {
     uint16_t name;
     uint16_t kind : 3, offset : 13;
@@ -2210,7 +2210,7 @@ typedef struct {
 static const field_t fields[] = {
     FIELD(client_id, F_OBJ, client_id),
     FIELD(server, F_OBJ, server),
-    FIELD(port, F_INT, port),
+    FIELD(port, F_U16, port),
     FIELD(user, F_OBJ, user),
     FIELD(keepalive, F_U16, connect.keepalive),
     FIELD(ssl, F_BOOL, ssl),
@@ -2251,10 +2251,8 @@ static mp_obj_t field(umqtt_client_obj_t *self, qstr attr) {
                 return mp_obj_new_bool(*(const bool *)at);
             case F_U8:
                 return MP_OBJ_NEW_SMALL_INT(*at);
-            case F_U16:
-                return MP_OBJ_NEW_SMALL_INT(*(const uint16_t *)at);
             default:
-                return MP_OBJ_NEW_SMALL_INT(*(const mp_int_t *)at);
+                return MP_OBJ_NEW_SMALL_INT(*(const uint16_t *)at);
         }
     }
     return MP_OBJ_NULL;
