@@ -732,7 +732,7 @@ fuzz_target!(|input: (u32, u32, u16, Vec<Op>)| {
                 match w.s.subscribe(&mut w.arena, filter, qos, w.now, &mut out) {
                     Ok((n, pid)) => {
                         assert!(n <= out.len());
-                        let e = subs::entries(&w.arena).find(|e| e.filter == filter.as_str());
+                        let e = subs::entries(&w.arena).find(|e| e.filter == filter.as_bytes());
                         let e = e.expect("subscribed filter not in the table");
                         assert_eq!(e.qos, qos);
                         if connected {
@@ -768,7 +768,7 @@ fuzz_target!(|input: (u32, u32, u16, Vec<Op>)| {
                 match w.s.unsubscribe(&mut w.arena, filter, w.now, &mut out) {
                     Ok((n, pid)) => {
                         assert!(n <= out.len());
-                        let e = subs::entries(&w.arena).find(|e| e.filter == filter.as_str());
+                        let e = subs::entries(&w.arena).find(|e| e.filter == filter.as_bytes());
                         if connected {
                             assert_ne!(pid, 0);
                             if let Some(e) = e {
@@ -829,7 +829,7 @@ fuzz_target!(|input: (u32, u32, u16, Vec<Op>)| {
                             match mqtt_core::decode(&out[..o.len]) {
                                 Ok(Status::Complete((Packet::Publish(p), _))) => {
                                     assert_eq!(p.payload, payload.as_slice());
-                                    assert_eq!(p.topic, topic.as_str());
+                                    assert_eq!(p.topic, topic.as_bytes());
                                 }
                                 other => panic!("our PUBLISH does not decode: {other:?}"),
                             }

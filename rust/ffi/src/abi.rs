@@ -5,7 +5,6 @@
 //! at its own narrow `unsafe` block; what follows is safe code.
 
 use core::ffi::c_char;
-use core::str::Utf8Error;
 
 /// A required pointer was NULL (or a NULL buffer came with a non-zero length).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,9 +122,19 @@ pub fn status_index(status: i32) -> usize {
     usize::try_from(i64::from(status).wrapping_neg()).unwrap_or(usize::MAX)
 }
 
-/// Bytes as UTF-8 text.
-pub fn utf8(bytes: &[u8]) -> Result<&str, Utf8Error> {
-    core::str::from_utf8(bytes)
+/// Bytes that are not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUtf8;
+
+/// Bytes as UTF-8 text, checked by the core's small validator (so the device
+/// image carries no `core::str::from_utf8`).
+pub fn utf8(bytes: &[u8]) -> Result<&str, NotUtf8> {
+    if !mqtt_core::codec::validate::is_utf8(bytes) {
+        return Err(NotUtf8);
+    }
+    // SAFETY: `is_utf8` accepts exactly the bytes `core::str::from_utf8`
+    // accepts (property-tested against it in mqtt_core), so `bytes` is UTF-8.
+    Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 use core::ffi::c_char;
 use core::mem::{align_of, size_of};
 use core::ptr;
-use core::str::Utf8Error;
 
 use mqtt_core::codec::{
     decode_fixed_header, validate, DecodeError, EncodeError, FieldError, LastWill, PacketType,
@@ -146,8 +145,8 @@ impl From<NullPointer> for umqtt_status_code {
     }
 }
 
-impl From<Utf8Error> for umqtt_status_code {
-    fn from(_: Utf8Error) -> Self {
+impl From<abi::NotUtf8> for umqtt_status_code {
+    fn from(_: abi::NotUtf8) -> Self {
         UMQTT_ERR_INVALID_UTF8
     }
 }
@@ -737,7 +736,7 @@ fn fill_event(ev: &mut umqtt_event, buf: &[u8], event: &Event<'_>) {
             UMQTT_EVENT_CONNACK
         }
         Event::Publish { publish, duplicate } => {
-            ev.topic_offset = offset_in(buf, publish.topic.as_bytes());
+            ev.topic_offset = offset_in(buf, publish.topic);
             ev.topic_len = publish.topic.len();
             ev.payload_offset = offset_in(buf, publish.payload);
             ev.payload_len = publish.payload.len();
@@ -1380,7 +1379,7 @@ pub unsafe extern "C" fn umqtt_check_topic_name(topic: umqtt_slice) -> i32 {
     let topic = unsafe { abi::input(topic.ptr, topic.len) };
     status((|| {
         let name = text(topic?)?;
-        validate::topic_name(name).map_err(field_status)
+        validate::topic_name(name.as_bytes()).map_err(field_status)
     })())
 }
 

@@ -196,7 +196,7 @@ impl Client {
             dup: false,
             qos_pid,
             retain: false,
-            topic,
+            topic: topic.as_bytes(),
             payload,
         }))
         .await
@@ -206,7 +206,7 @@ impl Client {
         let topics: Vec<SubscribeTopic<'_>> = filters
             .iter()
             .map(|(f, q)| SubscribeTopic {
-                filter: f,
+                filter: f.as_bytes(),
                 qos: QoS::from_u8(*q).unwrap_or(QoS::AtMostOnce),
             })
             .collect();
@@ -289,7 +289,7 @@ fn to_owned(p: &Packet<'_>) -> In {
     match p {
         Packet::ConnAck(a) => In::ConnAck(a.code.as_u8()),
         Packet::Publish(p) => In::Publish {
-            topic: p.topic.to_string(),
+            topic: p.topic_str().to_string(),
             payload: p.payload.to_vec(),
             qos: p.qos_pid.qos().as_u8(),
             pid: p.qos_pid.packet_id(),

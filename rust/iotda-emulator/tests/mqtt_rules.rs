@@ -182,7 +182,7 @@ async fn publish_limits_disconnect() {
             dup: false,
             qos_pid: mqtt_core::codec::QosPid::AtMostOnce,
             retain: true,
-            topic: &report,
+            topic: report.as_bytes(),
             payload: b"{}",
         },
     ))

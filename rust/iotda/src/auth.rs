@@ -161,7 +161,7 @@ fn write_client_id_and_password(
     let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
     let client_id_len = concat(
         client_id,
-        &[id.as_bytes(), b"_0_", &[sign_type.digit()], b"_", timestamp],
+        &[id, b"_0_", &[sign_type.digit()], b"_", timestamp],
     )?;
     password_for(sign_type, timestamp, secret, password_out);
     Ok(client_id_len)

@@ -289,17 +289,10 @@ pub fn build_kind(
     let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
     let param: &[u8] = match kind.param() {
         Param::None => b"",
-        Param::RequestId => validate::request_id(param)
-            .map_err(Error::RequestId)?
-            .as_bytes(),
-        Param::Name => validate::topic_name(param)
-            .map_err(Error::TopicName)?
-            .as_bytes(),
+        Param::RequestId => validate::request_id(param).map_err(Error::RequestId)?,
+        Param::Name => validate::topic_name(param).map_err(Error::TopicName)?,
     };
-    concat(
-        out,
-        &[PREFIX.as_bytes(), id.as_bytes(), b"/", kind.path(), param],
-    )
+    concat(out, &[PREFIX.as_bytes(), id, b"/", kind.path(), param])
 }
 
 /// Write `topic` for `device_id` into `out`; the inverse of [`parse`].
@@ -378,7 +371,7 @@ pub fn build_subscription(
     out: &mut [u8],
 ) -> Result<usize, Error> {
     let id = validate::device_id(device_id).map_err(Error::DeviceId)?;
-    concat(out, &[PREFIX.as_bytes(), id.as_bytes(), b"/", sub.path()])
+    concat(out, &[PREFIX.as_bytes(), id, b"/", sub.path()])
 }
 
 /// Classify a device topic: `Some((device_id, topic))` for a topic under
@@ -386,12 +379,17 @@ pub fn build_subscription(
 /// otherwise (the returned topic is never [`Topic::NotOurs`]).
 pub fn parse(topic: &[u8]) -> Option<(&str, Topic<'_>)> {
     let (id, kind, param) = parse_parts(topic)?;
+    // already checked as UTF-8; &str for the emulator's typed topics
+    let (id, param) = (
+        core::str::from_utf8(id).ok()?,
+        core::str::from_utf8(param).ok()?,
+    );
     Some((id, Topic::from_kind(kind, param)))
 }
 
 /// [`parse`] as plain parts: the device id, the kind and its parameter
 /// (`""` for parameterless kinds).
-fn parse_parts(topic: &[u8]) -> Option<(&str, Kind, &str)> {
+fn parse_parts(topic: &[u8]) -> Option<(&[u8], Kind, &[u8])> {
     // bytes, not core::str::from_utf8 of the whole topic: every piece that
     // is not ASCII text of ours is validated as UTF-8 below, and pieces split
     // at ASCII bytes are valid UTF-8 exactly when the whole topic is
@@ -403,7 +401,7 @@ fn parse_parts(topic: &[u8]) -> Option<(&str, Kind, &str)> {
     Kind::ALL.iter().find_map(|&kind| {
         let param = rest.strip_prefix(kind.path())?;
         let param = match kind.param() {
-            Param::None => param.is_empty().then_some("")?,
+            Param::None => param.is_empty().then_some(&b""[..])?,
             Param::RequestId => validate::request_id(param).ok()?,
             Param::Name => validate::topic_name(param).ok()?,
         };
@@ -414,17 +412,23 @@ fn parse_parts(topic: &[u8]) -> Option<(&str, Kind, &str)> {
 /// Classify `topic` as seen by `device_id`: anything not in that device's
 /// tree (another device, unknown path, malformed) is [`Topic::NotOurs`].
 pub fn classify_for<'t>(device_id: &[u8], topic: &'t [u8]) -> Topic<'t> {
-    match kind_for(device_id, topic) {
+    match kind_for(device_id, topic).and_then(|(kind, param)| Some((kind, utf8(param)?))) {
         Some((kind, param)) => Topic::from_kind(kind, param),
         None => Topic::NotOurs,
     }
 }
 
+/// A parameter already checked as UTF-8, as `&str` for [`Topic`] (the
+/// device's own paths keep bytes and never call this).
+fn utf8(param: &[u8]) -> Option<&str> {
+    core::str::from_utf8(param).ok()
+}
+
 /// [`classify_for`] as plain parts: the kind and its parameter, `None` for
 /// [`Topic::NotOurs`].
-fn kind_for<'t>(device_id: &[u8], topic: &'t [u8]) -> Option<(Kind, &'t str)> {
+fn kind_for<'t>(device_id: &[u8], topic: &'t [u8]) -> Option<(Kind, &'t [u8])> {
     match parse_parts(topic) {
-        Some((id, kind, param)) if id.as_bytes() == device_id => Some((kind, param)),
+        Some((id, kind, param)) if id == device_id => Some((kind, param)),
         _ => None,
     }
 }
@@ -438,7 +442,7 @@ pub const REQUEST_ID_QUERY: &str = "?request_id=";
 /// on a kind that carries its own request id or name, or an invalid request
 /// id, is [`Topic::NotOurs`].
 pub fn classify_with_query<'t>(device_id: &[u8], topic: &'t [u8]) -> (Topic<'t>, Option<&'t str>) {
-    match classify_kind(device_id, topic) {
+    match classify_kind(device_id, topic).and_then(|(kind, param)| Some((kind, utf8(param)?))) {
         // a parameterless kind's parameter is the suffix's request id, if any
         Some((kind, rid)) if matches!(kind.param(), Param::None) => {
             (Topic::from_kind(kind, ""), (!rid.is_empty()).then_some(rid))
@@ -452,7 +456,7 @@ pub fn classify_with_query<'t>(device_id: &[u8], topic: &'t [u8]) -> (Topic<'t>,
 /// the kind, and the request id or name the topic carries or else the
 /// suffix's request id (`""` when there is neither); `None` for
 /// [`Topic::NotOurs`].
-pub fn classify_kind<'t>(device_id: &[u8], topic: &'t [u8]) -> Option<(Kind, &'t str)> {
+pub fn classify_kind<'t>(device_id: &[u8], topic: &'t [u8]) -> Option<(Kind, &'t [u8])> {
     // the last '?': a request id has none of its own
     let split = topic.iter().rposition(|&b| b == b'?').and_then(|at| {
         let (base, rest) = topic.split_at(at);
@@ -736,7 +740,7 @@ mod tests {
             t.push(b'/');
             t.extend_from_slice(path.as_bytes());
             t.extend_from_slice(&tail);
-            fn reference(topic: &[u8]) -> Option<(&str, Kind, &str)> {
+            fn reference(topic: &[u8]) -> Option<(&[u8], Kind, &[u8])> {
                 let s = core::str::from_utf8(topic).ok()?;
                 let rest = s.strip_prefix(PREFIX)?;
                 let slash = rest.bytes().position(|b| b == b'/')?;
@@ -750,7 +754,7 @@ mod tests {
                         Param::RequestId => validate::request_id(param.as_bytes()).is_ok(),
                         Param::Name => validate::topic_name(param.as_bytes()).is_ok(),
                     };
-                    ok.then_some((id, kind, param))
+                    ok.then_some((id.as_bytes(), kind, param.as_bytes()))
                 })
             }
             prop_assert_eq!(parse_parts(&t), reference(&t));
@@ -781,13 +785,18 @@ mod tests {
                 Some((base, rid)) => {
                     let topic = whole(base);
                     match (topic.kind(), validate::request_id(rid)) {
-                        (Some(k), Ok(rid)) if matches!(k.param(), Param::None) => (topic, Some(rid)),
+                        (Some(k), Ok(rid)) if matches!(k.param(), Param::None) => {
+                            (topic, Some(core::str::from_utf8(rid).unwrap()))
+                        }
                         _ => (Topic::NotOurs, None),
                     }
                 }
             };
             prop_assert_eq!(classify_with_query(b"dev", t), expected);
-            let parts = expected.0.kind().map(|k| (k, expected.1.unwrap_or(expected.0.param())));
+            let parts = expected
+                .0
+                .kind()
+                .map(|k| (k, expected.1.unwrap_or(expected.0.param()).as_bytes()));
             prop_assert_eq!(classify_kind(b"dev", t), parts);
         }
 

@@ -41,7 +41,7 @@ impl fmt::Display for IdError {
 
 impl core::error::Error for IdError {}
 
-fn check(id: &[u8], max: usize, allow_slash: bool) -> Result<&str, IdError> {
+fn check(id: &[u8], max: usize, allow_slash: bool) -> Result<&[u8], IdError> {
     if id.is_empty() {
         return Err(IdError::Empty);
     }
@@ -55,23 +55,28 @@ fn check(id: &[u8], max: usize, allow_slash: bool) -> Result<&str, IdError> {
     {
         return Err(IdError::Forbidden { byte, at });
     }
-    core::str::from_utf8(id).map_err(|_| IdError::NotUtf8)
+    // bytes, not core::str::from_utf8: the device image then carries no copy of it
+    if mqtt_core::codec::validate::is_utf8(id) {
+        Ok(id)
+    } else {
+        Err(IdError::NotUtf8)
+    }
 }
 
 /// A device id: 1..=128 bytes of UTF-8 without `/ + #` or NUL.
-pub fn device_id(id: &[u8]) -> Result<&str, IdError> {
+pub fn device_id(id: &[u8]) -> Result<&[u8], IdError> {
     check(id, MAX_DEVICE_ID_LEN, false)
 }
 
 /// A request id: 1..=128 bytes of UTF-8 without `/ + #` or NUL.
-pub fn request_id(id: &[u8]) -> Result<&str, IdError> {
+pub fn request_id(id: &[u8]) -> Result<&[u8], IdError> {
     check(id, MAX_REQUEST_ID_LEN, false)
 }
 
 /// A custom topic name (after `$oc/devices/{id}/user/`): 1..=128 bytes of
 /// UTF-8 without `+ #` or NUL, where `/` separates levels but no level may be
 /// empty (no leading, trailing or doubled `/`).
-pub fn topic_name(name: &[u8]) -> Result<&str, IdError> {
+pub fn topic_name(name: &[u8]) -> Result<&[u8], IdError> {
     let s = check(name, MAX_TOPIC_NAME_LEN, true)?;
     if let Some(at) = empty_level(name) {
         return Err(IdError::Forbidden { byte: b'/', at });
@@ -109,11 +114,11 @@ mod tests {
     fn accepts_ordinary_ids() {
         assert_eq!(
             device_id(b"5fbbb784b4ec2202e982e643_868540050954037"),
-            Ok("5fbbb784b4ec2202e982e643_868540050954037")
+            Ok(&b"5fbbb784b4ec2202e982e643_868540050954037"[..])
         );
-        assert_eq!(request_id(b"abc-123=x"), Ok("abc-123=x"));
-        assert_eq!(device_id("设备_1".as_bytes()), Ok("设备_1"));
-        assert_eq!(device_id(&[b'a'; 128]).map(str::len), Ok(128));
+        assert_eq!(request_id(b"abc-123=x"), Ok(&b"abc-123=x"[..]));
+        assert_eq!(device_id("设备_1".as_bytes()), Ok("设备_1".as_bytes()));
+        assert_eq!(device_id(&[b'a'; 128]).map(<[u8]>::len), Ok(128));
     }
 
     #[test]
@@ -148,8 +153,8 @@ mod tests {
 
     #[test]
     fn topic_names() {
-        assert_eq!(topic_name(b"a/b/c"), Ok("a/b/c"));
-        assert_eq!(topic_name(b"temp"), Ok("temp"));
+        assert_eq!(topic_name(b"a/b/c"), Ok(&b"a/b/c"[..]));
+        assert_eq!(topic_name(b"temp"), Ok(&b"temp"[..]));
         for (bad, at) in [(&b"/a"[..], 0), (b"a/", 1), (b"a//b", 2), (b"/", 0)] {
             assert_eq!(
                 topic_name(bad),

@@ -78,7 +78,7 @@ impl Owned {
                 dup: *dup && *qos != QoS::AtMostOnce,
                 qos_pid: QosPid::new(*qos, *pid),
                 retain: *retain,
-                topic,
+                topic: topic.as_bytes(),
                 payload,
             })),
             Owned::Ack(kind, id) => f(match kind {
@@ -91,7 +91,10 @@ impl Owned {
             Owned::Subscribe(packet_id, topics) => {
                 let topics: Vec<SubscribeTopic<'_>> = topics
                     .iter()
-                    .map(|(filter, qos)| SubscribeTopic { filter, qos: *qos })
+                    .map(|(filter, qos)| SubscribeTopic {
+                        filter: filter.as_bytes(),
+                        qos: *qos,
+                    })
                     .collect();
                 f(Packet::Subscribe(Subscribe {
                     packet_id: *packet_id,

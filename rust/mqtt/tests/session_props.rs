@@ -114,7 +114,7 @@ fn check_invariants(session: &Session, table: &[u8]) -> Result<(), TestCaseError
     prop_assert!(session.requests().len() <= MAX_REQUESTS);
     let entries: Vec<_> = subs::entries(table).collect();
     prop_assert!(entries.len() <= MAX_SUBSCRIPTIONS);
-    let mut filters: Vec<&str> = entries.iter().map(|e| e.filter).collect();
+    let mut filters: Vec<&[u8]> = entries.iter().map(|e| e.filter).collect();
     filters.sort_unstable();
     filters.dedup();
     prop_assert_eq!(filters.len(), entries.len(), "filters are unique");
@@ -228,7 +228,7 @@ proptest! {
                         match session.subscribe(&mut table, FILTERS[filter], qos, now, &mut out) {
                             Ok((_, id)) => {
                                 if id != 0 { last_sub_id = id; }
-                                prop_assert!(subs::entries(&table).any(|e| e.filter == FILTERS[filter] && e.qos == qos));
+                                prop_assert!(subs::entries(&table).any(|e| e.filter == FILTERS[filter].as_bytes() && e.qos == qos));
                             }
                             Err(_) => prop_assert_eq!(&table, &before, "nothing changes on error"),
                         }

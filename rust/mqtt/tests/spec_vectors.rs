@@ -77,7 +77,7 @@ fn publish_example() {
     let Packet::Publish(publish) = decode_all(&bytes) else {
         panic!("not publish")
     };
-    assert_eq!(publish.topic, "a/b");
+    assert_eq!(publish.topic, b"a/b");
     assert_eq!(publish.qos_pid, QosPid::AtLeastOnce(10));
     assert_eq!(publish.payload, b"hi");
 }
@@ -97,11 +97,11 @@ fn subscribe_example() {
         topics,
         [
             SubscribeTopic {
-                filter: "a/b",
+                filter: b"a/b",
                 qos: QoS::AtLeastOnce
             },
             SubscribeTopic {
-                filter: "c/d",
+                filter: b"c/d",
                 qos: QoS::ExactlyOnce
             },
         ]

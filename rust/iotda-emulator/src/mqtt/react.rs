@@ -19,7 +19,7 @@ impl Conn {
         };
         let up = Uplink {
             seq: dev.uplink_count,
-            topic: p.topic.to_string(),
+            topic: p.topic_str().to_string(),
             payload: p.payload.to_vec(),
             qos: p.qos_pid.qos().as_u8(),
             time: event_time_now(),
@@ -28,7 +28,7 @@ impl Conn {
             rejected,
         };
         let (text, encoding) = payload_text(p.payload);
-        let ev = json!({"topic": p.topic, "qos": up.qos, "payload": text, "encoding": encoding,
+        let ev = json!({"topic": p.topic_str(), "qos": up.qos, "payload": text, "encoding": encoding,
                         "request_id": up.request_id, "uplink_seq": up.seq, "uplinks": dev.uplink_count + 1});
         dev.uplink_count += 1;
         if dev.uplinks.len() >= shared.config.uplink_history.max(1) {
@@ -53,7 +53,7 @@ impl Conn {
             log!(
                 "uplink #{n} {} {} qos={} {}",
                 self.device_id,
-                p.topic,
+                p.topic_str(),
                 p.qos_pid.qos().as_u8(),
                 text
             );

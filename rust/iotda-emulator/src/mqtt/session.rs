@@ -159,7 +159,7 @@ impl Conn {
             dup: false,
             qos_pid,
             retain: false,
-            topic: &topic,
+            topic: topic.as_bytes(),
             payload: &payload,
         }))
         .await
@@ -191,7 +191,7 @@ impl Conn {
                 dup: true,
                 qos_pid: QosPid::AtLeastOnce(pid),
                 retain: false,
-                topic: &topic,
+                topic: topic.as_bytes(),
                 payload: &payload,
             }))
             .await?;
@@ -295,10 +295,11 @@ impl Conn {
                         self.device_id
                     );
                     for t in s.topics.iter() {
-                        let known = dev.subscriptions.iter().any(|(f, _)| f == t.filter);
+                        let filter = t.filter_str();
+                        let known = dev.subscriptions.iter().any(|(f, _)| f == filter);
                         let refused = if t.qos == QoS::ExactlyOnce {
                             Some("IoTDA has no QoS 2".to_string())
-                        } else if let Err(why) = check_filter(&self.device_id, t.filter, &limits) {
+                        } else if let Err(why) = check_filter(&self.device_id, filter, &limits) {
                             Some(why)
                         } else if !known && dev.subscriptions.len() >= limits.max_subscriptions {
                             Some(format!(
@@ -313,18 +314,18 @@ impl Conn {
                                 log!(
                                     "{}: SUBSCRIBE {} refused (0x80): {why}",
                                     self.device_id,
-                                    t.filter
+                                    filter
                                 );
                                 SubackReturnCode::Failure
                             }
                             None => {
-                                dev.subscriptions.retain(|(f, _)| f != t.filter);
-                                dev.subscriptions.push((t.filter.to_string(), t.qos));
-                                desired_topic |= crate::state::topic_matches(t.filter, &set_topic);
+                                dev.subscriptions.retain(|(f, _)| f != filter);
+                                dev.subscriptions.push((filter.to_string(), t.qos));
+                                desired_topic |= crate::state::topic_matches(filter, &set_topic);
                                 log!(
                                     "{}: subscribed {} qos={}",
                                     self.device_id,
-                                    t.filter,
+                                    filter,
                                     t.qos.as_u8()
                                 );
                                 SubackReturnCode::Success(t.qos)
@@ -373,19 +374,22 @@ impl Conn {
     async fn on_publish(&mut self, p: Publish<'_>) -> Result<(), Close> {
         let qos = p.qos_pid.qos();
         if qos == QoS::ExactlyOnce {
-            return Err(format!("PUBLISH QoS 2 on {} (IoTDA has no QoS 2)", p.topic));
+            return Err(format!(
+                "PUBLISH QoS 2 on {} (IoTDA has no QoS 2)",
+                p.topic_str()
+            ));
         }
         if p.retain {
             return Err(format!(
                 "PUBLISH with retain on {} (IoTDA has no retained messages)",
-                p.topic
+                p.topic_str()
             ));
         }
         let limits = self.shared.config.limits;
-        let acc = match check_publish(&self.device_id, p.topic, p.payload.len(), &limits) {
+        let acc = match check_publish(&self.device_id, p.topic_str(), p.payload.len(), &limits) {
             Verdict::Close(why) => return Err(why),
             Verdict::Reject(why) => {
-                self.reject(p.topic, &why);
+                self.reject(p.topic_str(), &why);
                 return Ok(());
             }
             Verdict::Accept(a) => a,
@@ -395,7 +399,7 @@ impl Conn {
             .allow(std::time::Instant::now(), limits.uplinks_per_sec)
         {
             self.reject(
-                p.topic,
+                p.topic_str(),
                 &format!("over {} uplinks per second", limits.uplinks_per_sec),
             );
             return Ok(());
@@ -415,7 +419,7 @@ impl Conn {
             self.write(&Packet::PubAck(pid)).await?;
         }
         match too_big {
-            Some(why) => self.reject(p.topic, &why),
+            Some(why) => self.reject(p.topic_str(), &why),
             None => self.react(acc.topic, kind, p.payload),
         }
         // Messages kept for this device go out at its next uplink.

@@ -221,7 +221,7 @@ fn connect<'a>(reader: &mut Reader<'a>) -> Result<Connect<'a>, DecodeError> {
     let client_id = string_field(reader)?;
     let will = if has_will {
         let topic = string_field(reader)?;
-        validate::topic_name(topic)?;
+        validate::topic_name(topic.as_bytes())?;
         let message = binary_field(reader)?;
         Some(LastWill {
             topic,
@@ -267,7 +267,10 @@ fn connack(reader: &mut Reader<'_>) -> Result<ConnAck, DecodeError> {
 
 fn publish<'a>(flags: u8, reader: &mut Reader<'a>) -> Result<Publish<'a>, DecodeError> {
     let qos = QoS::from_u8((flags >> 1) & 0b11)?;
-    let topic = string_field(reader)?;
+    // bytes, as the device keeps them; the string rules first, as for
+    // every other string field
+    let topic = binary_field(reader)?;
+    validate::string_bytes(topic)?;
     validate::topic_name(topic)?;
     let qos_pid = match qos {
         QoS::AtMostOnce => QosPid::AtMostOnce,
@@ -293,7 +296,7 @@ fn filter_list<'a>(
     let bytes = reader.remaining();
     let mut count = 0usize;
     while !reader.is_empty() {
-        validate::topic_filter(string_field(reader)?)?;
+        validate::topic_filter(binary_field(reader)?)?;
         if with_options {
             let options = u8_field(reader)?;
             if options & 0xFC != 0 {
@@ -503,7 +506,7 @@ mod tests {
             panic!("not a subscribe")
         };
         let first = sub.topics.iter().next().unwrap();
-        assert_eq!((first.filter, first.qos), ("#", QoS::AtLeastOnce));
+        assert_eq!((first.filter, first.qos), (&b"#"[..], QoS::AtLeastOnce));
         let mut bad_options = good;
         bad_options[7] = 0x05;
         assert_eq!(decode(&bad_options), Err(DecodeError::ReservedBits));

@@ -231,7 +231,7 @@ fn write_subscribe(
         if writer.counting() {
             validate::topic_filter(topic.filter)?;
         }
-        writer.binary(topic.filter.as_bytes())?;
+        writer.binary(topic.filter)?;
         writer.u8(topic.qos.as_u8());
         Ok(())
     })
@@ -248,7 +248,7 @@ fn write_unsubscribe(
     }
     filters.iter().try_for_each(|filter| {
         if writer.counting() {
-            validate::topic_filter(filter)?;
+            validate::topic_filter(filter.as_bytes())?;
         }
         writer.binary(filter.as_bytes())
     })
@@ -296,7 +296,7 @@ fn write_connect(writer: &mut Writer<'_>, connect: &Connect<'_>) -> Result<(), F
     writer.binary(connect.client_id.as_bytes())?;
     if let Some(will) = &connect.will {
         if writer.counting() {
-            validate::topic_name(will.topic)?;
+            validate::topic_name(will.topic.as_bytes())?;
         }
         writer.binary(will.topic.as_bytes())?;
         writer.binary(will.message)?;
@@ -329,7 +329,7 @@ fn write_publish_variable_header(
     if writer.counting() {
         validate::topic_name(publish.topic)?;
     }
-    writer.binary(publish.topic.as_bytes())?;
+    writer.binary(publish.topic)?;
     if let Some(id) = publish.qos_pid.packet_id() {
         writer.u16(validate::packet_id(id)?);
     }
@@ -430,7 +430,7 @@ mod tests {
         ) {
             let qos = QoS::from_u8(qos).unwrap();
             let topics: Vec<SubscribeTopic<'_>> =
-                names.iter().map(|name| SubscribeTopic { filter: name, qos }).collect();
+                names.iter().map(|name| SubscribeTopic { filter: name.as_bytes(), qos }).collect();
             let filters: Vec<&str> = names.iter().map(|name| name.as_str()).collect();
             let subscribe = Packet::Subscribe(crate::codec::Subscribe {
                 packet_id,
@@ -493,7 +493,7 @@ mod tests {
                 dup: flags & 1 != 0,
                 qos_pid: QosPid::new(qos, packet_id),
                 retain: flags & 2 != 0,
-                topic: name(0).unwrap_or(""),
+                topic: name(0).unwrap_or("").as_bytes(),
                 payload: &payload,
             };
             let mut whole = vec![0u8; cap];
@@ -555,7 +555,7 @@ mod tests {
             dup: false,
             qos_pid: QosPid::AtMostOnce,
             retain: false,
-            topic: "a/+",
+            topic: b"a/+",
             payload: b"",
         };
         assert_eq!(
@@ -564,7 +564,7 @@ mod tests {
         );
         let dup0 = Publish {
             dup: true,
-            topic: "a",
+            topic: b"a",
             ..publish
         };
         assert_eq!(
@@ -572,7 +572,7 @@ mod tests {
             Err(EncodeError::DupWithQos0)
         );
         let topics = [SubscribeTopic {
-            filter: "a/#/b",
+            filter: b"a/#/b",
             qos: QoS::AtMostOnce,
         }];
         let subscribe = Packet::Subscribe(crate::codec::Subscribe {
@@ -604,7 +604,7 @@ mod tests {
             dup: false,
             qos_pid: QosPid::AtLeastOnce(10),
             retain: true,
-            topic: "a/b",
+            topic: b"a/b",
             payload: &[7u8; 200],
         };
         let mut buf = [0u8; 16];
@@ -624,7 +624,7 @@ mod tests {
             dup: false,
             qos_pid: QosPid::AtLeastOnce(10),
             retain: true,
-            topic: "a/b",
+            topic: b"a/b",
             payload: &[7u8; 200],
         };
         let mut whole = [0u8; 300];
@@ -644,7 +644,7 @@ mod tests {
             Err(EncodeError::BufferTooSmall { needed: 10 })
         );
         let bad = Publish {
-            topic: "a/#",
+            topic: b"a/#",
             ..publish
         };
         assert_eq!(

@@ -212,15 +212,33 @@ pub struct Publish<'a> {
     pub dup: bool,
     pub qos_pid: QosPid,
     pub retain: bool,
-    pub topic: &'a str,
+    /// Valid UTF-8 once decoded or encoded (checked then, kept as bytes).
+    pub topic: &'a [u8],
     pub payload: &'a [u8],
+}
+
+impl<'a> Publish<'a> {
+    /// The topic as `&str` (for std users; the device keeps bytes), `""`
+    /// if a caller built this packet with a topic that is not UTF-8.
+    pub fn topic_str(&self) -> &'a str {
+        core::str::from_utf8(self.topic).unwrap_or_default()
+    }
 }
 
 /// One SUBSCRIBE entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubscribeTopic<'a> {
-    pub filter: &'a str,
+    /// Valid UTF-8 once decoded or encoded (checked then, kept as bytes).
+    pub filter: &'a [u8],
     pub qos: QoS,
+}
+
+impl<'a> SubscribeTopic<'a> {
+    /// The filter as `&str` (for std users; the device keeps bytes), `""`
+    /// if a caller built this entry with a filter that is not UTF-8.
+    pub fn filter_str(&self) -> &'a str {
+        core::str::from_utf8(self.filter).unwrap_or_default()
+    }
 }
 
 /// SUBSCRIBE entries: either still on the wire (decoded, already validated) or
@@ -313,7 +331,7 @@ impl<'a> Iterator for SubscribeIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             SubscribeSource::Wire(reader) => {
-                let filter = core::str::from_utf8(reader.binary()?).ok()?;
+                let filter = reader.binary()?;
                 let qos = QoS::from_u8(reader.u8()?).ok()?;
                 Some(SubscribeTopic { filter, qos })
             }

@@ -679,7 +679,7 @@ impl Session {
             dup: false,
             qos_pid: QosPid::new(qos, packet_id),
             retain,
-            topic,
+            topic: topic.as_bytes(),
             payload,
         };
         let (len, payload_included) = encode_publish(&publish, out)?;
@@ -761,7 +761,7 @@ impl Session {
             dup: false,
             qos_pid: QosPid::new(qos, packet_id),
             retain,
-            topic,
+            topic: topic.as_bytes(),
             payload,
         })?;
         self.track(slot, packet_id, qos, retain, false);
@@ -819,7 +819,7 @@ impl Session {
                     dup: entry.sent,
                     qos_pid: QosPid::new(qos, entry.packet_id),
                     retain: entry.retain,
-                    topic,
+                    topic: topic.as_bytes(),
                     payload,
                 };
                 encode_publish(&publish, out)?
@@ -865,7 +865,10 @@ impl Session {
             return Ok((0, 0));
         }
         let packet_id = self.prepare_request(subs)?;
-        let topics = [SubscribeTopic { filter, qos }];
+        let topics = [SubscribeTopic {
+            filter: filter.as_bytes(),
+            qos,
+        }];
         let len = encode_subscribe(packet_id, &topics, out)?;
         subs::upsert(
             subs,
@@ -890,7 +893,7 @@ impl Session {
         now_ms: u32,
         out: &mut [u8],
     ) -> Result<(usize, u16), SessionError> {
-        crate::codec::validate::topic_filter(filter)
+        crate::codec::validate::topic_filter(filter.as_bytes())
             .map_err(|error| SessionError::Encode(EncodeError::Field(error)))?;
         if !self.is_connected() {
             subs::remove(subs, filter);

@@ -72,7 +72,8 @@ impl SubState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubEntry<'a> {
-    pub filter: &'a str,
+    /// Valid UTF-8 (checked when added; kept as bytes).
+    pub filter: &'a [u8],
     /// Requested QoS.
     pub qos: QoS,
     pub state: SubState,
@@ -124,7 +125,7 @@ fn parse_at(arena: &[u8], offset: usize, end: usize) -> Option<Located<'_>> {
     if filter_len == 0 || entry_end > end {
         return None;
     }
-    let filter = core::str::from_utf8(arena.get(header_end..entry_end)?).ok()?;
+    let filter = arena.get(header_end..entry_end)?;
     Some(Located {
         offset,
         len: entry_end.checked_sub(offset)?,
@@ -188,12 +189,12 @@ fn extent(arena: &[u8]) -> (usize, usize) {
 }
 
 fn find<'a>(arena: &'a [u8], filter: &str) -> Option<Located<'a>> {
-    located(arena).find(|located| located.entry.filter == filter)
+    located(arena).find(|located| located.entry.filter == filter.as_bytes())
 }
 
 /// Arena bytes needed so that `filter` can be added or updated.
 pub fn reserve(arena: &[u8], filter: &str) -> Result<usize, SessionError> {
-    validate::topic_filter(filter)
+    validate::topic_filter(filter.as_bytes())
         .map_err(|error| SessionError::Encode(EncodeError::Field(error)))?;
     let (count, end) = extent(arena);
     if find(arena, filter).is_some() {
@@ -304,7 +305,7 @@ fn update_with(arena: &mut [u8], decide: &mut dyn FnMut(&SubEntry<'_>) -> Update
 pub fn remove(arena: &mut [u8], filter: &str) -> bool {
     let mut removed = false;
     update(arena, |entry| {
-        if entry.filter == filter {
+        if entry.filter == filter.as_bytes() {
             removed = true;
             Update::Remove
         } else {
@@ -317,7 +318,7 @@ pub fn remove(arena: &mut [u8], filter: &str) -> bool {
 /// Sets the state of `filter`, if present.
 pub fn set_state(arena: &mut [u8], filter: &str, state: SubState) {
     update(arena, |entry| {
-        if entry.filter == filter {
+        if entry.filter == filter.as_bytes() {
             Update::Set(state)
         } else {
             Update::Keep
@@ -333,7 +334,13 @@ mod tests {
 
     fn list(arena: &[u8]) -> Vec<(std::string::String, QoS, SubState)> {
         entries(arena)
-            .map(|e| (e.filter.into(), e.qos, e.state))
+            .map(|e| {
+                (
+                    std::string::String::from_utf8(e.filter.to_vec()).unwrap(),
+                    e.qos,
+                    e.state,
+                )
+            })
             .collect()
     }
 
