@@ -271,7 +271,7 @@ fn publish<'a>(flags: u8, reader: &mut Reader<'a>) -> Result<Publish<'a>, Decode
     // every other string field
     let topic = binary_field(reader)?;
     validate::string_bytes(topic)?;
-    validate::topic_name(topic)?;
+    validate::topic_name_rules(topic)?;
     let qos_pid = match qos {
         QoS::AtMostOnce => QosPid::AtMostOnce,
         QoS::AtLeastOnce => QosPid::AtLeastOnce(packet_id(reader)?),

@@ -92,6 +92,13 @@ pub fn topic_name(topic: &[u8]) -> Result<(), FieldError> {
     if !is_utf8(topic) {
         return Err(FieldError::InvalidUtf8);
     }
+    topic_name_rules(topic)
+}
+
+/// The [`topic_name`] rules after the string rules: for a received topic the
+/// decoder has already passed through [`string_bytes`] (its UTF-8 check is
+/// not run twice per received message).
+pub(crate) fn topic_name_rules(topic: &[u8]) -> Result<(), FieldError> {
     if topic.is_empty() {
         return Err(FieldError::EmptyTopic);
     }
