@@ -1060,8 +1060,13 @@ static mp_obj_t resolve(umqtt_client_obj_t *self, mp_obj_t socket_mod) {
 // Opens TCP (and TLS) to the server, unlocked where it blocks; closes what it
 // opened when any step fails. link[0..2]: stream, TCP socket, bound ipoll.
 // Always inlined into its one caller: gcc -Os kept it apart, measured 56 B
-// larger with the vendor flags (and a deeper stack while it runs).
+// larger with the vendor flags (and a deeper stack while it runs). Not where
+// nlr_push is setjmp (the ASan build, some ports): gcc cannot inline that.
+#if MICROPY_NLR_SETJMP
+static void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
+#else
 static inline MP_ALWAYSINLINE void open_link(umqtt_client_obj_t *self, mp_obj_t link[3]) {
+#endif
     mp_obj_t tcp = self->given_stream;
     bool own = tcp == MP_OBJ_NULL; // a given stream is the script's to close
     mp_obj_t fields[5];
