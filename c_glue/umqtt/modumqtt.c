@@ -1092,17 +1092,19 @@ static inline MP_ALWAYSINLINE void open_link(umqtt_client_obj_t *self, mp_obj_t 
         tcp = mp_call_function_n_kw(mp_load_attr(socket_mod, MP_QSTR_socket), 3, 0, fields);
     }
     link[0] = link[1] = tcp;
+    // from here link[1], not tcp: a local set before nlr_push and read after
+    // it is one setjmp may clobber (-Wclobbered in the ASan build)
     // one frame for every step after the socket exists: a failure closes
     // the stream (the TLS one once there is one, which closes the TCP one)
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         if (own) {
             mp_obj_t timeout = MP_OBJ_NEW_SMALL_INT(CONNECT_TIMEOUT_MS / 1000);
-            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), timeout);
-            call_unlocked(self, mp_load_attr(tcp, MP_QSTR_connect), 1, &fields[4], NULL);
+            mp_call_function_1(mp_load_attr(link[1], MP_QSTR_settimeout), timeout);
+            call_unlocked(self, mp_load_attr(link[1], MP_QSTR_connect), 1, &fields[4], NULL);
             // one packet per write leaves at once (IPPROTO_TCP 6, TCP_NODELAY 1 on Linux and lwIP)
             mp_obj_t opt[3] = { MP_OBJ_NEW_SMALL_INT(6), MP_OBJ_NEW_SMALL_INT(1), MP_OBJ_NEW_SMALL_INT(1) };
-            mp_obj_t setsockopt = mp_load_attr(tcp, MP_QSTR_setsockopt);
+            mp_obj_t setsockopt = mp_load_attr(link[1], MP_QSTR_setsockopt);
             nlr_buf_t ignore;
             if (nlr_push(&ignore) == 0) {
                 mp_call_function_n_kw(setsockopt, 3, 0, opt);
@@ -1111,17 +1113,17 @@ static inline MP_ALWAYSINLINE void open_link(umqtt_client_obj_t *self, mp_obj_t 
             if (self->ssl) {
                 // checked before it is the stream to close: a failure closes
                 // the TCP socket, not an object that has no close
-                mp_obj_t tls = wrap_tls(self, tcp);
+                mp_obj_t tls = wrap_tls(self, link[1]);
                 mp_get_stream_raise(tls, MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
                 link[0] = tls;
             }
             mp_obj_t call_timeout = MP_OBJ_NEW_SMALL_INT(self->ssl ? WRITE_TIMEOUT_MS / 1000 : WRITE_CALL_TIMEOUT_S);
-            mp_call_function_1(mp_load_attr(tcp, MP_QSTR_settimeout), call_timeout);
+            mp_call_function_1(mp_load_attr(link[1], MP_QSTR_settimeout), call_timeout);
         }
         mp_get_stream_raise(link[0], MP_STREAM_OP_READ | MP_STREAM_OP_WRITE | MP_STREAM_OP_IOCTL);
         mp_obj_t select_mod = import_first(MP_QSTR_select, MP_QSTR_uselect);
         mp_obj_t poller = mp_call_function_0(mp_load_attr(select_mod, MP_QSTR_poll));
-        mp_call_function_2(mp_load_attr(poller, MP_QSTR_register), tcp, mp_load_attr(select_mod, MP_QSTR_POLLIN));
+        mp_call_function_2(mp_load_attr(poller, MP_QSTR_register), link[1], mp_load_attr(select_mod, MP_QSTR_POLLIN));
         link[2] = mp_load_attr(poller, MP_QSTR_ipoll);
         nlr_pop();
     } else {
